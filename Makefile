@@ -1,0 +1,28 @@
+# Everything runs from venv/, (re)built from requirements.txt when missing or older than it.
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STACK ?= dev
+JSON ?=
+
+.PHONY: plan test shellcheck clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+## plan: offline plan/review of Pulumi.$(STACK).yaml under the mock engine (JSON=file for a copy)
+plan: $(STAMP)
+	$(PY) -m offline_plan --stack $(STACK) $(if $(JSON),--json $(JSON))
+
+## test: shellcheck of the VM scripts, then the whole pytest suite
+test: shellcheck
+	$(PY) -m pytest -q
+
+shellcheck: $(STAMP)
+	$(VENV)/bin/shellcheck -s sh -x hooks/*.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,26 @@
+"""irisbackup: application-consistent Azure VM backups of IRIS/Cache, declared from one stack config."""
+
+import pulumi
+
+from components.backup_stack import declare_backup_stack, required_secret_keys
+from components.hook_bundle import load_bundle
+from components.settings import CONFIG_KEY, SettingsError, parse_settings
+
+config = pulumi.Config()
+try:
+    settings = parse_settings(config.require_object(CONFIG_KEY))
+except SettingsError as error:
+    # RunError: Pulumi prints the message without a traceback, and nothing is declared.
+    raise pulumi.RunError(f"invalid stack settings ({len(error.problems)} problems):\n{error}") from None
+
+missing = sorted(key for key in required_secret_keys(settings) if config.get_secret(key) is None)
+if missing:
+    raise pulumi.RunError("missing SSH private keys: " + ", ".join(
+        f"{key} (set it with: pulumi config set --secret {key} < KEYFILE)" for key in missing))
+
+try:
+    bundle = load_bundle()
+except ValueError as error:
+    raise pulumi.RunError(f"freeze/thaw bundle: {error}") from None
+
+declare_backup_stack(settings, bundle, config.require_secret).export()

@@ -1,0 +1,61 @@
+"""The freeze/thaw bundle in hooks/: its identity and the settings text sent to install.sh (pure logic).
+
+The bundle is identified by its semantic version (hooks/VERSION) and a sha256 over every file, the
+same digest install.sh records on the VM:
+    cd hooks && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum
+so a reviewer can compare the stack output with what a VM runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .settings import HookSettings
+
+HOOKS_DIR = Path(__file__).resolve().parent.parent / "hooks"
+_SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?")
+
+
+@dataclass(frozen=True)
+class HookBundle:
+    directory: Path
+    version: str
+    sha256: str
+
+    @property
+    def staging_dir(self) -> str:
+        """Per-version directory under the SSH user's home, so two versions never share files."""
+        return f"irisbackup-staging/{self.version}-{self.sha256[:12]}"
+
+
+def load_bundle(directory: Path = HOOKS_DIR) -> HookBundle:
+    version_file = directory / "VERSION"
+    version = version_file.read_text(encoding="utf-8").strip() if version_file.is_file() else ""
+    if not _SEMVER.fullmatch(version):
+        raise ValueError(f"{version_file}: {version!r} is not a semantic version (MAJOR.MINOR.PATCH)")
+    return HookBundle(directory, version, bundle_sha256(directory))
+
+
+def bundle_sha256(directory: Path) -> str:
+    files = sorted((f"./{path.relative_to(directory).as_posix()}", path) for path in directory.rglob("*") if path.is_file())
+    listing = "".join(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {name}\n" for name, path in files)
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def render_hook_settings(hooks: HookSettings) -> str:
+    """key=value lines for `install.sh --settings -`; install.sh validates them again on the VM."""
+    values = {
+        "instances": " ".join(f"{instance.name}:{instance.product}" for instance in hooks.instances),
+        "call_timeout_seconds": hooks.call_timeout_seconds,
+        "azure_timeout_seconds": hooks.azure_timeout_seconds,
+        "freeze_budget_seconds": hooks.freeze_budget_seconds,
+        "wd_suspend_limit_seconds": hooks.wd_suspend_limit_seconds,
+        "external_freeze_timeout_seconds": hooks.external_freeze_timeout_seconds,
+        "continue_backup_on_failure": str(hooks.continue_backup_on_failure).lower(),
+        "credentials_file": hooks.credentials_file or "",
+    }
+    header = "# irisbackup hook settings, rendered by Pulumi. An empty instances= means: every running instance.\n"
+    return header + "".join(f"{key}={value}\n" for key, value in values.items())

@@ -1,0 +1,21 @@
+"""Names Azure Backup and our NSG rules expect (pure logic, no Pulumi)."""
+
+from __future__ import annotations
+
+from .azure_ids import ResourceId
+
+FABRIC_NAME = "Azure"
+# Azure Backup installs the extension under this name; declaring another name would add a second copy.
+SNAPSHOT_EXTENSION_NAME = "VMSnapshotLinux"
+
+
+def protection_container_name(vm: ResourceId) -> str:
+    return f"iaasvmcontainer;iaasvmcontainerv2;{vm.resource_group};{vm.name}"
+
+
+def protected_item_name(vm: ResourceId) -> str:
+    return f"vm;iaasvmcontainerv2;{vm.resource_group};{vm.name}"
+
+
+def egress_rule_name(service_tag: str) -> str:
+    return f"Allow-AzureBackup-{service_tag}-Https-Outbound"

@@ -1,0 +1,84 @@
+"""One VM under backup: the VMSnapshotLinux extension (optional) and the protected item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import compute
+from pulumi_azure_native import recoveryservices as rs
+
+from .azure_ids import ResourceId
+from .naming import FABRIC_NAME, SNAPSHOT_EXTENSION_NAME, protected_item_name, protection_container_name
+
+# Azure Backup upgrades and reconfigures its own extension; Pulumi must not undo that on the next `up`.
+_AZURE_MANAGED_EXTENSION_PROPERTIES = [
+    "typeHandlerVersion",
+    "autoUpgradeMinorVersion",
+    "enableAutomaticUpgrade",
+    "settings",
+    "protectedSettings",
+    "forceUpdateTag",
+    "suppressFailures",
+    "tags",
+]
+
+
+@dataclass
+class ProtectedVmArgs:
+    vm_id: ResourceId
+    location: str
+    policy_id: pulumi.Input[str]
+    vault_name: pulumi.Input[str]
+    vault_resource_group_name: str
+    # False leaves the extension to Azure Backup, which installs it on the first backup.
+    manage_extension: bool = True
+    # False only in throwaway stacks: destroying a protected item stops protection and deletes its data.
+    protect: bool = True
+    # What must be in place before the first backup: freeze/thaw hooks, NSG egress rules.
+    prerequisites: list[pulumi.Resource] = field(default_factory=list)
+
+
+class ProtectedVm(pulumi.ComponentResource):
+    protected_item_id: pulumi.Output[str]
+    policy_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ProtectedVmArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("irisbackup:vm:ProtectedVm", name, None, opts)
+        prerequisites = list(args.prerequisites)
+        if args.manage_extension:
+            prerequisites.append(compute.VirtualMachineExtension(
+                f"{name}-snapshot-extension",
+                resource_group_name=args.vm_id.resource_group,
+                vm_name=args.vm_id.name,
+                vm_extension_name=SNAPSHOT_EXTENSION_NAME,
+                location=args.location,
+                publisher="Microsoft.Azure.RecoveryServices",
+                type="VMSnapshotLinux",
+                type_handler_version="1.0",
+                auto_upgrade_minor_version=True,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    ignore_changes=_AZURE_MANAGED_EXTENSION_PROPERTIES,
+                    # Azure Backup needs the extension after we are gone; never uninstall it.
+                    retain_on_delete=True,
+                ),
+            ))
+        item = rs.ProtectedItem(
+            f"{name}-protected-item",
+            resource_group_name=args.vault_resource_group_name,
+            vault_name=args.vault_name,
+            fabric_name=FABRIC_NAME,
+            container_name=protection_container_name(args.vm_id),
+            protected_item_name=protected_item_name(args.vm_id),
+            location=args.location,
+            properties=rs.AzureIaaSComputeVMProtectedItemArgs(
+                protected_item_type="Microsoft.Compute/virtualMachines",
+                source_resource_id=str(args.vm_id),
+                policy_id=args.policy_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=prerequisites),
+        )
+        self.protected_item_id = item.id
+        self.policy_id = pulumi.Output.from_input(args.policy_id)
+        self.register_outputs({"protected_item_id": self.protected_item_id, "policy_id": self.policy_id})

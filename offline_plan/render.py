@@ -1,0 +1,146 @@
+"""Text and JSON renderings of an offline plan run (pure logic over recorded registrations)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .engine import PlanRun, Registration, mask_secrets
+
+VAULT = "azure-native:recoveryservices:Vault"
+POLICY = "azure-native:recoveryservices:ProtectionPolicy"
+PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
+EXTENSION = "azure-native:compute:VirtualMachineExtension"
+
+BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
+          "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
+
+
+def to_json(run: PlanRun, extra: dict[str, Any] | None = None) -> str:
+    names = {resource.urn: resource.name for resource in run.resources}
+    document = {
+        "stack": run.stack,
+        "resources": [
+            {
+                "type": resource.type,
+                "name": resource.name,
+                "parent": names.get(resource.parent),
+                "inputs": mask_secrets(resource.inputs),
+                "options": _options(resource),
+                "dependsOn": sorted(names[urn] for urn in resource.dependencies if urn in names),
+            }
+            for resource in run.resources
+        ],
+        "outputs": run.outputs,
+        **(extra or {}),
+    }
+    return json.dumps(document, indent=2, sort_keys=False, default=str)
+
+
+def _options(resource: Registration) -> dict[str, Any]:
+    options = {"protect": resource.protect, "retainOnDelete": resource.retain_on_delete,
+               "deleteBeforeReplace": resource.delete_before_replace, "ignoreChanges": resource.ignore_changes}
+    return {key: value for key, value in options.items() if value}
+
+
+def to_text(run: PlanRun) -> str:
+    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *review_summary(run)])
+
+
+def _tree(run: PlanRun) -> list[str]:
+    children: dict[str, list[Registration]] = {}
+    for resource in run.resources:
+        children.setdefault(resource.parent, []).append(resource)
+    roots = [resource for resource in run.resources if resource.parent not in {r.urn for r in run.resources}]
+    lines: list[str] = []
+
+    def walk(resource: Registration, depth: int) -> None:
+        flags = [flag for flag, on in (("protected", resource.protect), ("retained on delete", resource.retain_on_delete)) if on]
+        suffix = f"  [{', '.join(flags)}]" if flags else ""
+        lines.append(f"{'  ' * (depth + 1)}{resource.type}  {resource.name}{suffix}")
+        for child in children.get(resource.urn, []):
+            walk(child, depth + 1)
+
+    for root in roots:
+        walk(root, 0)
+    return lines
+
+
+def review_summary(run: PlanRun) -> list[str]:
+    """What a reviewer checks before approving: protections, RPO, retention ladder, coverage."""
+    by_type: dict[str, list[Registration]] = {}
+    for resource in run.resources:
+        by_type.setdefault(resource.type, []).append(resource)
+    lines = ["Backup settings for review:"]
+    for vault in by_type.get(VAULT, []):
+        lines += _vault_lines(vault)
+    policy_names = {f"<id of {policy.name}>": policy.inputs.get("policyName") for policy in by_type.get(POLICY, [])}
+    for policy in by_type.get(POLICY, []):
+        lines += _policy_lines(policy)
+    lines.append("  Covered VMs:")
+    hooks_by_vm = _hooks_by_vm(run)
+    items = by_type.get(PROTECTED_ITEM, [])
+    extension_parents = {extension.parent for extension in by_type.get(EXTENSION, [])}
+    for item in items:
+        properties = item.inputs.get("properties", {})
+        vm = str(properties.get("sourceResourceId", "")).rsplit("/", 1)[-1]
+        hooks = hooks_by_vm.get(vm)
+        consistency = f"application-consistent (hooks {hooks})" if hooks else "CRASH-CONSISTENT ONLY (no freeze/thaw hooks)"
+        extension = "declared" if item.parent in extension_parents else "left to Azure Backup"
+        lines.append(f"    {vm}: policy {policy_names.get(properties.get('policyId'), properties.get('policyId'))}, "
+                     f"{consistency}, VMSnapshotLinux {extension}, "
+                     f"{'protected from destroy' if item.protect else 'DESTROYABLE'}")
+    if not items:
+        lines.append("    none")
+    return lines
+
+
+def _vault_lines(vault: Registration) -> list[str]:
+    properties = vault.inputs.get("properties", {})
+    security = properties.get("securitySettings", {})
+    soft_delete = security.get("softDeleteSettings", {})
+    redundancy = properties.get("redundancySettings", {})
+    restore = properties.get("restoreSettings", {}).get("crossSubscriptionRestoreSettings", {})
+    alerts = properties.get("monitoringSettings", {}).get("azureMonitorAlertSettings", {})
+    encryption = properties.get("encryption")
+    return [
+        f"  Vault {vault.inputs.get('vaultName')} ({vault.inputs.get('location')}):"
+        f" {'protected from destroy' if vault.protect else 'DESTROYABLE (allowDestroy: true)'}",
+        f"    soft delete {soft_delete.get('softDeleteState')} for {soft_delete.get('softDeleteRetentionPeriodInDays')} days,"
+        f" immutability {security.get('immutabilitySettings', {}).get('state')}",
+        f"    storage {redundancy.get('standardTierStorageRedundancy')}, cross-region restore {redundancy.get('crossRegionRestore')},"
+        f" cross-subscription restore {restore.get('crossSubscriptionRestoreState')}",
+        f"    public network access {properties.get('publicNetworkAccess')}, job failure alerts {alerts.get('alertsForAllJobFailures')},"
+        f" encryption {'customer-managed key' if encryption else 'platform-managed key'}",
+    ]
+
+
+def _policy_lines(policy: Registration) -> list[str]:
+    properties = policy.inputs.get("properties", {})
+    schedule = properties.get("schedulePolicy", {})
+    frequency = schedule.get("scheduleRunFrequency")
+    if frequency == "Hourly":
+        hourly = schedule.get("hourlySchedule", {})
+        rpo = f"every {hourly.get('interval')} h in a {hourly.get('scheduleWindowDuration')} h window (RPO {hourly.get('interval')} h)"
+    else:
+        rpo = f"{frequency} (RPO {24 if frequency == 'Daily' else 168} h)"
+    retention = properties.get("retentionPolicy", {})
+    ladder = [
+        f"{retention[key]['retentionDuration']['count']} {unit}"
+        for key, unit in (("dailySchedule", "days"), ("weeklySchedule", "weeks"), ("monthlySchedule", "months"), ("yearlySchedule", "years"))
+        if retention.get(key)
+    ]
+    return [
+        f"  Policy {policy.inputs.get('policyName')} ({'enhanced' if properties.get('policyType') == 'V2' else 'standard'},"
+        f" {properties.get('timeZone')}): {rpo}",
+        f"    instant restore {properties.get('instantRpRetentionRangeInDays')} days; retention {' / '.join(ladder) or 'none'}",
+    ]
+
+
+def _hooks_by_vm(run: PlanRun) -> dict[str, str]:
+    """VM name -> 'version, sha256 ...' of its hooks, from the stack output `hooks`."""
+    return {
+        vm: f"{identity.get('version')}, sha256 {str(identity.get('sha256'))[:12]}"
+        for vm, identity in (run.outputs.get("hooks") or {}).items()
+        if isinstance(identity, dict)
+    }
