@@ -35,7 +35,7 @@ MONTHS = Literal[
 ]
 BACKUP_SERVICE_TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
 INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-CONFIG_KEY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
+CONFIG_KEY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 # Azure's limit for one pre- or post-script (VMSnapshotPluginHost.conf).
 AZURE_SCRIPT_TIMEOUT_CAP = 1800
 # Reported maximum of IRIS's ExternalFreezeTimeOut.
@@ -361,7 +361,7 @@ def _list(value: Any) -> list[Any]:
 
 
 def _subscription(value: Any) -> str | None:
-    match = re.match(r"/subscriptions/([^/]+)/", str(value), re.I)
+    match = re.match(r"/subscriptions/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/", str(value), re.I)
     return match[1].lower() if match else None
 
 
