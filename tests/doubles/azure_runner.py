@@ -1,0 +1,322 @@
+"""Test double of the Azure VMSnapshotLinux extension's script runner.
+
+Behaves as /work/shared/reference/azure-vm-backup-linux-scripts.md says the
+real one does:
+
+* reads <root>/etc/azure/VMSnapshotScriptPluginConfig.json; the config must be
+  root-owned with no group/other bits and no owner-execute bit, both scripts
+  root-owned with no group/other bits; otherwise no script runs and the backup
+  is file-system consistent;
+* starts each script as ``sh <script> <params...>`` (argv[0] ``sh``: dash),
+  with stdout/stderr pipes that are not read while it runs;
+* polls until the script exits or ``timeoutInSeconds`` (default 10, capped at
+  1800) passes - and does NOT kill it on timeout;
+* takes the snapshot if the pre-script succeeded or continueBackupOnFailure;
+* always runs the post-script afterwards (unless told to simulate an
+  extension that died).
+
+The snapshot step asks the iris double (not the scripts) whether every running
+instance was frozen for its whole duration.
+
+Use from Python: ``run_backup(root, double, ...) -> BackupResult``; or from a
+shell: ``python azure_runner.py ROOT --double DIR [--snapshot-seconds S]``
+(prints the result as JSON) - a separate process, i.e. a separate runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from iris_double import IrisDouble, uptime  # noqa: E402
+
+CONFIG_REL = "etc/azure/VMSnapshotScriptPluginConfig.json"
+APP = "application-consistent"
+FS = "file-system-consistent"
+FAILED = "failed"
+
+
+@dataclass
+class ScriptResult:
+    ran: bool = False
+    exit_code: int | None = None  # None: still running when the runner moved on, or not run
+    timed_out: bool = False
+    killed: bool = False
+    started: float | None = None  # uptime seconds
+    ended: float | None = None  # when the runner stopped waiting
+    stdout: str = ""
+    stderr: str = ""
+    pipes_held_open: bool = False  # the script exited but something kept its pipes open
+    error_code: int | None = None  # extension code: 300/301 failed, 308/309 timeout
+    proc: subprocess.Popen | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.ran and not self.timed_out and self.exit_code == 0
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "proc"}
+        d["ok"] = self.ok
+        return d
+
+
+@dataclass
+class SnapshotResult:
+    taken: bool = False
+    started: float | None = None
+    ended: float | None = None
+    instances: list[str] = field(default_factory=list)
+    frozen_at_start: dict[str, bool] = field(default_factory=dict)
+    frozen_at_end: dict[str, bool] = field(default_factory=dict)
+    thaw_events_during: list[str] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        """Every running instance frozen from start to end of the snapshot."""
+        if not self.taken:
+            return False
+        return (all(self.frozen_at_start.values()) and all(self.frozen_at_end.values())
+                and not self.thaw_events_during)
+
+
+@dataclass
+class BackupResult:
+    config_error: str | None = None
+    timeout_seconds: int = 10
+    continue_on_failure: bool = True
+    pre: ScriptResult = field(default_factory=ScriptResult)
+    post: ScriptResult = field(default_factory=ScriptResult)
+    snapshot: SnapshotResult = field(default_factory=SnapshotResult)
+    outcome: str = FS
+    started: float = 0.0
+    ended: float = 0.0
+
+    @property
+    def claimed_application_consistent(self) -> bool:
+        return self.outcome == APP
+
+    @property
+    def honest(self) -> bool:
+        """Never claims application consistency for a snapshot that was not."""
+        return not (self.claimed_application_consistent and not self.snapshot.consistent)
+
+    def wait_scripts(self, timeout: float = 30.0) -> bool:
+        """Wait for scripts the runner left running (timed out); True if all ended."""
+        deadline = time.monotonic() + timeout
+        for s in (self.pre, self.post):
+            if s.proc is not None and s.proc.poll() is None:
+                try:
+                    s.proc.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    return False
+            if s.proc is not None and s.exit_code is None and not s.killed:
+                s.exit_code = s.proc.returncode
+        return True
+
+    def to_dict(self) -> dict:
+        return {
+            "config_error": self.config_error,
+            "timeout_seconds": self.timeout_seconds,
+            "continue_on_failure": self.continue_on_failure,
+            "pre": self.pre.to_dict(),
+            "post": self.post.to_dict(),
+            "snapshot": {**asdict(self.snapshot), "consistent": self.snapshot.consistent},
+            "outcome": self.outcome,
+            "claimed_application_consistent": self.claimed_application_consistent,
+            "honest": self.honest,
+            "started": self.started,
+            "ended": self.ended,
+        }
+
+
+def _check_script(path: Path) -> str | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "not found"
+    if st.st_uid != 0:
+        return "not owned by root"
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        return f"mode {stat.S_IMODE(st.st_mode):04o} has group/other bits"
+    return None
+
+
+def check_config(root: os.PathLike | str) -> tuple[dict | None, str | None]:
+    """Permission and parse checks of the plugin config and both scripts."""
+    cfg_path = Path(root) / CONFIG_REL
+    try:
+        st = cfg_path.stat()
+    except FileNotFoundError:
+        return None, "304 plugin config missing"
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid != 0 or mode & 0o077 or mode & 0o100:
+        return None, f"317 plugin config permissions (uid {st.st_uid}, mode {mode:04o})"
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except (OSError, ValueError) as e:
+        return None, f"313 plugin config unparsable: {e}"
+    for key, code in (("preScriptLocation", 302), ("postScriptLocation", 303)):
+        if not cfg.get(key):
+            return None, f"305 {key} missing"
+    for key, code in (("preScriptLocation", 306), ("postScriptLocation", 307)):
+        problem = _check_script(Path(cfg[key]))
+        if problem == "not found":
+            return None, f"{code - 4} {key} {cfg[key]} not found"
+        if problem:
+            return None, f"{code} {key} {cfg[key]}: {problem}"
+    return cfg, None
+
+
+def _drain(proc: subprocess.Popen, wait_eof: float) -> tuple[str, str, bool]:
+    """Read what the script wrote; report whether EOF never came (pipe held open)."""
+    out = {proc.stdout.fileno(): b"", proc.stderr.fileno(): b""}
+    open_fds = set(out)
+    deadline = time.monotonic() + wait_eof
+    for fd in open_fds:
+        os.set_blocking(fd, False)
+    while open_fds and time.monotonic() < deadline:
+        r, _, _ = select.select(list(open_fds), [], [], max(0.0, deadline - time.monotonic()))
+        for fd in r:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                out[fd] += chunk
+            else:
+                open_fds.discard(fd)
+    held = bool(open_fds)
+    so = out[proc.stdout.fileno()].decode(errors="replace")
+    se = out[proc.stderr.fileno()].decode(errors="replace")
+    proc.stdout.close()
+    proc.stderr.close()
+    return so, se, held
+
+
+def run_script(path: str, params: list, timeout: float, *, env: dict | None = None,
+               poll_interval: float = 0.05, kill_after: float | None = None,
+               kill_group: bool = False, fail_code: int = 300, timeout_code: int = 308,
+               pipe_eof_wait: float = 1.0) -> ScriptResult:
+    """Run one script the way the extension does; never kills it on timeout."""
+    res = ScriptResult(ran=True, started=uptime())
+    argv = ["sh", str(path)] + [str(p) for p in params]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd="/",
+                            start_new_session=kill_group)
+    res.proc = proc
+    t0 = time.monotonic()
+    while proc.poll() is None:
+        elapsed = time.monotonic() - t0
+        if kill_after is not None and elapsed >= kill_after:
+            try:
+                if kill_group:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            res.killed = True
+            break
+        if elapsed >= timeout:
+            res.timed_out = True
+            res.error_code = timeout_code
+            res.ended = uptime()
+            return res  # not killed, pipes not read: the script runs on
+        time.sleep(poll_interval)
+    res.ended = uptime()
+    res.exit_code = proc.returncode
+    res.stdout, res.stderr, res.pipes_held_open = _drain(proc, pipe_eof_wait)
+    if res.exit_code != 0:
+        res.error_code = fail_code
+    return res
+
+
+def take_snapshot(double: IrisDouble | None, seconds: float) -> SnapshotResult:
+    snap = SnapshotResult(taken=True, started=uptime())
+    names = double.running_instances() if double else []
+    snap.instances = names
+    snap.frozen_at_start = {n: double.is_frozen(n) for n in names} if double else {}
+    if seconds > 0:
+        time.sleep(seconds)
+    snap.frozen_at_end = {n: double.is_frozen(n) for n in names} if double else {}
+    snap.ended = uptime()
+    if double:
+        for e in double.events():
+            if e.kind in ("thaw", "stat-W", "auto-thaw") and snap.started <= e.t <= snap.ended:
+                snap.thaw_events_during.append(f"{e.name} {e.kind}")
+    return snap
+
+
+def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
+               snapshot_seconds: float = 0.0, post_runs: bool = True,
+               kill_pre_after: float | None = None, kill_pre_group: bool = False,
+               poll_interval: float = 0.05, env: dict | None = None,
+               pipe_eof_wait: float = 1.0) -> BackupResult:
+    """One Azure backup of the VM laid out under ``root``.
+
+    post_runs=False simulates an extension that dies after the snapshot;
+    kill_pre_after=S kills the pre-script (its pid, or its whole session with
+    kill_pre_group) S seconds after it started.
+    """
+    result = BackupResult(started=uptime())
+    if env is None:
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+    cfg, err = check_config(root)
+    if err:
+        result.config_error = err
+        result.outcome = FS
+        result.snapshot = take_snapshot(double, snapshot_seconds)
+        result.ended = uptime()
+        return result
+    timeout = min(int(cfg.get("timeoutInSeconds", 10)), 1800)
+    cont = bool(cfg.get("continueBackupOnFailure", True))
+    result.timeout_seconds, result.continue_on_failure = timeout, cont
+
+    result.pre = run_script(cfg["preScriptLocation"], cfg.get("preScriptParams", []), timeout,
+                            env=env, poll_interval=poll_interval, kill_after=kill_pre_after,
+                            kill_group=kill_pre_group, fail_code=300, timeout_code=308,
+                            pipe_eof_wait=pipe_eof_wait)
+    if result.pre.ok or cont:
+        result.snapshot = take_snapshot(double, snapshot_seconds)
+    if post_runs:
+        result.post = run_script(cfg["postScriptLocation"], cfg.get("postScriptParams", []),
+                                 timeout, env=env, poll_interval=poll_interval,
+                                 fail_code=301, timeout_code=309, pipe_eof_wait=pipe_eof_wait)
+    if result.pre.ok and result.post.ok and result.snapshot.taken:
+        result.outcome = APP
+    elif not post_runs:
+        result.outcome = FAILED
+    elif cont and result.snapshot.taken:
+        result.outcome = FS
+    else:
+        result.outcome = FAILED
+    result.ended = uptime()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("root")
+    ap.add_argument("--double", help="iris double state directory")
+    ap.add_argument("--snapshot-seconds", type=float, default=0.0)
+    ap.add_argument("--no-post", action="store_true")
+    ap.add_argument("--kill-pre-after", type=float)
+    a = ap.parse_args(argv)
+    double = IrisDouble(a.double) if a.double else None
+    res = run_backup(a.root, double, snapshot_seconds=a.snapshot_seconds,
+                     post_runs=not a.no_post, kill_pre_after=a.kill_pre_after)
+    print(json.dumps(res.to_dict(), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

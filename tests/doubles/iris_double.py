@@ -1,0 +1,158 @@
+"""Python handle on the `iris`/`csession`/`ccontrol` test double.
+
+The double itself is ``iris_double.sh`` (POSIX sh, about a millisecond per
+call).  This module lays out its state directory, configures instances and
+behaviours, and reads back state and the event log.  Times are centiseconds
+of /proc/uptime, the clock the hooks and the double both use; ``uptime()``
+returns the same clock in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().with_name("iris_double.sh")
+OPS = ("freeze", "thaw", "suspended", "stat", "login")
+COMMANDS = ("iris", "csession", "ccontrol")
+
+
+def uptime() -> float:
+    """Seconds on the /proc/uptime clock (shared with the hooks and the double)."""
+    with open("/proc/uptime", encoding="ascii") as f:
+        return float(f.read().split()[0])
+
+
+@dataclass(frozen=True)
+class Event:
+    t: float  # seconds on the uptime clock
+    name: str
+    kind: str  # freeze, freeze-fail, thaw, thaw-fail, stat-W, auto-thaw, login-denied
+    detail: str = ""
+
+
+class IrisDouble:
+    """State directory of one simulated VM's IRIS/Caché installation."""
+
+    def __init__(self, directory: os.PathLike | str):
+        self.dir = Path(directory)
+        (self.dir / "instances").mkdir(parents=True, exist_ok=True)
+        self.bin_dir = self.dir / "bin"
+        self.bin_dir.mkdir(exist_ok=True)
+        os.chmod(SCRIPT, 0o755)
+        for cmd in COMMANDS:
+            link = self.bin_dir / cmd
+            if not link.exists():
+                link.symlink_to(SCRIPT)
+        for f in ("events", "calls"):
+            (self.dir / f).touch()
+
+    # ------------------------------------------------------------ setup
+    def _idir(self, name: str) -> Path:
+        return self.dir / "instances" / name
+
+    def add_instance(self, name: str, product: str = "iris", status: str = "running",
+                     auth: str = "os", credentials: tuple[str, str] | None = None) -> None:
+        d = self._idir(name)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "product").write_text(product + "\n")
+        (d / "status").write_text(status + "\n")
+        (d / "auth").write_text(auth + "\n")
+        if credentials is not None:
+            (d / "credentials").write_text(f"{credentials[0]}\n{credentials[1]}\n")
+
+    def set_status(self, name: str, status: str) -> None:
+        (self._idir(name) / "status").write_text(status + "\n")
+
+    def set_behaviour(self, name: str, op: str, behaviour: str | None) -> None:
+        """op in OPS; behaviour 'fail' | 'hang' | 'delay <s>' | 'exit <code>' | None (normal)."""
+        if op not in OPS:
+            raise ValueError(f"unknown op {op!r}")
+        f = self._idir(name) / f"op.{op}"
+        if behaviour is None:
+            f.unlink(missing_ok=True)
+        else:
+            f.write_text(behaviour + "\n")
+
+    def set_qlist_behaviour(self, behaviour: str | None) -> None:
+        f = self.dir / "op.qlist"
+        if behaviour is None:
+            f.unlink(missing_ok=True)
+        else:
+            f.write_text(behaviour + "\n")
+
+    def add_raw_qlist_line(self, product: str, line: str) -> None:
+        with open(self.dir / f"qlist.extra.{product}", "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def freeze(self, name: str, wd_limit: int = 0, eft: int = 0) -> None:
+        """Freeze an instance as if someone else had (not through the hooks)."""
+        t = int(uptime() * 100)
+        (self._idir(name) / "frozen").write_text(f"{t} {wd_limit} {eft}\n")
+
+    # ------------------------------------------------------------ state
+    def instances(self) -> dict[str, str]:
+        out = {}
+        for d in sorted((self.dir / "instances").iterdir()):
+            if (d / "product").exists():
+                out[d.name] = (d / "product").read_text().strip()
+        return out
+
+    def running_instances(self) -> list[str]:
+        return [n for n in self.instances()
+                if (self._idir(n) / "status").read_text().strip() == "running"]
+
+    def is_frozen(self, name: str) -> bool:
+        """Frozen now, with the WDSuspendLimit auto-thaw applied (read-only)."""
+        try:
+            t, wdl, _eft = (self._idir(name) / "frozen").read_text().split()[:3]
+        except (FileNotFoundError, ValueError):
+            return False  # absent, or "none": thawed
+        if int(wdl) and uptime() * 100 >= int(t) + int(wdl) * 100:
+            return False
+        return True
+
+    def frozen_instances(self) -> list[str]:
+        return [n for n in self.instances() if self.is_frozen(n)]
+
+    def all_frozen(self, names: list[str] | None = None) -> bool:
+        names = self.running_instances() if names is None else names
+        return bool(names) and all(self.is_frozen(n) for n in names)
+
+    def wait_all_thawed(self, timeout: float, poll: float = 0.05) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.frozen_instances():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
+
+    def events(self, kind: str | None = None, name: str | None = None) -> list[Event]:
+        out = []
+        for line in (self.dir / "events").read_text().splitlines():
+            parts = line.split(" ", 3)
+            if len(parts) < 3:
+                continue
+            e = Event(int(parts[0]) / 100.0, parts[1], parts[2], parts[3] if len(parts) > 3 else "")
+            if (kind is None or e.kind == kind) and (name is None or e.name == name):
+                out.append(e)
+        return sorted(out, key=lambda e: e.t)
+
+    def calls(self) -> list[list[str]]:
+        """argv of every call (argv[0] is the command name), in order."""
+        out = []
+        for line in (self.dir / "calls").read_text().splitlines():
+            parts = line.split("\t")
+            out.append(parts[1:])
+        return out
+
+    def reset_logs(self) -> None:
+        for f in ("events", "calls"):
+            (self.dir / f).write_text("")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)

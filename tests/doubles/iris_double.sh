@@ -1,0 +1,257 @@
+#!/bin/sh
+# Test double of InterSystems `iris`, `csession` and `ccontrol` (one script,
+# dispatched on the name it is called by).  POSIX sh so that a call costs
+# about a millisecond.  State lives in a directory: $IRIS_DOUBLE_DIR, or the
+# parent of the directory holding the command (<dir>/bin/iris -> <dir>).
+#
+#   <dir>/instances/<NAME>/product      iris | cache
+#   <dir>/instances/<NAME>/status       running | down
+#   <dir>/instances/<NAME>/auth         os (default) | password
+#   <dir>/instances/<NAME>/credentials  username line, password line
+#   <dir>/instances/<NAME>/frozen       "<uptime_cs> <WDSuspendLimit> <ExternalFreezeTimeOut>" while
+#                                       frozen; absent or "none" when not (no rm: a call stays cheap)
+#   <dir>/instances/<NAME>/op.<OP>      behaviour for OP in freeze thaw suspended stat login:
+#                                       fail | hang | delay <seconds> | exit <code>
+#   <dir>/op.qlist                      behaviour of qlist (same words)
+#   <dir>/qlist.extra.<product>         raw lines appended to that product's qlist
+#   <dir>/events                        "<uptime_cs> <NAME> <event> [detail]"
+#   <dir>/calls                         "<uptime_cs> <argv...>" (tab separated)
+#
+# Exit codes follow the real commands: session calls 5 = success, 3 = failure,
+# 1 = instance down / unknown / access denied; qlist and stat 0.
+set -u
+me=${0##*/}
+case $0 in
+*/*) bindir=${0%/*} ;;
+*) bindir=. ;;
+esac
+D=${IRIS_DOUBLE_DIR:-$bindir/..}
+
+now() {
+	read -r up _ </proc/uptime
+	s=${up%.*} f=${up#*.}
+	f=${f#0}
+	NOW=$((s * 100 + f))
+}
+now
+{
+	printf '%s\t%s' "$NOW" "$me"
+	for a in "$@"; do printf '\t%s' "$a"; done
+	printf '\n'
+} >>"$D/calls"
+
+event() { # name event [detail]
+	now
+	printf '%s %s %s\n' "$NOW" "$1" "$2${3:+ $3}" >>"$D/events"
+}
+
+behave() { # file: apply fail/hang/delay/exit; returns normally to proceed
+	[ -f "$1" ] || return 0
+	read -r b arg <"$1" || [ -n "${b-}" ] || return 0
+	case $b in
+	fail) return 3 ;;
+	hang) sleep 120; exit 1 ;;
+	delay) sleep "$arg" ;;
+	exit) exit "$arg" ;;
+	esac
+	return 0
+}
+
+# frozen NAME: 0 when frozen now; applies the WDSuspendLimit auto-thaw.
+frozen() {
+	fz="$D/instances/$1/frozen"
+	[ -f "$fz" ] || return 1
+	read -r t wdl _eft <"$fz" || return 1
+	[ "$t" != none ] || return 1
+	if [ -n "$wdl" ] && [ "$wdl" != 0 ]; then
+		now
+		lim=$((t + wdl * 100))
+		if [ "$NOW" -ge "$lim" ]; then
+			# First one to notice records the auto-thaw (noclobber marker).
+			if (set -C && : >"$fz.auto.$t") 2>/dev/null; then
+				printf 'none\n' >"$fz"
+				printf '%s %s auto-thaw WDSuspendLimit=%s\n' "$lim" "$1" "$wdl" >>"$D/events"
+			fi
+			return 1
+		fi
+	fi
+	return 0
+}
+
+qlist() { # product
+	if [ -f "$D/op.qlist" ]; then
+		behave "$D/op.qlist" || exit 1
+	fi
+	for dir in "$D"/instances/*; do
+		[ -d "$dir" ] || continue
+		read -r p <"$dir/product"
+		[ "$p" = "$1" ] || continue
+		read -r st <"$dir/status"
+		n=${dir##*/}
+		if [ "$st" = running ]; then st='running, since Fri Nov 27 08:00:00 2026'; else st='down, Last used Fri Nov 27 07:00:00 2026'; fi
+		if [ "$1" = iris ]; then prod=IRIS dirn=/usr/irissys; else prod=Cache dirn=/usr/cachesys; fi
+		printf '%s^%s^2024.1.0.262.0^%s^%s.cpf^1972^52773^0^ok^%s^^^%s/mgr/^1972/52773/0\n' \
+			"$n" "$dirn" "$st" "$p" "$prod" "$dirn"
+	done
+	[ -f "$D/qlist.extra.$1" ] && cat "$D/qlist.extra.$1"
+	exit 0
+}
+
+instance() { # name product -> I (dir) or exit 1
+	I="$D/instances/$1"
+	if [ ! -d "$I" ] || [ ! -f "$I/product" ]; then
+		echo "Instance '$1' not found"
+		exit 1
+	fi
+	read -r p <"$I/product"
+	if [ "$p" != "$2" ]; then
+		echo "Instance '$1' not found"
+		exit 1
+	fi
+}
+
+stat_w() { # name product
+	instance "$1" "$2"
+	behave "$I/op.stat" || exit 1
+	read -r st <"$I/status"
+	if [ "$st" != running ]; then
+		echo "Instance '$1' is not running"
+		exit 1
+	fi
+	printf 'none\n' >"$I/frozen"
+	event "$1" stat-W
+	echo "Write daemon resumed"
+	exit 0
+}
+
+session() { # name product namespace expr
+	instance "$1" "$2"
+	if [ "$3" != %SYS ]; then
+		echo "<NAMESPACE>"
+		exit 1
+	fi
+	read -r st <"$I/status"
+	if [ "$st" != running ]; then
+		echo "Instance '$1' is not running"
+		exit 1
+	fi
+	auth=os
+	[ -f "$I/auth" ] && read -r auth <"$I/auth"
+	if [ "$auth" = password ] || [ -f "$I/op.login" ]; then
+		printf 'Username: '
+		behave "$I/op.login" || { echo; echo "Access Denied"; event "$1" login-denied; exit 1; }
+		if ! IFS= read -r u; then
+			echo; echo "Access Denied"; event "$1" login-denied; exit 1
+		fi
+		printf 'Password: '
+		IFS= read -r pw || pw=''
+		ok=0
+		if [ -f "$I/credentials" ]; then
+			{ IFS= read -r cu; IFS= read -r cp; } <"$I/credentials"
+			[ "$u" = "$cu" ] && [ "$pw" = "$cp" ] && ok=1
+		fi
+		if [ "$ok" != 1 ]; then
+			echo; echo "Access Denied"; event "$1" login-denied; exit 1
+		fi
+		echo
+	fi
+	case $4 in
+	'##Class(Backup.General).ExternalFreeze('*')')
+		args=${4#*ExternalFreeze(}
+		args=${args%)}
+		set -f
+		oldifs=$IFS
+		IFS=,
+		# shellcheck disable=SC2086
+		set -- "$1" $args
+		IFS=$oldifs
+		set +f
+		name=$1
+		eft=${8-}
+		wdl=${11-}
+		behave "$I/op.freeze" || { event "$name" freeze-fail; exit 3; }
+		if frozen "$name"; then
+			echo "ExternalFreeze: system is already frozen"
+			event "$name" freeze-fail already-frozen
+			exit 3
+		fi
+		now
+		printf '%s %s %s\n' "$NOW" "${wdl:-0}" "${eft:-0}" >"$I/frozen"
+		event "$name" freeze "WDSuspendLimit=${wdl:-} ExternalFreezeTimeOut=${eft:-}"
+		echo "System suspended"
+		exit 5
+		;;
+	'##Class(Backup.General).ExternalThaw()')
+		behave "$I/op.thaw" || { event "$1" thaw-fail; exit 3; }
+		if frozen "$1"; then
+			printf 'none\n' >"$I/frozen"
+			event "$1" thaw
+			echo "System resumed"
+			exit 5
+		fi
+		event "$1" thaw-fail not-frozen
+		echo "ExternalThaw: system is not frozen"
+		exit 3
+		;;
+	'##Class(Backup.General).IsWDSuspendedExt()')
+		behave "$I/op.suspended" || exit 3
+		if frozen "$1"; then exit 5; fi
+		exit 3
+		;;
+	*)
+		echo "<SYNTAX>"
+		exit 1
+		;;
+	esac
+}
+
+# session argument shapes: NAME -U %SYS EXPR | NAME -U%SYS EXPR
+session_args() { # product args...
+	prod=$1
+	shift
+	[ "$#" -ge 1 ] || { echo "usage"; exit 1; }
+	name=$1
+	shift
+	case ${1-} in
+	-U)
+		ns=${2-}
+		shift 2 || exit 1
+		;;
+	-U*)
+		ns=${1#-U}
+		shift
+		;;
+	*) ns=USER ;;
+	esac
+	[ "$#" -eq 1 ] || { echo "expected one expression"; exit 1; }
+	session "$name" "$prod" "$ns" "$1"
+}
+
+case $me in
+iris)
+	case ${1-} in
+	qlist) qlist iris ;;
+	stat)
+		[ "$#" -eq 3 ] && [ "$3" = -W ] || { echo "usage: iris stat NAME -W"; exit 1; }
+		stat_w "$2" iris
+		;;
+	session)
+		shift
+		session_args iris "$@"
+		;;
+	*) echo "iris: unsupported: $*"; exit 1 ;;
+	esac
+	;;
+ccontrol)
+	case ${1-} in
+	qlist) qlist cache ;;
+	stat)
+		[ "$#" -eq 3 ] && [ "$3" = -W ] || { echo "usage: ccontrol stat NAME -W"; exit 1; }
+		stat_w "$2" cache
+		;;
+	*) echo "ccontrol: unsupported: $*"; exit 1 ;;
+	esac
+	;;
+csession) session_args cache "$@" ;;
+*) echo "iris double: called as $me"; exit 1 ;;
+esac
