@@ -18,10 +18,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--stack-file", metavar="FILE", help="read this stack file instead (e.g. a proposed change)")
     parser.add_argument("--json", metavar="FILE", help="also write the plan as JSON to FILE")
     args = parser.parse_args(argv)
     try:
-        config = load_stack_config(stack_file_path(PROJECT_DIR, args.stack))
+        config = load_stack_config(Path(args.stack_file) if args.stack_file else stack_file_path(PROJECT_DIR, args.stack))
         run = run_program(args.stack, config, PROJECT_DIR / "__main__.py")
     except (StackFileError, pulumi.RunError) as error:
         print(f"error: stack {args.stack}: {error}", file=sys.stderr)
