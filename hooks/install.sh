@@ -205,10 +205,18 @@ self_check() {
 			SC_REASON="timeout(1) (coreutils) is not on PATH $PATH"
 		elif ! ib_check_creds; then
 			SC_REASON=$IB_ERR
+		elif [ -z "$S_INSTANCES" ] && ! command -v iris >/dev/null 2>&1 && ! command -v ccontrol >/dev/null 2>&1; then
+			SC_NONE=1
 		elif ! ib_discover; then
 			SC_REASON=$IB_ERR
 		fi
 	} >>"$_sc_log" 2>&1
+	if [ "${SC_NONE-}" = 1 ]; then
+		PATH=$_sc_path
+		SC_TARGETS=''
+		say "self-check: WARNING: neither iris nor ccontrol is on PATH $S_IRIS_PATH; backups will fail (file-system consistent) until IRIS or Cache is installed" >&2
+		return 0
+	fi
 	if [ -n "$SC_REASON" ]; then
 		PATH=$_sc_path
 		return 1

@@ -64,15 +64,25 @@ fi
 # means this post-script belongs to another (rejected) run: leave it alone.
 ib_read "$IB_RUN_DIR/runner_ppid"
 owner=$IB_VAL
-if [ "$owner" != "$PPID" ] && ib_pid_alive "$owner"; then
+if [ -z "$owner" ] || { [ "$owner" != "$PPID" ] && ib_pid_alive "$owner"; }; then
 	IB_RUN_DIR=''
 	post_done ok "active run $active belongs to runner pid $owner (this post-script: parent $PPID); this run froze nothing, leaving it alone"
 fi
 
 printf '%s\n' "$$" >"$IB_RUN_DIR/post_pid"
+if ! ib_check_creds; then
+	ib_log "$IB_ERR; trying OS authentication (the emergency thaw needs no login)"
+fi
 : >"$IB_RUN_DIR/post_started"
 ib_kill_watchdog "$IB_RUN_DIR"
 
+# What the pre-script had achieved when the snapshot was taken (now).
+ib_read "$IB_RUN_DIR/pre_result"
+pre_at_start=$IB_VAL
+attempted=0
+for a in "$IB_RUN_DIR"/attempt.*; do
+	[ -f "$a" ] && attempted=1
+done
 ib_wait_inflight "$IB_RUN_DIR"
 ib_candidates "$IB_RUN_DIR"
 ib_read "$IB_RUN_DIR/pre_result"
@@ -91,11 +101,8 @@ fi
 if [ -n "$IB_RESUMED_EARLY" ]; then
 	problems="$problems; writes resumed before thaw on:$IB_RESUMED_EARLY (WDSuspendLimit ${S_WDL}s or watchdog)"
 fi
-if [ -n "$IB_CAND" ] && [ "$pre_result" != ok ]; then
-	case $pre_result in
-	failed*) ;;
-	*) problems="$problems; the pre-script had not finished freezing when the post-script started" ;;
-	esac
+if [ -z "$pre_at_start" ] && [ "$attempted" = 1 ]; then
+	problems="$problems; the pre-script was still freezing (or was killed) when the post-script started"
 fi
 if [ -n "$IB_THAW_BAD" ]; then
 	problems="$problems; thaw NOT confirmed for:$IB_THAW_BAD"

@@ -45,6 +45,9 @@ if [ -e "$IB_RUN_DIR/post_started" ] || [ -e "$IB_RUN_DIR/watchdog_stop" ]; then
 	exit 0
 fi
 : >"$IB_RUN_DIR/watchdog_fired"
+if ! ib_check_creds; then
+	ib_log "$IB_ERR; trying OS authentication (the emergency thaw needs no login)"
+fi
 ib_log "WATCHDOG: freeze budget of ${S_BUDGET}s passed and no post-script: thawing everything this run froze"
 ib_wait_inflight "$IB_RUN_DIR"
 ib_candidates "$IB_RUN_DIR"

@@ -1,0 +1,134 @@
+"""Helpers for the hooks tests: a VM laid out under a tmp root, with the iris
+double first on the hooks' PATH, the bundle installed by ``install.sh --root``
+and the Azure runner double to drive backups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HOOKS = REPO / "hooks"
+DOUBLES = REPO / "tests" / "doubles"
+sys.path.insert(0, str(DOUBLES))
+
+from azure_runner import run_backup  # noqa: E402
+from iris_double import IrisDouble  # noqa: E402
+
+# Small numbers that keep the ordering rules install.sh enforces.
+FAST = {
+    "call_timeout_seconds": 1,
+    "azure_timeout_seconds": 5,
+    "freeze_budget_seconds": 7,
+    "wd_suspend_limit_seconds": 9,
+    "external_freeze_timeout_seconds": 12,
+}
+
+
+def settings_text(**kw) -> str:
+    vals = dict(FAST)
+    vals.update(kw)
+    return "".join(f"{k}={v}\n" for k, v in vals.items() if v is not None)
+
+
+class VM:
+    """One simulated VM: root dir, iris double, installed hooks."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.root = base / "root"
+        self.root.mkdir()
+        self.double = IrisDouble(base / "double")
+        self.settings: dict = dict(FAST)
+        self.extra_env: dict = {}
+
+    # ---------------------------------------------------------- install
+    def install(self, settings: str | None = None, *args: str, bundle: Path = HOOKS,
+                check: bool = True, iris_path: bool = True, **kw) -> subprocess.CompletedProcess:
+        if settings is None:
+            self.settings = dict(FAST)
+            self.settings.update(kw)
+            settings = settings_text(**kw)
+        argv = ["sh", str(bundle / "install.sh"), "--root", str(self.root)]
+        if iris_path:
+            argv += ["--iris-path", str(self.double.bin_dir)]
+        argv += ["--settings", "-", *args]
+        p = subprocess.run(argv, input=settings, text=True, capture_output=True, timeout=60)
+        if check:
+            assert p.returncode == 0, f"install failed: {p.stdout}\n{p.stderr}"
+        self.double.reset_logs()  # forget the self-check's calls
+        return p
+
+    def install_sh(self, *args: str, bundle: Path = HOOKS, stdin: str | None = None,
+                   env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(["sh", str(bundle / "install.sh"), "--root", str(self.root), *args],
+                              input=stdin, text=True, capture_output=True, timeout=120, env=env)
+
+    # ---------------------------------------------------------- paths
+    @property
+    def config_path(self) -> Path:
+        return self.root / "etc/azure/VMSnapshotScriptPluginConfig.json"
+
+    @property
+    def base_dir(self) -> Path:
+        return self.root / "opt/irisbackup"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "var/lib/irisbackup"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "var/log/irisbackup/irisbackup.log"
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def release_dir(self) -> Path:
+        import json
+        cfg = json.loads(self.config_path.read_text())
+        return Path(cfg["preScriptLocation"]).parent
+
+    def script(self, name: str) -> Path:
+        return self.release_dir() / name
+
+    def runs(self) -> list[Path]:
+        d = self.state_dir / "runs"
+        return sorted(p for p in d.iterdir() if p.is_dir()) if d.exists() else []
+
+    # ---------------------------------------------------------- running
+    def backup(self, **kw):
+        return run_backup(self.root, self.double, **kw)
+
+    def run_script(self, name: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run an installed script directly as Azure would (sh, absolute path)."""
+        return subprocess.run(["sh", str(self.script(name))], capture_output=True, text=True,
+                              timeout=timeout, cwd="/", stdin=subprocess.DEVNULL,
+                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+
+    def wait_thawed(self, timeout: float) -> bool:
+        return self.double.wait_all_thawed(timeout)
+
+    def wait_for(self, predicate, timeout: float, poll: float = 0.05) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(poll)
+        return predicate()
+
+    def cleanup(self) -> None:
+        # Stop any watchdog still armed and let stray calls die.
+        for run in self.runs():
+            pidf = run / "watchdog.pid"
+            if pidf.exists():
+                try:
+                    os.kill(int(pidf.read_text().split()[0]), signal.SIGTERM)
+                except (ProcessLookupError, ValueError, PermissionError):
+                    pass
+
+
