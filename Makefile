@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?= dev
 JSON ?=
+# POLICY_CONFIG=file: policy pack config (as for pulumi preview --policy-pack-config) over the stack's own
+POLICY_CONFIG ?=
 
-.PHONY: plan test shellcheck clean
+.PHONY: plan review test shellcheck clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +17,11 @@ $(STAMP): requirements.txt
 
 ## plan: offline plan/review of Pulumi.$(STACK).yaml under the mock engine (JSON=file for a copy)
 plan: $(STAMP)
-	$(PY) -m offline_plan --stack $(STACK) $(if $(JSON),--json $(JSON))
+	$(PY) -m offline_plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
+
+## review: policy verdicts of every Pulumi.*.yaml; fails on any mandatory violation (CI runs it on every PR)
+review: $(STAMP)
+	$(PY) -m offline_plan --all $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
 ## test: shellcheck of the VM scripts, then the whole pytest suite
 test: shellcheck

@@ -1,37 +1,116 @@
-"""`python -m offline_plan --stack dev [--json FILE]`: the offline plan/review of one stack file."""
+"""`python -m offline_plan --stack dev [--json FILE] [--policy-config FILE]`: the offline plan/review of one
+stack file, with the verdict of every rule of the policy pack (policy/). `--all` checks every
+Pulumi.*.yaml (verdicts only), as `make review` does.
+
+Exit status: 0 no mandatory violation, 1 a mandatory policy violation, 2 the stack or config is invalid.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
-from .engine import run_program
-from .render import to_json, to_text
-from .stack_file import StackFileError, load_stack_config, stack_file_path
+from policy.offline import PolicyCheck, PolicyConfigError, check, stack_policy_config
+
+from .engine import PlanRun, run_program
+from .render import policy_json, policy_lines, to_json, to_text
+from .stack_file import StackConfig, StackFileError, load_stack_config, stack_file_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+SETTINGS_KEY = "irisbackup:settings"
+EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--stack-file", metavar="FILE", help="read this stack file instead (e.g. a proposed change)")
-    parser.add_argument("--json", metavar="FILE", help="also write the plan as JSON to FILE")
+    parser.add_argument("--json", metavar="FILE", help="also write the plan, with its policy violations, as JSON to FILE")
+    parser.add_argument("--policy-config", metavar="FILE",
+                        help="policy pack config (the JSON of `pulumi preview --policy-pack-config`) laid over the "
+                             "stack's settings and policy/config/<stack>.json")
+    parser.add_argument("--write-policy-config", metavar="FILE",
+                        help="write the assembled policy config to FILE, for `pulumi preview --policy-pack-config FILE`")
+    parser.add_argument("--all", action="store_true",
+                        help="check every Pulumi.*.yaml of the project and print the verdicts only (make review)")
     args = parser.parse_args(argv)
+    extra = Path(args.policy_config) if args.policy_config else None
+    if args.all:
+        if args.stack_file or args.json or args.write_policy_config:
+            parser.error("--all takes only --policy-config")
+        return review_all(extra)
+    stack_file = Path(args.stack_file) if args.stack_file else stack_file_path(PROJECT_DIR, args.stack)
     try:
-        config = load_stack_config(Path(args.stack_file) if args.stack_file else stack_file_path(PROJECT_DIR, args.stack))
-        run = run_program(args.stack, config, PROJECT_DIR / "__main__.py")
-    except (StackFileError, pulumi.RunError) as error:
+        run, result, files = plan_and_check(args.stack, stack_file, extra)
+    except (StackFileError, pulumi.RunError, PolicyConfigError) as error:
         print(f"error: stack {args.stack}: {error}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     print(to_text(run))
+    print()
+    print("\n".join(policy_lines(result, _shown(files))))
     if args.json:
-        Path(args.json).write_text(to_json(run) + "\n", encoding="utf-8")
+        Path(args.json).write_text(to_json(run, policy_json(result)) + "\n", encoding="utf-8")
         print(f"\nJSON written to {args.json}")
-    return 0
+    if args.write_policy_config:
+        Path(args.write_policy_config).write_text(json.dumps(result.config, indent=2) + "\n", encoding="utf-8")
+        print(f"Policy config written to {args.write_policy_config} (for pulumi preview --policy-pack-config)")
+    return EXIT_OK if result.passed else EXIT_VIOLATION
+
+
+def plan_and_check(stack: str, stack_file: Path, extra: Path | None) -> tuple[PlanRun, PolicyCheck, list[Path]]:
+    config = load_stack_config(stack_file)
+    run = run_program(stack, config, PROJECT_DIR / "__main__.py")
+    policy_config, files = stack_policy_config(stack, _settings(config), extra)
+    return run, check(run.resources, policy_config), files
+
+
+def review_all(extra: Path | None) -> int:
+    """Every stack file's verdicts; the worst outcome decides the exit status."""
+    stacks = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
+    outcomes: dict[str, str] = {}
+    status = EXIT_OK
+    for stack in stacks:
+        print(f"=== stack {stack} (Pulumi.{stack}.yaml) ===")
+        try:
+            _, result, files = plan_and_check(stack, stack_file_path(PROJECT_DIR, stack), extra)
+        except (StackFileError, pulumi.RunError, PolicyConfigError) as error:
+            print(f"error: stack {stack}: {error}", file=sys.stderr)
+            outcomes[stack] = "ERROR (see above)"
+            status = EXIT_ERROR
+            continue
+        print("\n".join(policy_lines(result, _shown(files))))
+        print()
+        advisory = len(result.violations) - len(result.mandatory_violations)
+        if result.passed:
+            outcomes[stack] = f"passed ({advisory} advisory violations)"
+        else:
+            outcomes[stack] = f"FAILED ({len(result.mandatory_violations)} mandatory, {advisory} advisory violations)"
+            status = max(status, EXIT_VIOLATION)
+    print("Review of every stack:")
+    for stack, outcome in outcomes.items():
+        print(f"  {stack}: {outcome}")
+    if not stacks:
+        print("  no Pulumi.*.yaml found")
+    return status
+
+
+def _shown(paths: list[Path]) -> list[str]:
+    """Config files as a reviewer finds them: relative to the project when inside it."""
+    return [str(path.resolve().relative_to(PROJECT_DIR)) if path.resolve().is_relative_to(PROJECT_DIR) else str(path)
+            for path in paths]
+
+
+def _settings(config: StackConfig) -> dict[str, Any]:
+    try:
+        settings = json.loads(config.values.get(SETTINGS_KEY, "{}"))
+    except json.JSONDecodeError:
+        return {}
+    return settings if isinstance(settings, dict) else {}
 
 
 if __name__ == "__main__":

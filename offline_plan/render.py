@@ -144,3 +144,42 @@ def _hooks_by_vm(run: PlanRun) -> dict[str, str]:
         for vm, identity in (run.outputs.get("hooks") or {}).items()
         if isinstance(identity, dict)
     }
+
+
+# --- policy pack verdicts ------------------------------------------------------------------------
+
+_STATUS_LABEL = {"passed": "passed", "advisory violation": "ADVISORY", "mandatory violation": "MANDATORY",
+                 "disabled": "disabled"}
+
+
+def policy_lines(check: Any, config_files: list[Any] | None = None) -> list[str]:
+    """One verdict per rule (passed, advisory violation, mandatory violation), each violation beneath it."""
+    sources = ", ".join(str(path) for path in config_files or []) or "none"
+    lines = [f"Policy verdicts (pack policy/, {len(check.verdicts)} rules; config: stack settings + {sources}):"]
+    for verdict in check.verdicts:
+        label = _STATUS_LABEL.get(verdict.status, verdict.status)
+        lines.append(f"  {label:<9}  {verdict.policy}" + (f" ({verdict.level})" if verdict.status == "passed" else ""))
+        for violation in verdict.violations:
+            lines.append(f"      {violation.resource}: {violation.message}")
+    mandatory = len(check.mandatory_violations)
+    advisory = len(check.violations) - mandatory
+    if mandatory:
+        lines.append(f"Policy check FAILED: {mandatory} mandatory violation(s), {advisory} advisory; "
+                     "`pulumi preview --policy-pack policy` would block this stack.")
+    else:
+        lines.append(f"Policy check passed: no mandatory violation, {advisory} advisory.")
+    return lines
+
+
+def policy_json(check: Any) -> dict[str, Any]:
+    """The JSON keys an offline plan gains: every violation, and the verdict of every rule."""
+    return {
+        "violations": [
+            {"policy": v.policy, "level": v.level, "resource": v.resource, "message": v.message} for v in check.violations
+        ],
+        "policies": [
+            {"policy": verdict.policy, "level": verdict.level, "verdict": verdict.status,
+             "violations": len(verdict.violations)}
+            for verdict in check.verdicts
+        ],
+    }
