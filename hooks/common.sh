@@ -295,6 +295,7 @@ ib_check_relations() {
 # ib_check_instances LINE VALUE -> IB_INSTANCES (normalised, single spaces)
 ib_check_instances() {
 	IB_INSTANCES=''
+	_ib_ln=$1
 	case $2 in
 	*[!\ ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_:-]*)
 		ib_bad_value "$1" instances "$2" "space-separated NAME:iris or NAME:cache items, NAME matching ^[A-Za-z][A-Za-z0-9_-]{0,63}\$"
@@ -315,19 +316,19 @@ ib_check_instances() {
 		*) _ib_nm='' ;;
 		esac
 		if ! ib_valid_name "$_ib_nm"; then
-			ib_bad_value "$1" instances "$_ib_item" "NAME:iris or NAME:cache, NAME matching ^[A-Za-z][A-Za-z0-9_-]{0,63}\$"
+			ib_bad_value "$_ib_ln" instances "$_ib_item" "NAME:iris or NAME:cache, NAME matching ^[A-Za-z][A-Za-z0-9_-]{0,63}\$"
 			return 1
 		fi
 		case $_ib_pr in
 		iris | cache) ;;
 		*)
-			ib_bad_value "$1" instances "$_ib_item" "product 'iris' or 'cache' after the colon"
+			ib_bad_value "$_ib_ln" instances "$_ib_item" "product 'iris' or 'cache' after the colon"
 			return 1
 			;;
 		esac
 		case $_ib_names in
 		*" $_ib_nm "*)
-			ib_bad_value "$1" instances "$_ib_item" "each instance name once"
+			ib_bad_value "$_ib_ln" instances "$_ib_item" "each instance name once"
 			return 1
 			;;
 		esac
