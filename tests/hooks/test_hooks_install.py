@@ -366,6 +366,6 @@ def test_dash_parses(script):
 
 def test_no_eval_no_bashisms():
     for s in SCRIPTS:
-        text = s.read_text()
-        assert "eval " not in text, s
+        text = "\n".join(l for l in s.read_text().splitlines() if not l.lstrip().startswith("#"))
+        assert not re.search(r"\beval\b", text), s
         assert not re.search(r"\[\[ |\blocal |\$'|\bfunction |<<<|\bsource ", text), s
