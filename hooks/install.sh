@@ -2,11 +2,15 @@
 # backup freeze/thaw hooks for InterSystems IRIS / Cache.  Run as root with
 # `sh install.sh [options]` from the bundle directory (POSIX sh).
 #
-#   sh install.sh [--root DIR] [--settings FILE|-] [--iris-path DIRS] [--skip-self-check]
+#   sh install.sh [--root DIR] [--settings FILE|-] [--iris-path DIRS] [--owner ID] [--skip-self-check]
 #   sh install.sh [--root DIR] --check-settings [--settings FILE|-]
 #   sh install.sh [--root DIR] --rollback
-#   sh install.sh [--root DIR] --uninstall [--purge-logs]
+#   sh install.sh [--root DIR] --uninstall [--owner ID] [--purge-logs]
 #   sh install.sh [--root DIR] --status
+#
+# --owner ID ([A-Za-z0-9._:-], up to 128) records who installed the release;
+# --uninstall --owner ID removes the release only when no other owner is left
+# (two deployments of the identical bundle share one release directory).
 #
 # Exit status: 0 done; 2 usage or invalid settings (nothing installed);
 # 3 self-check failed (nothing installed); 4 any other failure.
@@ -34,11 +38,11 @@ say() {
 	printf 'irisbackup install: %s\n' "$*"
 }
 usage() {
-	sed -n '4,11p' "$IB_HOOK_DIR/install.sh" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,16p' "$IB_HOOK_DIR/install.sh" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
-MODE=install ROOT='' SETTINGS='' IRIS_PATH_OPT='' SELF_CHECK=1 PURGE_LOGS=0
+MODE=install ROOT='' SETTINGS='' IRIS_PATH_OPT='' SELF_CHECK=1 PURGE_LOGS=0 OWNER=''
 while [ "$#" -gt 0 ]; do
 	case $1 in
 	--root)
@@ -58,6 +62,11 @@ while [ "$#" -gt 0 ]; do
 		;;
 	--skip-self-check) SELF_CHECK=0 ;;
 	--purge-logs) PURGE_LOGS=1 ;;
+	--owner)
+		[ "$#" -ge 2 ] || usage
+		OWNER=$2
+		shift
+		;;
 	--uninstall) MODE=uninstall ;;
 	--rollback) MODE=rollback ;;
 	--status) MODE=status ;;
@@ -68,6 +77,12 @@ while [ "$#" -gt 0 ]; do
 	shift
 done
 
+if [ -n "$OWNER" ]; then
+	case $OWNER in
+	*[!ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-]* | .*) die 2 "--owner must be 1..128 of [A-Za-z0-9._:-], not starting with '.'" ;;
+	esac
+	[ "${#OWNER}" -le 128 ] || die 2 "--owner is longer than 128 characters"
+fi
 [ "$(id -u)" = 0 ] || die 4 "must run as root (Azure requires root-owned scripts)"
 if [ -n "$ROOT" ]; then
 	ib_valid_path "$ROOT" || die 2 "--root must be an absolute path of [A-Za-z0-9._/-]"
@@ -350,6 +365,11 @@ do_install() {
 	settings_conf "$REL" | atomic_write "$REL/settings.conf" 0600 || die 4 "cannot write $REL/settings.conf"
 	plugin_config_json "$REL" | atomic_write "$CONF" 0600 || die 4 "cannot write $CONF"
 
+	if [ -n "$OWNER" ]; then
+		(umask 077 && mkdir -p "$BASE/owners/$RELEASE_ID" && : >"$BASE/owners/$RELEASE_ID/$OWNER") ||
+			die 4 "cannot record owner $OWNER"
+	fi
+
 	# 4. Keep only the active release and the rollback target.
 	_keep_roll=''
 	if conf_release "$ROLL/plugin-config.json"; then _keep_roll=$IB_VAL; fi
@@ -357,7 +377,7 @@ do_install() {
 		[ -d "$_r" ] || continue
 		[ "$_r" = "$REL" ] && continue
 		[ "$_r" = "$_keep_roll" ] && continue
-		rm -rf "$_r"
+		rm -rf "$_r" "$BASE/owners/${_r##*/}"
 	done
 	log_event "installed (bundle $SHA, timeoutInSeconds=$S_AZURE_TIMEOUT, instances=${S_INSTANCES:-<discover>})"
 	say "installed $RELEASE_ID in $REL; plugin config $CONF (timeoutInSeconds=$S_AZURE_TIMEOUT); self-check: $([ "$SELF_CHECK" = 1 ] && printf 'ok %s' "${SC_TARGETS:-(no instance running)}" || printf skipped)"
@@ -387,6 +407,16 @@ do_rollback() {
 # record only while they still point at it.
 do_uninstall() {
 	bundle_identity
+	if [ -n "$OWNER" ] && [ -d "$BASE/owners/$RELEASE_ID" ]; then
+		rm -f "$BASE/owners/$RELEASE_ID/$OWNER"
+		set -- "$BASE/owners/$RELEASE_ID"/*
+		if [ -e "$1" ]; then
+			say "release $RELEASE_ID is still used by another owner (${1##*/}); kept"
+			log_event "owner $OWNER removed; release kept for the other owner(s)"
+			return 0
+		fi
+		rmdir "$BASE/owners/$RELEASE_ID" 2>/dev/null || :
+	fi
 	if conf_release "$CONF" && [ "$IB_VAL" = "$REL" ]; then
 		# Wait (bounded by the watchdog budget) for an active run of ours.
 		_wait=0
@@ -411,7 +441,7 @@ do_uninstall() {
 		rm -rf "$ROLL"
 	fi
 	if [ -d "$REL" ]; then
-		rm -rf "$REL"
+		rm -rf "$REL" "$BASE/owners/$RELEASE_ID"
 		say "removed release $REL"
 	else
 		say "release $RELEASE_ID is not installed; nothing of it to remove"
@@ -419,7 +449,7 @@ do_uninstall() {
 	# Last one out: remove what only we use.
 	set -- "$RELEASES"/*
 	if [ ! -e "$1" ] && ! conf_release "$CONF"; then
-		rm -rf "$ROLL" "$RELEASES" "$STATE_DIR"
+		rm -rf "$ROLL" "$RELEASES" "$STATE_DIR" "$BASE/owners"
 		if [ -f "$BASE/original-plugin-config.json" ] && [ ! -f "$CONF" ]; then
 			atomic_write "$CONF" 0600 <"$BASE/original-plugin-config.json" && rm -f "$BASE/original-plugin-config.json"
 		fi

@@ -369,3 +369,24 @@ def test_no_eval_no_bashisms():
         text = "\n".join(l for l in s.read_text().splitlines() if not l.lstrip().startswith("#"))
         assert not re.search(r"\beval\b", text), s
         assert not re.search(r"\[\[ |\blocal |\$'|\bfunction |<<<|\bsource ", text), s
+
+
+def test_identical_bundle_with_two_owners_survives_one_uninstall(vm):
+    # a replacement deploying the very same bundle: create (new owner) runs before delete (old owner)
+    vm.install(None, "--owner", "old-resource")
+    vm.install(None, "--owner", "new-resource")
+    rel = vm.release_dir()
+    p = vm.install_sh("--uninstall", "--owner", "old-resource")
+    assert p.returncode == 0 and "still used by another owner" in p.stdout
+    assert rel.is_dir() and vm.config_path.exists()
+    assert vm.backup().outcome == "application-consistent"
+    p = vm.install_sh("--uninstall", "--owner", "new-resource")
+    assert p.returncode == 0
+    assert not vm.config_path.exists() and not vm.base_dir.exists()
+
+
+@pytest.mark.parametrize("owner", ["a b", "../x", ".hidden", "x;y", "x" * 129])
+def test_bad_owner_rejected(bare_vm, owner):
+    p = bare_vm.install(None, "--owner", owner, check=False)
+    assert p.returncode == 2 and "--owner" in p.stderr
+    assert not any(bare_vm.root.iterdir())
