@@ -69,15 +69,15 @@ def plan_and_check(stack: str, stack_file: Path, extra: Path | None) -> tuple[Pl
     return run, check(run.resources, policy_config), files
 
 
-def review_all(extra: Path | None) -> int:
+def review_all(extra: Path | None, stack_dir: Path = PROJECT_DIR) -> int:
     """Every stack file's verdicts; the worst outcome decides the exit status."""
-    stacks = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
+    stacks = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in stack_dir.glob("Pulumi.*.yaml"))
     outcomes: dict[str, str] = {}
     status = EXIT_OK
     for stack in stacks:
         print(f"=== stack {stack} (Pulumi.{stack}.yaml) ===")
         try:
-            _, result, files = plan_and_check(stack, stack_file_path(PROJECT_DIR, stack), extra)
+            _, result, files = plan_and_check(stack, stack_file_path(stack_dir, stack), extra)
         except (StackFileError, pulumi.RunError, PolicyConfigError) as error:
             print(f"error: stack {stack}: {error}", file=sys.stderr)
             outcomes[stack] = "ERROR (see above)"

@@ -567,8 +567,8 @@ def check_data_safety_protect(subject: Subject, config: Mapping[str, Any]) -> li
     if subject.protect or config["allowDestroy"]:
         return []
     what = _vault(subject) if subject.type == VAULT else f"protected item {subject.name}"
-    return [f"{what} is not protected from deletion: `pulumi destroy` would delete backup data; keep protect=True "
-            "(only a throwaway stack sets allowDestroy: true, which this check is then configured with)"]
+    return [f"{what} is not protected from deletion, so `pulumi destroy` would delete backup data; keep protect=True "
+            "(settings allowDestroy: false); only a throwaway stack may set allowDestroy: true"]
 
 
 # --- the pack ----------------------------------------------------------------------------------
