@@ -423,3 +423,33 @@ def test_post_with_nothing_frozen_succeeds(vm):
     assert p.returncode == 0
     assert "nothing to thaw" in p.stdout
     assert not vm.double.calls()
+
+
+def test_no_running_instance_freezes_nothing_and_succeeds(vm):
+    vm.double.set_status("IRIS", "down")
+    vm.double.set_status("CACHE", "down")
+    vm.install()
+    res = vm.backup()
+    assert res.pre.ok and res.post.ok
+    assert not frozen_events(vm)
+    assert "no running IRIS or Cache instance found" in vm.log()
+
+
+def test_no_iris_command_on_path_fails(vm):
+    vm.install()
+    for cmd in ("iris", "ccontrol", "csession"):
+        (vm.double.bin_dir / cmd).unlink()
+    res = vm.backup()
+    assert res.pre.exit_code == 1
+    assert "neither iris nor ccontrol is on PATH" in vm.log()
+
+
+def test_log_is_appended_never_overwritten(vm):
+    vm.install()
+    vm.backup()
+    first = vm.log()
+    vm.backup()
+    second = vm.log()
+    assert second.startswith(first)
+    assert second.count("pre-script start") == 2 and second.count("post-script start") == 2
+    assert oct(vm.log_path.stat().st_mode & 0o777) == "0o600"
