@@ -12,6 +12,7 @@ from .backup_policy import BackupPolicy, BackupPolicyArgs
 from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
 from .hook_bundle import HookBundle, render_hook_settings
+from .naming import hook_owner_id
 from .protected_vm import ProtectedVm, ProtectedVmArgs
 from .settings import Ssh, SshProxy, StackSettings, VmSettings
 from .vault import BackupVault, BackupVaultArgs
@@ -73,6 +74,7 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         if vm.consistency == "application":
             hooks[vm.name] = FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
                 connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+                owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
             ))
             # The first backup after `pulumi up` must already be application-consistent.
             prerequisites.append(hooks[vm.name])

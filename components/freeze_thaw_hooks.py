@@ -16,6 +16,8 @@ class FreezeThawHooksArgs:
     connection: remote.ConnectionArgs
     bundle: HookBundle
     settings_text: str
+    # Identifies this deployment among others that may share a release on the VM (naming.hook_owner_id).
+    owner_id: str
 
 
 class FreezeThawHooks(pulumi.ComponentResource):
@@ -26,7 +28,7 @@ class FreezeThawHooks(pulumi.ComponentResource):
         super().__init__("irisbackup:hooks:FreezeThawHooks", name, None, opts)
         bundle = args.bundle
         staging = shlex.quote(bundle.staging_dir)
-        installer = f"sudo -n sh {staging}/hooks/install.sh"
+        installer = f"sudo -n sh {staging}/hooks/install.sh --owner {shlex.quote(args.owner_id)}"
         # Only a new bundle (content or version) replaces these; settings changes run `update`.
         triggers = [bundle.version, bundle.sha256]
         # A fresh 0700 directory per version: the copy lands in it as hooks/, and nobody else can

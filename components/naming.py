@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .azure_ids import ResourceId
 
 FABRIC_NAME = "Azure"
@@ -19,3 +21,9 @@ def protected_item_name(vm: ResourceId) -> str:
 
 def egress_rule_name(service_tag: str) -> str:
     return f"Allow-AzureBackup-{service_tag}-Https-Outbound"
+
+
+def hook_owner_id(stack: str, vm_name: str) -> str:
+    """Who installed a hook release on a VM (install.sh --owner): when a replacement deploys the
+    identical bundle, the old resource's uninstall must not remove the release its successor uses."""
+    return re.sub(r"[^A-Za-z0-9._:-]", "-", f"{stack}:{vm_name}")[:128]

@@ -10,6 +10,7 @@ from .engine import PlanRun, Registration, mask_secrets
 VAULT = "azure-native:recoveryservices:Vault"
 POLICY = "azure-native:recoveryservices:ProtectionPolicy"
 PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
+SECURITY_RULE = "azure-native:network:SecurityRule"
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
@@ -92,7 +93,23 @@ def review_summary(run: PlanRun) -> list[str]:
                      f"{'protected from destroy' if item.protect else 'DESTROYABLE'}")
     if not items:
         lines.append("    none")
+    lines += _egress_lines(by_type.get(SECURITY_RULE, []))
     return lines
+
+
+def _egress_lines(rules: list[Registration]) -> list[str]:
+    by_nsg: dict[str, list[Registration]] = {}
+    for rule in rules:
+        by_nsg.setdefault(str(rule.inputs.get("networkSecurityGroupName")), []).append(rule)
+    lines = ["  NSG egress rules:"] + [
+        f"    {nsg}: " + ", ".join(
+            f"{r.inputs.get('direction')} {r.inputs.get('access')} {r.inputs.get('protocol')}/{r.inputs.get('destinationPortRange')}"
+            f" to {r.inputs.get('destinationAddressPrefix')} (priority {r.inputs.get('priority')})"
+            for r in sorted(nsg_rules, key=lambda r: r.inputs.get("priority", 0))
+        )
+        for nsg, nsg_rules in sorted(by_nsg.items())
+    ]
+    return lines if by_nsg else ["  NSG egress rules: none declared"]
 
 
 def _vault_lines(vault: Registration) -> list[str]:
@@ -106,7 +123,7 @@ def _vault_lines(vault: Registration) -> list[str]:
     return [
         f"  Vault {vault.inputs.get('vaultName')} ({vault.inputs.get('location')}):"
         f" {'protected from destroy' if vault.protect else 'DESTROYABLE (allowDestroy: true)'}",
-        f"    soft delete {soft_delete.get('softDeleteState')} for {soft_delete.get('softDeleteRetentionPeriodInDays')} days,"
+        f"    soft delete {soft_delete.get('softDeleteState')} for {_days(soft_delete.get('softDeleteRetentionPeriodInDays'))},"
         f" immutability {security.get('immutabilitySettings', {}).get('state')}",
         f"    storage {redundancy.get('standardTierStorageRedundancy')}, cross-region restore {redundancy.get('crossRegionRestore')},"
         f" cross-subscription restore {restore.get('crossSubscriptionRestoreState')}",
@@ -126,14 +143,14 @@ def _policy_lines(policy: Registration) -> list[str]:
         rpo = f"{frequency} (RPO {24 if frequency == 'Daily' else 168} h)"
     retention = properties.get("retentionPolicy", {})
     ladder = [
-        f"{retention[key]['retentionDuration']['count']} {unit}"
-        for key, unit in (("dailySchedule", "days"), ("weeklySchedule", "weeks"), ("monthlySchedule", "months"), ("yearlySchedule", "years"))
+        _plural(retention[key]['retentionDuration']['count'], unit)
+        for key, unit in (("dailySchedule", "day"), ("weeklySchedule", "week"), ("monthlySchedule", "month"), ("yearlySchedule", "year"))
         if retention.get(key)
     ]
     return [
         f"  Policy {policy.inputs.get('policyName')} ({'enhanced' if properties.get('policyType') == 'V2' else 'standard'},"
         f" {properties.get('timeZone')}): {rpo}",
-        f"    instant restore {properties.get('instantRpRetentionRangeInDays')} days; retention {' / '.join(ladder) or 'none'}",
+        f"    instant restore {_days(properties.get('instantRpRetentionRangeInDays'))}; retention {' / '.join(ladder) or 'none'}",
     ]
 
 
@@ -183,3 +200,11 @@ def policy_json(check: Any) -> dict[str, Any]:
             for verdict in check.verdicts
         ],
     }
+
+
+def _plural(count: Any, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def _days(count: Any) -> str:
+    return _plural(count, "day")

@@ -180,9 +180,10 @@ def test_hooks_deployment_copies_the_versioned_bundle_and_installs_it_with_setti
     assert copy.inputs["remotePath"] == staging
     assert copy.inputs["triggers"] == [bundle.version, bundle.sha256]
     install = only(run, COMMAND, "hooks-vm-iris-dev-1-install")
-    assert install.inputs["create"] == f"sudo -n sh {staging}/hooks/install.sh --settings -"
+    installer = f"sudo -n sh {staging}/hooks/install.sh --owner test:vm-iris-dev-1"
+    assert install.inputs["create"] == f"{installer} --settings -"
     assert install.inputs["update"] == install.inputs["create"]
-    assert install.inputs["delete"] == f"sudo -n sh {staging}/hooks/install.sh --uninstall"
+    assert install.inputs["delete"] == f"{installer} --uninstall"
     assert install.inputs["triggers"] == [bundle.version, bundle.sha256]
     assert "instances=IRIS:iris\n" in install.inputs["stdin"]
     assert "continue_backup_on_failure=true\n" in install.inputs["stdin"]

@@ -63,3 +63,10 @@ def test_settings_text_lists_every_key_once():
 
 def test_no_instances_means_discovery():
     assert "instances=\n" in render_hook_settings(HookSettings())
+
+
+def test_owner_id_is_what_install_sh_accepts():
+    from components.naming import hook_owner_id
+    assert hook_owner_id("prod", "vm-iris-1") == "prod:vm-iris-1"
+    assert hook_owner_id("team/prod", "vm 1;x") == "team-prod:vm-1-x"
+    assert len(hook_owner_id("s" * 100, "v" * 100)) == 128

@@ -122,6 +122,7 @@ def test_plan_cli_prints_the_review_and_writes_json(tmp_path):
     assert "retention 35 days / 12 weeks / 24 months / 10 years" in result.stdout
     assert "soft delete AlwaysON for 30 days, immutability Unlocked" in result.stdout
     assert "vm-cache-prod-1: policy enhanced-4h, application-consistent" in result.stdout
+    assert "nsg-iris-data: Outbound Allow Tcp/443 to Storage (priority 200), Outbound Allow Tcp/443 to AzureBackup" in result.stdout
     document = json.loads(out.read_text())
     assert document["stack"] == "prod"
     assert {"type", "name", "parent", "inputs"} <= set(document["resources"][0])

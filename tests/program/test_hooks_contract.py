@@ -1,0 +1,138 @@
+"""The contract between the Pulumi side and hooks/install.sh, exercised with the real scripts.
+
+The commands and settings text the program renders are run as pulumi-command would run them on a
+VM (staging dir in the SSH user's home, the bundle copied in as hooks/), with `--root` and the iris
+double added so nothing on this machine is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components.hook_bundle import HOOKS_DIR, load_bundle, render_hook_settings
+from components.settings import HookSettings
+from tests.program.harness import ROOT, only, run_with_settings
+
+sys.path.insert(0, str(ROOT / "tests" / "hooks"))
+from hooklib import VM  # noqa: E402
+
+COMMAND = "command:remote:Command"
+
+
+class RemoteHost:
+    """The SSH user's home on a VM: commands run from it, as root, as `sudo -n` would."""
+
+    def __init__(self, base: Path):
+        self.home = base / "home"
+        self.home.mkdir()
+        self.vm = VM(base)
+
+    def run(self, rendered: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        assert rendered.startswith("sudo -n sh ") or not rendered.startswith("sudo")
+        command = rendered.removeprefix("sudo -n ")
+        if "install.sh" in command:
+            command += f" --root {shlex.quote(str(self.vm.root))} --iris-path {shlex.quote(str(self.vm.double.bin_dir))}"
+        return subprocess.run(["sh", "-c", command], cwd=self.home, input=stdin, text=True, capture_output=True, timeout=120)
+
+    def copy_bundle(self, remote_path: str, source: Path = HOOKS_DIR) -> None:
+        # CopyToRemote into an existing directory puts the source directory inside it.
+        shutil.copytree(source, self.home / remote_path / source.name)
+
+
+@pytest.fixture
+def host(tmp_path):
+    remote = RemoteHost(tmp_path)
+    for name in ("IRISAPP", "IRISREPORT"):
+        remote.vm.double.add_instance(name, "iris")
+    yield remote
+    remote.vm.cleanup()
+
+
+def deploy(host: RemoteHost, run, vm: str) -> dict[str, str]:
+    commands = {suffix: only(run, COMMAND, f"hooks-{vm}-{suffix}").inputs for suffix in ("staging", "install")}
+    assert host.run(commands["staging"]["create"]).returncode == 0
+    host.copy_bundle(only(run, "command:remote:CopyToRemote", f"hooks-{vm}-bundle").inputs["remotePath"])
+    result = host.run(commands["install"]["create"], commands["install"]["stdin"])
+    assert result.returncode == 0, result.stderr
+    return commands["install"]
+
+
+def test_rendered_install_sets_up_what_azure_runs_and_a_backup_is_application_consistent(host, prod_settings):
+    run = run_with_settings(prod_settings)
+    install = deploy(host, run, "vm-iris-prod-2")
+    config = json.loads(host.vm.config_path.read_text())
+    assert config["timeoutInSeconds"] == 120
+    assert config["continueBackupOnFailure"] is False
+    assert (host.vm.release_dir() / "BUNDLE_SHA256").read_text().strip() == run.outputs["hooks"]["vm-iris-prod-2"]["sha256"]
+    assert "instances=IRISAPP:iris IRISREPORT:iris" in (host.vm.release_dir() / "settings.conf").read_text()
+    result = host.vm.backup(snapshot_seconds=0.2)
+    assert result.outcome == "application-consistent", result.to_dict()
+    assert host.vm.double.wait_all_thawed(10)
+    assert host.run(install["delete"]).returncode == 0
+    assert not host.vm.config_path.exists()
+
+
+def test_old_resource_delete_never_removes_what_its_replacement_installed(host, prod_settings):
+    # Renaming the VM in the stack replaces the hooks resources with the identical bundle.
+    old = deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2")
+    prod_settings["vms"][1]["id"] = prod_settings["vms"][1]["id"].replace("vm-iris-prod-2", "vm-iris-prod-2b")
+    deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2b")
+    assert host.run(old["delete"]).returncode == 0
+    assert host.vm.config_path.exists()
+    assert host.vm.backup(snapshot_seconds=0.1).outcome == "application-consistent"
+
+
+def test_a_new_bundle_version_replaces_the_old_one_and_the_old_delete_keeps_it(host, prod_settings, tmp_path):
+    old = deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2")
+    newer = tmp_path / "newer" / "hooks"
+    shutil.copytree(HOOKS_DIR, newer)
+    (newer / "VERSION").write_text("9.9.9\n")
+    bundle = load_bundle(newer)
+    staging = bundle.staging_dir
+    assert host.run(f"mkdir -p {staging}").returncode == 0
+    host.copy_bundle(staging, newer)
+    assert host.run(f"sudo -n sh {staging}/hooks/install.sh --owner test:vm-iris-prod-2 --settings -",
+                    old["stdin"]).returncode == 0
+    assert host.run(old["delete"]).returncode == 0
+    assert (host.vm.release_dir() / "VERSION").read_text().strip() == "9.9.9"
+    assert host.vm.backup(snapshot_seconds=0.1).outcome == "application-consistent"
+
+
+# Hook settings at and just past each rule the program enforces; install.sh must agree on every one.
+BOUNDARIES = [
+    ({}, True),
+    ({"call_timeout_seconds": 29}, True),
+    ({"call_timeout_seconds": 30}, False),
+    ({"freeze_budget_seconds": 121}, True),
+    ({"freeze_budget_seconds": 120}, False),
+    ({"wd_suspend_limit_seconds": 241}, True),
+    ({"wd_suspend_limit_seconds": 240}, False),
+    ({"external_freeze_timeout_seconds": 301, "wd_suspend_limit_seconds": 300}, True),
+    ({"external_freeze_timeout_seconds": 300}, False),
+    ({"external_freeze_timeout_seconds": 1201}, False),
+    ({"azure_timeout_seconds": 1801, "freeze_budget_seconds": 1802, "wd_suspend_limit_seconds": 1803,
+      "external_freeze_timeout_seconds": 1804}, False),
+]
+
+
+@pytest.mark.parametrize("changes, valid", BOUNDARIES, ids=[str(c) for c, _ in BOUNDARIES])
+def test_install_sh_and_the_program_agree_on_valid_hook_settings(tmp_path, changes, valid):
+    fields = {key: value for key, value in HookSettings().model_dump().items() if key != "instances"}
+    fields.update(changes)
+    by_alias = {HookSettings.model_fields[key].alias: value for key, value in fields.items()}
+    program_accepts = True
+    try:
+        HookSettings.model_validate(by_alias)
+    except ValueError:
+        program_accepts = False
+    text = render_hook_settings(HookSettings.model_construct(**fields, instances=[]))
+    check = subprocess.run(["sh", str(HOOKS_DIR / "install.sh"), "--root", str(tmp_path), "--check-settings", "--settings", "-"],
+                           input=text, text=True, capture_output=True, timeout=60)
+    assert (program_accepts, check.returncode == 0) == (valid, valid), check.stderr
