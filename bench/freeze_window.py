@@ -1,0 +1,394 @@
+"""Freeze window: how long the databases stay frozen around one Azure VM snapshot, ours against a serial baseline.
+
+`ours` is the real hook bundle (hooks/), installed with `install.sh --root` into a temporary VM root,
+instances named in its settings. `baseline` is bench/serial_baseline.sh: one `iris session ... ExternalFreeze()`
+per instance, one after another, the way the published scripts do it (a benchmark baseline, not a product
+script). Both are run by the Azure runner double (tests/doubles/azure_runner.py) with the same fixed
+simulated snapshot time, against the same `iris` double (tests/doubles/iris_double.sh), in the same
+process, alternating within each repetition so that both see the same background load.
+
+Window = last thaw - first freeze, from the double's event log: the double records `freeze` right after it
+marked the instance frozen and `thaw` right after it marked it thawed. Its clock is /proc/uptime in
+centiseconds, so every window is +-10 ms. Overhead = window - snapshot seconds: what the hooks (and the
+runner double's own steps between the scripts) add. Wall = time.perf_counter() around one whole backup
+(config check, pre-script, snapshot, post-script).
+
+`iris` latency: 0 = the double answers at once (about 2 ms a call); otherwise every session call
+(IsWDSuspendedExt, ExternalFreeze, ExternalThaw) sleeps that long before acting, which models the
+start-up of a real `iris session`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "bench" / "serial_baseline.sh"
+for _p in (ROOT / "tests" / "doubles", ROOT / "tests" / "hooks"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from azure_runner import APP, BackupResult, run_backup  # noqa: E402
+from hooklib import VM  # noqa: E402
+
+SIZES = (1, 2, 4, 8)
+QUICK_SIZES = (1, 2)
+REPETITIONS = 5
+QUICK_REPETITIONS = 1
+SNAPSHOT_SECONDS = 0.5
+QUICK_SNAPSHOT_SECONDS = 0.2
+LATENCIES = (0.0, 0.2)  # seconds per iris session call
+POLL_INTERVAL = 0.001
+SESSION_OPS = ("suspended", "freeze", "thaw")
+# Small but valid settings (install.sh checks their order); generous enough for a loaded 2-core machine.
+SETTINGS = {
+    "call_timeout_seconds": 3,
+    "azure_timeout_seconds": 15,
+    "freeze_budget_seconds": 30,
+    "wd_suspend_limit_seconds": 40,
+    "external_freeze_timeout_seconds": 60,
+}
+BASELINE_TIMEOUT_SECONDS = 60
+# Targets from the issue.
+TARGET_OVERHEAD_MS = 50.0
+TARGET_GROWTH = 0.20
+CLOCK_RESOLUTION_MS = 10
+
+VARIANTS = ("ours", "baseline")
+
+
+try:  # the plug-in shape of `python -m bench`
+    from bench import Part  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - until bench/__init__.py provides it
+
+    @dataclass
+    class Part:  # type: ignore[no-redef]
+        title: str
+        columns: list[str]
+        rows: list[list[Any]]
+        notes: list[str] = field(default_factory=list)
+        data: dict[str, Any] = field(default_factory=dict)
+
+
+# --- one simulated VM with both hook sets --------------------------------------------------------
+
+
+class Rig:
+    """A VM root with N iris instances in the double, ours installed, the baseline installed beside it."""
+
+    def __init__(self, base: Path, instances: int):
+        self.n = instances
+        self.names = [f"IRIS{i}" for i in range(1, instances + 1)]
+        base.mkdir(parents=True)
+        self.vm = VM(base)
+        for name in self.names:
+            self.vm.double.add_instance(name, "iris")
+        self.vm.install(None, instances=" ".join(f"{n}:iris" for n in self.names), **SETTINGS)
+        self.roots = {"ours": self.vm.root, "baseline": base / "baseline-root"}
+        self._install_baseline(self.roots["baseline"])
+
+    @property
+    def double(self):
+        return self.vm.double
+
+    def _install_baseline(self, root: Path) -> None:
+        opt = root / "opt" / "serialbench"
+        opt.mkdir(parents=True, mode=0o700)
+        script = opt / "serial_baseline.sh"
+        shutil.copyfile(BASELINE, script)
+        os.chmod(script, 0o700)
+        conf_dir = root / "etc" / "azure"
+        conf_dir.mkdir(parents=True)
+        args = [str(self.double.bin_dir), *self.names]
+        conf = {
+            "pluginName": "ScriptRunner",
+            "preScriptLocation": str(script),
+            "postScriptLocation": str(script),
+            "preScriptParams": ["freeze", *args],
+            "postScriptParams": ["thaw", *args],
+            "timeoutInSeconds": BASELINE_TIMEOUT_SECONDS,
+            "continueBackupOnFailure": True,
+        }
+        path = conf_dir / "VMSnapshotScriptPluginConfig.json"
+        path.write_text(json.dumps(conf, indent=1) + "\n")
+        os.chmod(path, 0o600)
+
+    def set_latency(self, seconds: float) -> None:
+        for name in self.names:
+            for op in SESSION_OPS:
+                self.double.set_behaviour(name, op, f"delay {seconds:g}" if seconds > 0 else None)
+
+    def backup(self, variant: str, snapshot_seconds: float) -> dict[str, Any]:
+        """One backup through the runner double; the figures of it, or a 'failed' reason."""
+        double = self.double
+        double.reset_logs()
+        t0 = time.perf_counter()
+        res: BackupResult = run_backup(self.roots[variant], double, snapshot_seconds=snapshot_seconds,
+                                       poll_interval=POLL_INTERVAL)
+        wall = time.perf_counter() - t0
+        events = double.events()
+        freezes = [e.t for e in events if e.kind == "freeze"]
+        thaws = [e.t for e in events if e.kind == "thaw"]
+        problem = None
+        if res.outcome != APP or not res.snapshot.consistent:
+            problem = (f"outcome {res.outcome}, snapshot consistent {res.snapshot.consistent}, "
+                       f"pre exit {res.pre.exit_code}, post exit {res.post.exit_code}")
+        elif len(freezes) != self.n or len(thaws) != self.n:
+            problem = f"{len(freezes)} freezes and {len(thaws)} thaws for {self.n} instances"
+        elif double.frozen_instances():
+            problem = f"left frozen: {double.frozen_instances()}"
+        if problem:
+            return {"failed": problem}
+        window = max(thaws) - min(freezes)
+        return {
+            "window": window,
+            "overhead": window - snapshot_seconds,
+            "wall": wall,
+            # Phases on the shared centisecond clock: first freeze -> snapshot start, snapshot end -> last thaw.
+            "before_snapshot": res.snapshot.started - min(freezes),
+            "after_snapshot": max(thaws) - res.snapshot.ended,
+            "freeze_spread": max(freezes) - min(freezes),
+            "thaw_spread": max(thaws) - min(thaws),
+            "events": [(e.t, e.name, e.kind) for e in events if e.kind in ("freeze", "thaw")],
+        }
+
+    def cleanup(self) -> None:
+        self.vm.cleanup()
+
+
+# --- statistics and formatting -------------------------------------------------------------------
+
+
+def summary(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def ms(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
+
+
+def cell(s: dict[str, float] | None) -> str:
+    if s is None:
+        return "n/a"
+    return f"{ms(s['median'])} ({ms(s['min'])}-{ms(s['max'])})"
+
+
+def slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of ys over xs."""
+    if len(xs) < 2:
+        return None
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else None
+
+
+def growth(cells: dict[int, dict], variant: str, sizes: tuple[int, ...]) -> float | None:
+    lo, hi = min(sizes), max(sizes)
+    a, b = cells.get(lo, {}).get(variant, {}).get("window"), cells.get(hi, {}).get(variant, {}).get("window")
+    if not a or not b or lo == hi:
+        return None
+    return b["median"] / a["median"] - 1.0
+
+
+# --- the benchmark -------------------------------------------------------------------------------
+
+
+def measure(sizes: tuple[int, ...], repetitions: int, snapshot_seconds: float,
+            latencies: tuple[float, ...], warmup: bool = True, log=None) -> dict[str, Any]:
+    """Every sample, per latency and size, ours and baseline alternating within each repetition."""
+    samples: dict[float, dict[int, dict[str, list]]] = {lat: {} for lat in latencies}
+    base = Path(tempfile.mkdtemp(prefix="bench-freeze-"))
+    try:
+        for n in sizes:
+            rig = Rig(base / f"vm{n}", n)
+            try:
+                for lat in latencies:
+                    rig.set_latency(lat)
+                    runs = samples[lat][n] = {v: [] for v in VARIANTS}
+                    if warmup:  # page cache, first-run effects; not counted
+                        for v in VARIANTS:
+                            rig.backup(v, 0.0)
+                    for rep in range(repetitions):
+                        order = VARIANTS if rep % 2 == 0 else VARIANTS[::-1]
+                        for v in order:
+                            runs[v].append(rig.backup(v, snapshot_seconds))
+                    if log:
+                        log(f"freeze window: latency {lat:g}s, {n} instance(s): done")
+            finally:
+                rig.cleanup()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return samples
+
+
+def analyse(samples: dict[float, dict[int, dict[str, list]]]) -> dict[float, dict[int, dict]]:
+    out: dict[float, dict[int, dict]] = {}
+    for lat, by_n in samples.items():
+        for n, runs in by_n.items():
+            c: dict[str, Any] = {}
+            for v in VARIANTS:
+                good = [r for r in runs[v] if "failed" not in r]
+                c[v] = {k: summary([r[k] for r in good])
+                        for k in ("window", "overhead", "wall", "before_snapshot", "after_snapshot",
+                                  "freeze_spread", "thaw_spread")}
+                c[v]["runs"] = len(good)
+                c[v]["failures"] = [r["failed"] for r in runs[v] if "failed" in r]
+            wo, wb = c["ours"]["window"], c["baseline"]["window"]
+            c["ratio"] = wo["median"] / wb["median"] if wo and wb else None
+            out.setdefault(lat, {})[n] = c
+    return out
+
+
+COLUMNS = [
+    "iris call (ms)", "instances", "snapshot (s)", "runs",
+    "window ours (ms)", "window baseline (ms)", "overhead ours (ms)", "overhead baseline (ms)",
+    "ratio ours/baseline", "wall ours (ms)", "wall baseline (ms)",
+]
+
+
+def build(cells: dict[float, dict[int, dict]], sizes: tuple[int, ...], repetitions: int,
+          snapshot_seconds: float) -> tuple[list[list[Any]], list[str], dict[str, Any]]:
+    rows: list[list[Any]] = []
+    for lat, by_n in cells.items():
+        for n in sizes:
+            c = by_n[n]
+            o, b = c["ours"], c["baseline"]
+            rows.append([
+                ms(lat), n, snapshot_seconds, min(o["runs"], b["runs"]),
+                cell(o["window"]), cell(b["window"]), cell(o["overhead"]), cell(b["overhead"]),
+                None if c["ratio"] is None else round(c["ratio"], 2), cell(o["wall"]), cell(b["wall"]),
+            ])
+
+    notes = [
+        f"median (min-max) of {repetitions} run(s) per cell, ours and baseline alternating; window = last thaw - "
+        f"first freeze from the iris double's event log (centisecond clock: each window +-{CLOCK_RESOLUTION_MS} ms); "
+        f"overhead = window - snapshot; wall = perf_counter around the whole backup",
+        "baseline = bench/serial_baseline.sh (one iris session call per instance, serially, like the published "
+        "scripts); ours = hooks/ installed by install.sh --root; same runner double, same iris double",
+    ]
+    verdicts: dict[str, Any] = {}
+    lat0 = cells.get(0.0)
+    if lat0 and 1 in lat0 and lat0[1]["ours"]["overhead"]:
+        ov = lat0[1]["ours"]["overhead"]
+        met = ov["median"] * 1000 < TARGET_OVERHEAD_MS
+        verdicts["overhead_1_instance_ms"] = {"median": ms(ov["median"]), "min": ms(ov["min"]),
+                                              "max": ms(ov["max"]), "target_lt": TARGET_OVERHEAD_MS, "met": met}
+        notes.append(f"overhead at 1 instance (instant iris): {ms(ov['median'])} ms "
+                     f"(min {ms(ov['min'])}, max {ms(ov['max'])}; target < {TARGET_OVERHEAD_MS:g} ms): "
+                     f"{'met' if met else 'NOT met'}")
+    for lat, by_n in cells.items():
+        if len(sizes) < 2:
+            break
+        lo, hi = min(sizes), max(sizes)
+        go, gb = growth(by_n, "ours", sizes), growth(by_n, "baseline", sizes)
+        xs = [float(n) for n in sizes if by_n[n]["baseline"]["window"] and by_n[n]["ours"]["window"]]
+        sb = slope(xs, [by_n[int(n)]["baseline"]["window"]["median"] for n in xs])
+        so = slope(xs, [by_n[int(n)]["ours"]["window"]["median"] for n in xs])
+        key = f"latency_{ms(lat)}ms"
+        verdicts[key] = {"growth_ours": go, "growth_baseline": gb, "slope_ours_ms_per_instance": ms(so),
+                         "slope_baseline_ms_per_instance": ms(sb), "sizes": [lo, hi]}
+        if go is None or gb is None:
+            continue
+        txt = (f"iris call {ms(lat)} ms: window growth {lo}->{hi} instances: ours {go * 100:+.0f} %, "
+               f"baseline {gb * 100:+.0f} %; per added instance: ours {ms(so):+d} ms, baseline {ms(sb):+d} ms")
+        if lat == 0.0 or len(cells) == 1:
+            met = go < TARGET_GROWTH
+            verdicts[key]["target_growth_lt"] = TARGET_GROWTH
+            verdicts[key]["met"] = met
+            txt += f" (target ours < {TARGET_GROWTH * 100:.0f} %): {'met' if met else 'NOT met'}"
+        notes.append(txt)
+    # Where the overhead sits (centisecond clock, medians): before the snapshot starts, after it ends.
+    for lat, by_n in cells.items():
+        parts = []
+        for n in sizes:
+            o = by_n[n]["ours"]
+            if o["before_snapshot"] and o["after_snapshot"]:
+                parts.append(f"{n}: {ms(o['before_snapshot']['median'])}+{ms(o['after_snapshot']['median'])}")
+        if parts:
+            notes.append(f"iris call {ms(lat)} ms, ours, first freeze->snapshot start + snapshot end->last thaw "
+                         f"(ms, medians, by instances): " + ", ".join(parts))
+    failures = [(ms(lat), n, v, f) for lat, by_n in cells.items() for n, c in by_n.items()
+                for v in VARIANTS for f in c[v]["failures"]]
+    if failures:
+        notes.append(f"{len(failures)} run(s) not application-consistent and left out: "
+                     + "; ".join(f"{lat} ms/{n}/{v}: {f}" for lat, n, v, f in failures[:5]))
+    else:
+        notes.append("every run: pre and post exit 0, snapshot application-consistent, nothing left frozen")
+    return rows, notes, verdicts
+
+
+def run(quick: bool = False, *, sizes: tuple[int, ...] | None = None, repetitions: int | None = None,
+        snapshot_seconds: float | None = None, latencies: tuple[float, ...] | None = None,
+        log=None) -> Part:
+    sizes = tuple(sizes or (QUICK_SIZES if quick else SIZES))
+    repetitions = repetitions or (QUICK_REPETITIONS if quick else REPETITIONS)
+    snapshot_seconds = snapshot_seconds if snapshot_seconds is not None else (
+        QUICK_SNAPSHOT_SECONDS if quick else SNAPSHOT_SECONDS)
+    latencies = tuple(latencies if latencies is not None else LATENCIES)
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    samples = measure(sizes, repetitions, snapshot_seconds, latencies, log=log)
+    elapsed = time.perf_counter() - t0
+    load_after = os.getloadavg()
+    cells = analyse(samples)
+    rows, notes, verdicts = build(cells, sizes, repetitions, snapshot_seconds)
+    notes.append(f"load average before/after: {'/'.join(f'{x:.2f}' for x in load_before)} -> "
+                 f"{'/'.join(f'{x:.2f}' for x in load_after)}; {elapsed:.0f} s")
+    data = {
+        "sizes": list(sizes), "repetitions": repetitions, "snapshot_seconds": snapshot_seconds,
+        "iris_latency_seconds": list(latencies), "poll_interval": POLL_INTERVAL, "settings": SETTINGS,
+        "clock_resolution_ms": CLOCK_RESOLUTION_MS, "verdicts": verdicts,
+        "load_average_before": list(load_before), "load_average_after": list(load_after),
+        "elapsed_seconds": elapsed,
+        "cells": [{"iris_latency_ms": ms(lat), "instances": n, **{
+            v: {k: c[v][k] for k in c[v]} for v in VARIANTS}, "ratio": c["ratio"]}
+            for lat, by_n in cells.items() for n, c in by_n.items()],
+        "samples": [{"iris_latency_ms": ms(lat), "instances": n, "variant": v,
+                     "runs": [{k: r[k] for k in r if k != "events"} for r in runs[v]]}
+                    for lat, by_n in samples.items() for n, runs in by_n.items() for v in VARIANTS],
+    }
+    return _part(title=f"Freeze window: first freeze to last thaw, {min(sizes)}-{max(sizes)} instances "
+                       f"on one VM, ours vs serial baseline",
+                 columns=COLUMNS, rows=rows, notes=notes, data=data)
+
+
+def _part(**kw) -> Part:
+    """Build a Part with whatever fields the shared dataclass has (extra data kept if it has a slot)."""
+    fields = getattr(Part, "__dataclass_fields__", {})
+    if "data" not in fields:
+        kw.pop("data", None)
+    return Part(**kw)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json")
+    a = ap.parse_args(argv)
+    part = run(a.quick, log=lambda m: print(m, file=sys.stderr))
+    print(part.title)
+    print(" | ".join(part.columns))
+    for r in part.rows:
+        print(" | ".join(str(x) for x in r))
+    for n in part.notes:
+        print("- " + n)
+    if a.json:
+        Path(a.json).write_text(json.dumps(part.__dict__, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
