@@ -564,6 +564,11 @@ def check_hooks_version_pinned(subject: Subject, config: Mapping[str, Any]) -> l
 
 
 def check_data_safety_protect(subject: Subject, config: Mapping[str, Any]) -> list[str]:
+    environment = str(_get(subject.props, "tags", "environment") or "").lower()
+    if subject.type == VAULT and config["allowDestroy"] and environment in {"prod", "production"}:
+        # allowDestroy is for throwaway stacks; a vault tagged as production never is one.
+        return [f"{_vault(subject)} is tagged environment={environment} but the stack sets allowDestroy: true, "
+                "so `pulumi destroy` could delete production backup data; set allowDestroy: false"]
     if subject.protect or config["allowDestroy"]:
         return []
     what = _vault(subject) if subject.type == VAULT else f"protected item {subject.name}"

@@ -134,7 +134,7 @@ def test_a_vm_without_hooks_is_accepted_only_when_marked_crash_consistent(settin
 
 
 def test_allow_destroy_lifts_the_protection_rule_only_where_the_settings_say_so(settings_of):
-    settings = _prod(settings_of, lambda s: s.update(allowDestroy=True))
+    settings = _prod(settings_of, lambda s: s.update(allowDestroy=True, tags={"environment": "staging"}))
     assert checked("prod", settings).passed
     result = checked("prod", settings, extra={"data-safety-protect": {"allowDestroy": False}})
     assert len(failing(result)["data-safety-protect"]) == 4  # the vault and three protected items
@@ -143,6 +143,13 @@ def test_allow_destroy_lifts_the_protection_rule_only_where_the_settings_say_so(
             ) in failing(result)["data-safety-protect"]
     assert {v.resource for v in result.violations} == {
         "rsv-iris-prod-vault", "vm-iris-prod-1-protected-item", "vm-iris-prod-2-protected-item", "vm-cache-prod-1-protected-item"}
+
+
+def test_a_production_vault_may_not_allow_destroy(settings_of):
+    settings = _prod(settings_of, lambda s: s.update(allowDestroy=True))
+    assert failing(checked("prod", settings))["data-safety-protect"] == [
+        "vault rsv-iris-prod is tagged environment=prod but the stack sets allowDestroy: true, so `pulumi destroy` "
+        "could delete production backup data; set allowDestroy: false"]
 
 
 # --- rendered resources edited where settings cannot go ------------------------------------------
