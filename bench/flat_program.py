@@ -1,0 +1,299 @@
+"""The baseline: the same stack written flat, as a user would without our components.
+
+Plain top-level declarations with azure-native and pulumi-command, no ComponentResources, no settings
+model: it reads the same `irisbackup:settings` object (trusting it; ours validates it first) and
+declares the same resources with the same logical names, inputs and options, so that
+`bench.program_scale` compares like with like (tests/bench checks that the two plans match).
+It covers the stack shapes the benchmark and the example stacks use; it is not a product.
+"""
+
+import hashlib
+import re
+import shlex
+from pathlib import Path
+
+import pulumi
+from pulumi_azure_native import alertsmanagement, compute, monitor, network
+from pulumi_azure_native import recoveryservices as rs
+from pulumi_command import remote
+
+HOOKS = Path(__file__).resolve().parent.parent / "hooks"
+TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+
+config = pulumi.Config()
+s = config.require_object("settings")
+rg = s["resourceGroupId"].rstrip("/").split("/")[4]
+location = s["location"]
+tags = s.get("tags", {})
+protect = not s.get("allowDestroy", False)
+v = s["vault"]
+cmk = v.get("customerManagedKey")
+sd = v.get("softDelete", {})
+
+# --- vault, diagnostics, alert e-mails ---
+vault = rs.Vault(
+    f"{v['name']}-vault",
+    resource_group_name=rg,
+    vault_name=v["name"],
+    location=location,
+    tags=tags,
+    sku=rs.SkuArgs(name="RS0", tier="Standard"),
+    identity=rs.IdentityDataArgs(type="UserAssigned", user_assigned_identities=[cmk["identityId"]])
+    if cmk else rs.IdentityDataArgs(type="SystemAssigned"),
+    properties=rs.VaultPropertiesArgs(
+        public_network_access=v.get("publicNetworkAccess", "Disabled"),
+        security_settings=rs.SecuritySettingsArgs(
+            soft_delete_settings=rs.SoftDeleteSettingsArgs(
+                soft_delete_state=sd.get("state", "AlwaysON"),
+                soft_delete_retention_period_in_days=sd.get("retentionDays", 14),
+            ),
+            immutability_settings=rs.ImmutabilitySettingsArgs(state=v.get("immutability", "Unlocked")),
+        ),
+        redundancy_settings=rs.VaultPropertiesRedundancySettingsArgs(
+            standard_tier_storage_redundancy=v.get("storageRedundancy", "GeoRedundant"),
+            cross_region_restore="Enabled" if v.get("crossRegionRestore", True) else "Disabled",
+        ),
+        restore_settings=rs.RestoreSettingsArgs(
+            cross_subscription_restore_settings=rs.CrossSubscriptionRestoreSettingsArgs(
+                cross_subscription_restore_state=v.get("crossSubscriptionRestore", "Disabled"),
+            ),
+        ),
+        monitoring_settings=rs.MonitoringSettingsArgs(
+            azure_monitor_alert_settings=rs.AzureMonitorAlertSettingsArgs(
+                alerts_for_all_job_failures="Enabled" if v.get("jobFailureAlerts", True) else "Disabled",
+            ),
+            classic_alert_settings=rs.ClassicAlertSettingsArgs(alerts_for_critical_operations="Disabled"),
+        ),
+        encryption=rs.VaultPropertiesEncryptionArgs(
+            key_vault_properties=rs.CmkKeyVaultPropertiesArgs(key_uri=cmk["keyUri"]),
+            kek_identity=rs.CmkKekIdentityArgs(user_assigned_identity=cmk["identityId"]),
+            infrastructure_encryption="Disabled",
+        ) if cmk else None,
+    ),
+    opts=pulumi.ResourceOptions(protect=protect),
+)
+if v.get("diagnostics"):
+    monitor.DiagnosticSetting(
+        f"{v['name']}-diagnostics",
+        name="irisbackup-to-log-analytics",
+        resource_uri=vault.id,
+        workspace_id=v["diagnostics"]["workspaceId"],
+        log_analytics_destination_type="Dedicated",
+        logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in (
+            "CoreAzureBackup", "AddonAzureBackupJobs", "AddonAzureBackupAlerts", "AddonAzureBackupPolicy",
+            "AddonAzureBackupStorage", "AddonAzureBackupProtectedInstance")],
+    )
+if v.get("alertEmails"):
+    action_group = monitor.ActionGroup(
+        f"{v['name']}-alert-email",
+        resource_group_name=rg,
+        action_group_name=f"ag-{v['name']}",
+        group_short_name="irisbackup",
+        location="Global",
+        enabled=True,
+        email_receivers=[monitor.MicrosoftCommonEmailReceiverArgs(name=f"email-{i}", email_address=a, use_common_alert_schema=True)
+                         for i, a in enumerate(v["alertEmails"])],
+        tags=tags,
+    )
+    alertsmanagement.AlertProcessingRuleByName(
+        f"{v['name']}-alert-routing",
+        resource_group_name=rg,
+        alert_processing_rule_name=f"apr-{v['name']}-to-email",
+        location="Global",
+        properties=alertsmanagement.AlertProcessingRulePropertiesArgs(
+            scopes=[vault.id],
+            actions=[alertsmanagement.AddActionGroupsArgs(action_type="AddActionGroups", action_group_ids=[action_group.id])],
+            description="Send the vault's backup alerts (job failures) to the backup owners by e-mail",
+            enabled=True,
+        ),
+        tags=tags,
+    )
+
+
+# --- backup policies ---
+def at(hhmm):
+    return f"2024-01-01T{hhmm}:00Z"
+
+
+def duration(count, unit):
+    return rs.RetentionDurationArgs(count=count, duration_type=unit)
+
+
+policies = {}
+for pname, p in s["policies"].items():
+    sch, ret = p["schedule"], p["retention"]
+    freq = sch["frequency"]
+    t = at(sch["windowStart"] if freq == "Hourly" else sch["time"])
+    enhanced = p["kind"] == "enhanced"
+    days = sch.get("days", [])
+    if enhanced:
+        schedule = rs.SimpleSchedulePolicyV2Args(
+            schedule_policy_type="SimpleSchedulePolicyV2",
+            schedule_run_frequency=freq,
+            hourly_schedule=rs.HourlyScheduleArgs(interval=sch["intervalHours"], schedule_window_start_time=t,
+                                                  schedule_window_duration=sch["windowHours"]) if freq == "Hourly" else None,
+            daily_schedule=rs.DailyScheduleArgs(schedule_run_times=[t]) if freq == "Daily" else None,
+            weekly_schedule=rs.WeeklyScheduleArgs(schedule_run_days=days, schedule_run_times=[t]) if freq == "Weekly" else None,
+        )
+    else:
+        schedule = rs.SimpleSchedulePolicyArgs(schedule_policy_type="SimpleSchedulePolicy", schedule_run_frequency=freq,
+                                               schedule_run_times=[t], schedule_run_days=days or None)
+    w, m, y = ret.get("weekly"), ret.get("monthly"), ret.get("yearly")
+    policies[pname] = rs.ProtectionPolicy(
+        f"{pname}-policy",
+        resource_group_name=rg,
+        vault_name=vault.name,
+        policy_name=pname,
+        properties=rs.AzureIaaSVMProtectionPolicyArgs(
+            backup_management_type="AzureIaasVM",
+            policy_type="V2" if enhanced else "V1",
+            time_zone=p.get("timeZone", "UTC"),
+            instant_rp_retention_range_in_days=p.get("instantRestoreDays", 2),
+            schedule_policy=schedule,
+            retention_policy=rs.LongTermRetentionPolicyArgs(
+                retention_policy_type="LongTermRetentionPolicy",
+                daily_schedule=rs.DailyRetentionScheduleArgs(retention_times=[t], retention_duration=duration(ret["dailyDays"], "Days"))
+                if ret.get("dailyDays") is not None else None,
+                weekly_schedule=rs.WeeklyRetentionScheduleArgs(
+                    days_of_the_week=w.get("days", ["Sunday"]), retention_times=[t], retention_duration=duration(w["weeks"], "Weeks"))
+                if w else None,
+                monthly_schedule=rs.MonthlyRetentionScheduleArgs(
+                    retention_schedule_format_type="Weekly",
+                    retention_schedule_weekly=rs.WeeklyRetentionFormatArgs(
+                        days_of_the_week=[m.get("day", "Sunday")], weeks_of_the_month=[m.get("week", "First")]),
+                    retention_times=[t], retention_duration=duration(m["months"], "Months"))
+                if m else None,
+                yearly_schedule=rs.YearlyRetentionScheduleArgs(
+                    retention_schedule_format_type="Weekly",
+                    months_of_year=[y.get("month", "January")],
+                    retention_schedule_weekly=rs.WeeklyRetentionFormatArgs(
+                        days_of_the_week=[y.get("day", "Sunday")], weeks_of_the_month=[y.get("week", "First")]),
+                    retention_times=[t], retention_duration=duration(y["years"], "Years"))
+                if y else None,
+            ),
+        ),
+    )
+
+# --- NSG egress rules: HTTPS to the backup service tags ---
+rules_by_nsg = {}
+for nsg in s.get("networkSecurityGroups", []):
+    parts = nsg["id"].rstrip("/").split("/")
+    nsg_rg, nsg_name = parts[4], parts[8]
+    rules_by_nsg[nsg["id"].lower()] = [
+        network.SecurityRule(
+            f"egress-{nsg_rg}-{nsg_name}-{tag.lower()}",
+            resource_group_name=nsg_rg,
+            network_security_group_name=nsg_name,
+            security_rule_name=f"Allow-AzureBackup-{tag}-Https-Outbound",
+            description=f"Azure VM backup: HTTPS to the {tag} service tag (managed by irisbackup)",
+            priority=nsg["firstPriority"] + offset,
+            direction="Outbound",
+            access="Allow",
+            protocol="Tcp",
+            source_address_prefix="VirtualNetwork",
+            source_port_range="*",
+            destination_address_prefix=tag,
+            destination_port_range="443",
+        )
+        for offset, tag in enumerate(TAGS)
+    ]
+
+# --- the hook bundle: version and sha256 over every file (as install.sh records it) ---
+version = (HOOKS / "VERSION").read_text().strip()
+files = sorted((f"./{f.relative_to(HOOKS).as_posix()}", f) for f in HOOKS.rglob("*") if f.is_file())
+sha256 = hashlib.sha256("".join(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {n}\n" for n, f in files).encode()).hexdigest()
+staging = f"irisbackup-staging/{version}-{sha256[:12]}"
+
+# --- per VM: hooks over SSH, snapshot extension, protected item ---
+protected_items, hooks = {}, {}
+for vm in s["vms"]:
+    parts = vm["id"].rstrip("/").split("/")
+    vm_rg, vm_name = parts[4], parts[8]
+    depends = [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
+    if vm.get("consistency", "application") == "application":
+        ssh, h = vm["ssh"], vm.get("hooks", {})
+        proxy = ssh.get("proxy")
+        connection = remote.ConnectionArgs(
+            host=ssh["host"], user=ssh["user"], port=ssh.get("port", 22),
+            private_key=config.require_secret(ssh.get("privateKeyConfig", "sshPrivateKey")), host_key=ssh.get("hostKey"),
+            proxy=remote.ProxyConnectionArgs(
+                host=proxy["host"], user=proxy["user"], port=proxy.get("port", 22),
+                private_key=config.require_secret(proxy.get("privateKeyConfig", "sshPrivateKey")),
+            ) if proxy else None,
+        )
+        instances = " ".join(f"{i['name']}:{i.get('product', 'iris')}" for i in h.get("instances", []))
+        settings_text = (
+            "# irisbackup hook settings, rendered by Pulumi. An empty instances= means: every running instance.\n"
+            f"instances={instances}\n"
+            f"call_timeout_seconds={h.get('callTimeoutSeconds', 20)}\n"
+            f"azure_timeout_seconds={h.get('azureTimeoutSeconds', 120)}\n"
+            f"freeze_budget_seconds={h.get('freezeBudgetSeconds', 240)}\n"
+            f"wd_suspend_limit_seconds={h.get('wdSuspendLimitSeconds', 300)}\n"
+            f"external_freeze_timeout_seconds={h.get('externalFreezeTimeoutSeconds', 600)}\n"
+            f"continue_backup_on_failure={str(h.get('continueBackupOnFailure', True)).lower()}\n"
+            f"credentials_file={h.get('credentialsFile') or ''}\n"
+        )
+        owner = re.sub(r"[^A-Za-z0-9._:-]", "-", f"{pulumi.get_stack()}:{vm_name}")[:128]
+        installer = f"sudo -n sh {shlex.quote(staging)}/hooks/install.sh --owner {shlex.quote(owner)}"
+        staging_dir = remote.Command(
+            f"hooks-{vm_name}-staging",
+            connection=connection,
+            create=f"umask 077 && mkdir -p irisbackup-staging && rm -rf {shlex.quote(staging)} && mkdir {shlex.quote(staging)}",
+            delete=f"rm -rf {shlex.quote(staging)}",
+            triggers=[version, sha256],
+        )
+        copy = remote.CopyToRemote(
+            f"hooks-{vm_name}-bundle",
+            connection=connection,
+            source=pulumi.FileArchive(str(HOOKS)),
+            remote_path=staging,
+            triggers=[version, sha256],
+            opts=pulumi.ResourceOptions(depends_on=[staging_dir]),
+        )
+        install = remote.Command(
+            f"hooks-{vm_name}-install",
+            connection=connection,
+            create=f"{installer} --settings -",
+            update=f"{installer} --settings -",
+            delete=f"{installer} --uninstall",
+            stdin=settings_text,
+            triggers=[version, sha256],
+            opts=pulumi.ResourceOptions(depends_on=[copy]),
+        )
+        depends += [staging_dir, copy, install]
+        hooks[vm_name] = {"version": version, "sha256": sha256}
+    if vm.get("manageExtension", True):
+        depends.append(compute.VirtualMachineExtension(
+            f"{vm_name}-snapshot-extension",
+            resource_group_name=vm_rg,
+            vm_name=vm_name,
+            vm_extension_name="VMSnapshotLinux",
+            location=location,
+            publisher="Microsoft.Azure.RecoveryServices",
+            type="VMSnapshotLinux",
+            type_handler_version="1.0",
+            auto_upgrade_minor_version=True,
+            opts=pulumi.ResourceOptions(retain_on_delete=True, ignore_changes=[
+                "typeHandlerVersion", "autoUpgradeMinorVersion", "enableAutomaticUpgrade", "settings",
+                "protectedSettings", "forceUpdateTag", "suppressFailures", "tags"]),
+        ))
+    policy_id = policies[vm["policy"]].id
+    item = rs.ProtectedItem(
+        f"{vm_name}-protected-item",
+        resource_group_name=rg,
+        vault_name=vault.name,
+        fabric_name="Azure",
+        container_name=f"iaasvmcontainer;iaasvmcontainerv2;{vm_rg};{vm_name}",
+        protected_item_name=f"vm;iaasvmcontainerv2;{vm_rg};{vm_name}",
+        location=location,
+        properties=rs.AzureIaaSComputeVMProtectedItemArgs(
+            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"], policy_id=policy_id),
+        opts=pulumi.ResourceOptions(protect=protect, depends_on=depends),
+    )
+    protected_items[vm_name] = {"id": item.id, "policyId": policy_id}
+
+pulumi.export("vaultId", vault.id)
+pulumi.export("vaultName", vault.name)
+pulumi.export("policyIds", {name: policy.id for name, policy in policies.items()})
+pulumi.export("protectedItems", protected_items)
+pulumi.export("hooks", hooks)
