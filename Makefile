@@ -23,6 +23,11 @@ plan: $(STAMP)
 review: $(STAMP)
 	$(PY) -m offline_plan --all $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
+## bench: benchmarks (program scale, freeze window) with the machine they ran on (JSON=file, QUICK=1: fewer repetitions)
+.PHONY: bench
+bench: $(STAMP)
+	$(PY) -m bench $(if $(QUICK),--quick) $(if $(JSON),--json $(JSON))
+
 ## test: shellcheck of the VM scripts, then the whole pytest suite
 test: shellcheck
 	$(PY) -m pytest -q

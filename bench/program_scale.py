@@ -505,7 +505,7 @@ def _startup_part(Part, samples, interpreter):  # type: ignore[no-untyped-def]
         "SDK modules both programs load (flat's import order, median ms): "
         + ", ".join(f"{name.split('.', 1)[1]} {seconds * 1000:.0f}" for name, seconds in
                     sorted(modules.items(), key=lambda item: -item[1])),
-        "ours also imports pydantic and tzlocal (the settings model): the difference between the two columns",
+        "ours also imports its settings model (pydantic, tzlocal); flat imports hashlib, re and shlex itself",
     ]
     return Part("Start-up: imports before the plan, ours vs flat (ms)", ["phase", "ours (ms)", "flat (ms)"],
                 rows, notes, data)

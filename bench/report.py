@@ -26,6 +26,7 @@ def machine_info() -> dict[str, Any]:
         "packages": {name: _version(name) for name in PACKAGES},
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "load_average_windows_min": [1, 5, 15],
     }
 
 

@@ -1,0 +1,123 @@
+"""The freeze-window benchmark measures what it says: a serial baseline, ours freezing everything before the
+snapshot, and every printed figure in the JSON.  No timing assertions (the machine is shared): only the order
+of the iris double's events and calls."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from bench import freeze_window as fw  # noqa: E402
+
+LATENCY = 0.3  # long enough that overlapping calls cannot be mistaken for serial ones, or the reverse
+
+
+def call_starts(double, expr_part: str) -> dict[str, float]:
+    """When each instance's call whose expression contains expr_part started (the double logs argv on entry)."""
+    out = {}
+    for line in (double.dir / "calls").read_text().splitlines():
+        t, *argv = line.split("\t")
+        if argv[:2] == ["iris", "session"] and expr_part in argv[-1]:
+            out.setdefault(argv[2], int(t) / 100.0)
+    return out
+
+
+@pytest.fixture
+def rig(tmp_path):
+    r = fw.Rig(tmp_path / "vm", 3)
+    yield r
+    r.cleanup()
+
+
+def test_baseline_script_is_shellcheck_clean_and_labelled():
+    text = fw.BASELINE.read_text()
+    assert "NOT A PRODUCT SCRIPT" in text
+    assert not (REPO / "hooks" / fw.BASELINE.name).exists()
+    shellcheck = Path(sys.executable).with_name("shellcheck")
+    p = subprocess.run([str(shellcheck), "-s", "sh", str(fw.BASELINE)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout
+
+
+def test_baseline_freezes_and_thaws_one_instance_after_another(rig):
+    rig.set_latency(LATENCY)
+    r = rig.backup("baseline", 0.0)
+    assert "failed" not in r, r
+    d = rig.double
+    for kind, expr in (("freeze", "ExternalFreeze"), ("thaw", "ExternalThaw")):
+        done = {e.name: e.t for e in d.events(kind)}
+        starts = call_starts(d, expr)
+        assert sorted(done) == sorted(starts) == rig.names
+        order = sorted(rig.names, key=lambda n: starts[n])
+        assert order == rig.names  # in the order given, one session call each
+        for prev, nxt in zip(order, order[1:]):
+            assert starts[nxt] >= done[prev], f"{kind} of {nxt} started before {prev}'s had completed"
+    # One session call per instance and operation: no checks, no verification.
+    sessions = [c for c in d.calls() if c[:2] == ["iris", "session"]]
+    assert len(sessions) == 2 * len(rig.names)
+    assert all(e.t < min(e2.t for e2 in d.events("thaw")) for e in d.events("freeze"))
+
+
+def test_ours_freezes_every_instance_in_parallel_before_the_snapshot(rig, monkeypatch):
+    rig.set_latency(LATENCY)
+    seen = {}
+    real_run_backup = fw.run_backup
+
+    def spy(*a, **kw):
+        res = real_run_backup(*a, **kw)
+        seen["res"] = res
+        return res
+
+    monkeypatch.setattr(fw, "run_backup", spy)
+    r = rig.backup("ours", 0.1)
+    assert "failed" not in r, r
+    res, d = seen["res"], rig.double
+    freezes, thaws = d.events("freeze"), d.events("thaw")
+    assert sorted(e.name for e in freezes) == sorted(e.name for e in thaws) == rig.names
+    assert res.snapshot.frozen_at_start == {n: True for n in rig.names}
+    assert all(e.t <= res.snapshot.started for e in freezes)
+    assert all(e.t >= res.snapshot.ended for e in thaws)
+    # Parallel: every freeze call had started before the first one completed.
+    starts = call_starts(d, "ExternalFreeze")
+    assert max(starts.values()) < min(e.t for e in freezes)
+    # The figures are the event log's.
+    assert r["window"] == pytest.approx(max(e.t for e in thaws) - min(e.t for e in freezes))
+    assert r["overhead"] == pytest.approx(r["window"] - 0.1)
+
+
+def test_quick_part_has_every_printed_figure_in_its_json():
+    part = fw.run(True, sizes=(1, 2), repetitions=1, latencies=(0.0, 0.05), snapshot_seconds=0.1)
+    assert part.columns == fw.COLUMNS
+    assert [(r[0], r[1]) for r in part.rows] == [(0, 1), (0, 2), (50, 1), (50, 2)]
+    for row in part.rows:
+        assert len(row) == len(part.columns)
+        assert row[3] == 1  # runs
+        assert all(c != "n/a" for c in row), row
+    text = json.dumps(dataclasses.asdict(part))
+    for row in part.rows:
+        for c in row:
+            assert json.dumps(c) in text
+    for note in part.notes:
+        assert json.dumps(note) in text
+    joined = "\n".join(part.notes)
+    assert "overhead at 1 instance (instant iris)" in joined and "target < 50 ms" in joined
+    assert "target ours < 20 %" in joined
+    assert "every run: pre and post exit 0" in joined
+    data = getattr(part, "data", None)
+    if data is not None:  # the raw figures behind the table
+        assert {c["instances"] for c in data["cells"]} == {1, 2}
+        assert data["verdicts"]["overhead_1_instance_ms"]["met"] in (True, False)
+
+
+def test_registered_in_the_bench_cli():
+    main = REPO / "bench" / "__main__.py"
+    if not main.exists():
+        pytest.skip("bench/__main__.py not written yet")
+    assert "freeze_window" in main.read_text() and "freeze" in main.read_text()
