@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +37,13 @@ for _p in (ROOT / "tests" / "doubles", ROOT / "tests" / "hooks"):
         sys.path.insert(0, str(_p))
 
 from azure_runner import APP, BackupResult, run_backup  # noqa: E402
-from hooklib import VM  # noqa: E402
+from hooklib import HOOKS, VM  # noqa: E402
+
+from bench import Part  # noqa: E402
 
 SIZES = (1, 2, 4, 8)
 QUICK_SIZES = (1, 2)
-REPETITIONS = 5
+REPETITIONS = 7
 QUICK_REPETITIONS = 1
 SNAPSHOT_SECONDS = 0.5
 QUICK_SNAPSHOT_SECONDS = 0.2
@@ -66,33 +67,20 @@ CLOCK_RESOLUTION_MS = 10
 VARIANTS = ("ours", "baseline")
 
 
-try:  # the plug-in shape of `python -m bench`
-    from bench import Part  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until bench/__init__.py provides it
-
-    @dataclass
-    class Part:  # type: ignore[no-redef]
-        title: str
-        columns: list[str]
-        rows: list[list[Any]]
-        notes: list[str] = field(default_factory=list)
-        data: dict[str, Any] = field(default_factory=dict)
-
-
 # --- one simulated VM with both hook sets --------------------------------------------------------
 
 
 class Rig:
     """A VM root with N iris instances in the double, ours installed, the baseline installed beside it."""
 
-    def __init__(self, base: Path, instances: int):
+    def __init__(self, base: Path, instances: int, bundle: Path = HOOKS):
         self.n = instances
         self.names = [f"IRIS{i}" for i in range(1, instances + 1)]
         base.mkdir(parents=True)
         self.vm = VM(base)
         for name in self.names:
             self.vm.double.add_instance(name, "iris")
-        self.vm.install(None, instances=" ".join(f"{n}:iris" for n in self.names), **SETTINGS)
+        self.vm.install(None, bundle=bundle, instances=" ".join(f"{n}:iris" for n in self.names), **SETTINGS)
         self.roots = {"ours": self.vm.root, "baseline": base / "baseline-root"}
         self._install_baseline(self.roots["baseline"])
 
@@ -171,7 +159,10 @@ class Rig:
 def summary(values: list[float]) -> dict[str, float] | None:
     if not values:
         return None
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+    # mean too: the event clock has centisecond steps, so a median is a multiple of 10 ms while the mean of
+    # several runs is not (and is unbiased when the runs fall at random phases of the clock).
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "mean": statistics.fmean(values), "n": len(values)}
 
 
 def ms(seconds: float | None) -> int | None:
@@ -205,13 +196,13 @@ def growth(cells: dict[int, dict], variant: str, sizes: tuple[int, ...]) -> floa
 
 
 def measure(sizes: tuple[int, ...], repetitions: int, snapshot_seconds: float,
-            latencies: tuple[float, ...], warmup: bool = True, log=None) -> dict[str, Any]:
+            latencies: tuple[float, ...], warmup: bool = True, log=None, bundle: Path = HOOKS) -> dict[str, Any]:
     """Every sample, per latency and size, ours and baseline alternating within each repetition."""
     samples: dict[float, dict[int, dict[str, list]]] = {lat: {} for lat in latencies}
     base = Path(tempfile.mkdtemp(prefix="bench-freeze-"))
     try:
         for n in sizes:
-            rig = Rig(base / f"vm{n}", n)
+            rig = Rig(base / f"vm{n}", n, bundle)
             try:
                 for lat in latencies:
                     rig.set_latency(lat)
@@ -283,9 +274,11 @@ def build(cells: dict[float, dict[int, dict]], sizes: tuple[int, ...], repetitio
         ov = lat0[1]["ours"]["overhead"]
         met = ov["median"] * 1000 < TARGET_OVERHEAD_MS
         verdicts["overhead_1_instance_ms"] = {"median": ms(ov["median"]), "min": ms(ov["min"]),
+                                              "mean": round(ov["mean"] * 1000, 1),
                                               "max": ms(ov["max"]), "target_lt": TARGET_OVERHEAD_MS, "met": met}
         notes.append(f"overhead at 1 instance (instant iris): {ms(ov['median'])} ms "
-                     f"(min {ms(ov['min'])}, max {ms(ov['max'])}; target < {TARGET_OVERHEAD_MS:g} ms): "
+                     f"(min {ms(ov['min'])}, max {ms(ov['max'])}, mean {ov['mean'] * 1000:.1f}; "
+                     f"target < {TARGET_OVERHEAD_MS:g} ms): "
                      f"{'met' if met else 'NOT met'}")
     for lat, by_n in cells.items():
         if len(sizes) < 2:
@@ -330,7 +323,8 @@ def build(cells: dict[float, dict[int, dict]], sizes: tuple[int, ...], repetitio
 
 def run(quick: bool = False, *, sizes: tuple[int, ...] | None = None, repetitions: int | None = None,
         snapshot_seconds: float | None = None, latencies: tuple[float, ...] | None = None,
-        log=None) -> Part:
+        log=None, bundle: Path = HOOKS) -> Part:
+    """The part for `python -m bench`; bundle= runs another copy of hooks/ (e.g. a patched one) as ours."""
     sizes = tuple(sizes or (QUICK_SIZES if quick else SIZES))
     repetitions = repetitions or (QUICK_REPETITIONS if quick else REPETITIONS)
     snapshot_seconds = snapshot_seconds if snapshot_seconds is not None else (
@@ -338,7 +332,7 @@ def run(quick: bool = False, *, sizes: tuple[int, ...] | None = None, repetition
     latencies = tuple(latencies if latencies is not None else LATENCIES)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    samples = measure(sizes, repetitions, snapshot_seconds, latencies, log=log)
+    samples = measure(sizes, repetitions, snapshot_seconds, latencies, log=log, bundle=Path(bundle))
     elapsed = time.perf_counter() - t0
     load_after = os.getloadavg()
     cells = analyse(samples)
@@ -348,7 +342,7 @@ def run(quick: bool = False, *, sizes: tuple[int, ...] | None = None, repetition
     data = {
         "sizes": list(sizes), "repetitions": repetitions, "snapshot_seconds": snapshot_seconds,
         "iris_latency_seconds": list(latencies), "poll_interval": POLL_INTERVAL, "settings": SETTINGS,
-        "clock_resolution_ms": CLOCK_RESOLUTION_MS, "verdicts": verdicts,
+        "clock_resolution_ms": CLOCK_RESOLUTION_MS, "bundle": str(bundle), "verdicts": verdicts,
         "load_average_before": list(load_before), "load_average_after": list(load_after),
         "elapsed_seconds": elapsed,
         "cells": [{"iris_latency_ms": ms(lat), "instances": n, **{
@@ -358,17 +352,9 @@ def run(quick: bool = False, *, sizes: tuple[int, ...] | None = None, repetition
                      "runs": [{k: r[k] for k in r if k != "events"} for r in runs[v]]}
                     for lat, by_n in samples.items() for n, runs in by_n.items() for v in VARIANTS],
     }
-    return _part(title=f"Freeze window: first freeze to last thaw, {min(sizes)}-{max(sizes)} instances "
+    return Part(title=f"Freeze window: first freeze to last thaw, {min(sizes)}-{max(sizes)} instances "
                        f"on one VM, ours vs serial baseline",
                  columns=COLUMNS, rows=rows, notes=notes, data=data)
-
-
-def _part(**kw) -> Part:
-    """Build a Part with whatever fields the shared dataclass has (extra data kept if it has a slot)."""
-    fields = getattr(Part, "__dataclass_fields__", {})
-    if "data" not in fields:
-        kw.pop("data", None)
-    return Part(**kw)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,16 +363,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json")
+    ap.add_argument("--bundle", default=str(HOOKS), help="hook bundle to run as ours (default hooks/)")
+    ap.add_argument("--repetitions", type=int)
     a = ap.parse_args(argv)
-    part = run(a.quick, log=lambda m: print(m, file=sys.stderr))
-    print(part.title)
-    print(" | ".join(part.columns))
-    for r in part.rows:
-        print(" | ".join(str(x) for x in r))
-    for n in part.notes:
-        print("- " + n)
+    part = run(a.quick, repetitions=a.repetitions, bundle=Path(a.bundle), log=lambda m: print(m, file=sys.stderr))
+    from bench.report import part_json, table_text
+
+    print(table_text(part))
     if a.json:
-        Path(a.json).write_text(json.dumps(part.__dict__, indent=1, default=str) + "\n")
+        Path(a.json).write_text(json.dumps(part_json("freeze", part), indent=1, default=str) + "\n")
     return 0
 
 

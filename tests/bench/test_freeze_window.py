@@ -4,8 +4,8 @@ of the iris double's events and calls."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +15,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench import PARTS, Part  # noqa: E402
 from bench import freeze_window as fw  # noqa: E402
+from bench.report import part_json, table_text  # noqa: E402
 
 LATENCY = 0.3  # long enough that overlapping calls cannot be mistaken for serial ones, or the reverse
 
@@ -94,30 +96,29 @@ def test_ours_freezes_every_instance_in_parallel_before_the_snapshot(rig, monkey
 
 def test_quick_part_has_every_printed_figure_in_its_json():
     part = fw.run(True, sizes=(1, 2), repetitions=1, latencies=(0.0, 0.05), snapshot_seconds=0.1)
+    assert isinstance(part, Part)
     assert part.columns == fw.COLUMNS
     assert [(r[0], r[1]) for r in part.rows] == [(0, 1), (0, 2), (50, 1), (50, 2)]
     for row in part.rows:
         assert len(row) == len(part.columns)
         assert row[3] == 1  # runs
         assert all(c != "n/a" for c in row), row
-    text = json.dumps(dataclasses.asdict(part))
+    printed = table_text(part)
+    record = part_json("freeze", part)
+    shown = json.dumps({k: v for k, v in record.items() if k != "data"})
+    missing = [tok for tok in re.findall(r"\d+(?:\.\d+)?", printed) if tok not in shown]
+    assert missing == []
     for row in part.rows:
         for c in row:
-            assert json.dumps(c) in text
-    for note in part.notes:
-        assert json.dumps(note) in text
+            assert json.dumps(c) in shown
     joined = "\n".join(part.notes)
     assert "overhead at 1 instance (instant iris)" in joined and "target < 50 ms" in joined
     assert "target ours < 20 %" in joined
     assert "every run: pre and post exit 0" in joined
-    data = getattr(part, "data", None)
-    if data is not None:  # the raw figures behind the table
-        assert {c["instances"] for c in data["cells"]} == {1, 2}
-        assert data["verdicts"]["overhead_1_instance_ms"]["met"] in (True, False)
+    assert {c["instances"] for c in part.data["cells"]} == {1, 2}
+    assert part.data["verdicts"]["overhead_1_instance_ms"]["met"] in (True, False)
+    assert len(part.data["samples"]) == 2 * 2 * 2  # latency x size x variant
 
 
 def test_registered_in_the_bench_cli():
-    main = REPO / "bench" / "__main__.py"
-    if not main.exists():
-        pytest.skip("bench/__main__.py not written yet")
-    assert "freeze_window" in main.read_text() and "freeze" in main.read_text()
+    assert PARTS["freeze"] == "bench.freeze_window"
