@@ -400,6 +400,7 @@ def _scale_part(Part, samples, sizes, repetitions, load_start, load_end, elapsed
         plan = {key: summary([s["plan_s"] for s in samples[vms][key]]) for key in ("ours", "flat")}
         ratio = summary([o["plan_s"] / f["plan_s"] for o, f in zip(ours, flat)])
         rss = {key: summary([s["peak_rss_mb"] for s in samples[vms][key]]) for key in ("ours", "flat")}
+        process = {key: summary([s["process_s"] for s in samples[vms][key]]) for key in ("ours", "flat")}
         for key in ("ours", "flat"):
             medians[key][vms] = plan[key]["median"]
         marginal = {
@@ -417,18 +418,20 @@ def _scale_part(Part, samples, sizes, repetitions, load_start, load_end, elapsed
             None if marginal["ours"] is None else round(marginal["ours"]),
             None if marginal["flat"] is None else round(marginal["flat"]),
             f"{rss['ours']['median']:.0f} / {rss['flat']['median']:.0f}",
+            f"{process['ours']['median']:.2f} / {process['flat']['median']:.2f}",
         ])
         cells.append({"vms": vms, "custom_resources": counts["ours"][0], "component_resources": counts["ours"][1],
                       "custom_resources_flat": counts["flat"][0], "plan_s": plan, "ratio": ratio,
                       "ms_per_vm_ours": plan["ours"]["median"] / vms * 1000,
-                      "marginal_ms_per_vm": marginal, "peak_rss_mb": rss})
+                      "marginal_ms_per_vm": marginal, "peak_rss_mb": rss, "process_s": process})
         previous = vms
 
     notes = [
         f"plan = wall time of offline_plan.engine.run_program in a fresh interpreter, after its imports; "
         f"median (min-max) of {repetitions} run(s), ours and flat alternating; ratio = median of the paired "
         f"ours/flat ratios; peak RSS = getrusage ru_maxrss of that process (interpreter + imports + plan)",
-        "ms/VM = plan / VMs (fixed costs included); marginal = extra ms per added VM from the previous size",
+        "ms/VM = plan / VMs (fixed costs included); marginal = extra ms per added VM from the previous size; "
+        "whole process = spawn to exit of that fresh interpreter (imports + plan), what `make plan` feels like",
     ]
     data: dict[str, Any] = {"sizes": list(sizes), "repetitions": repetitions, "cells": cells, "samples": samples,
                             "load_average_start": load_start, "load_average_end": load_end,
@@ -444,6 +447,9 @@ def _scale_part(Part, samples, sizes, repetitions, load_start, load_end, elapsed
         notes.append("linear fit over all sizes (plan = fixed + per VM x VMs): "
                      + "; ".join(f"{key} {fits[key]['intercept']:.2f} s + {fits[key]['slope'] * 1000:.0f} ms x VMs "
                                  f"(R^2 {fits[key]['r2']:.4f})" for key in ("ours", "flat")))
+        extra = (fits["ours"]["slope"] - fits["flat"]["slope"]) * 1000
+        notes.append(f"the component layer (2 components per VM, registered with their outputs) costs "
+                     f"{extra:.0f} ms per VM over flat ({extra / (fits['flat']['slope'] * 1000) * 100:.0f}% of flat's per-VM time)")
         if len(sizes) >= 3:
             lo, mid, hi = sizes[-3], sizes[-2], sizes[-1]
             before = (medians["ours"][mid] - medians["ours"][lo]) / (mid - lo)
@@ -459,17 +465,20 @@ def _scale_part(Part, samples, sizes, repetitions, load_start, load_end, elapsed
     verdicts = {"ratio_met": worst_ratio <= TARGET_RATIO, "worst_ratio": worst_ratio}
     text = f"target ours <= {TARGET_RATIO}x flat: worst median ratio {worst_ratio:.2f}: {'met' if verdicts['ratio_met'] else 'NOT met'}"
     if 200 in sizes:
-        plan_200 = next(c for c in cells if c["vms"] == 200)["plan_s"]["ours"]["median"]
-        verdicts["plan_200_s"] = plan_200
-        verdicts["plan_200_met"] = plan_200 <= TARGET_SECONDS_200
-        text += (f"; 200 VMs within {TARGET_SECONDS_200:.0f} s: {plan_200:.1f} s: "
-                 f"{'met' if verdicts['plan_200_met'] else 'NOT met'}")
+        cell_200 = next(c for c in cells if c["vms"] == 200)
+        plan_200, process_200 = cell_200["plan_s"]["ours"]["median"], cell_200["process_s"]["ours"]["median"]
+        verdicts.update(plan_200_s=plan_200, plan_200_met=plan_200 <= TARGET_SECONDS_200,
+                        process_200_s=process_200, process_200_met=process_200 <= TARGET_SECONDS_200)
+        text += (f"; 200 VMs within {TARGET_SECONDS_200:.0f} s: plan {plan_200:.1f} s "
+                 f"{'met' if verdicts['plan_200_met'] else 'NOT met'}, whole process {process_200:.1f} s "
+                 f"{'met' if verdicts['process_200_met'] else 'NOT met'}")
     data["verdicts"] = verdicts
     notes.append(text)
     notes.append(f"load average before/after: {' '.join(f'{x:.2f}' for x in load_start)} -> "
                  f"{' '.join(f'{x:.2f}' for x in load_end)}; this part took {elapsed:.0f} s")
     columns = ["VMs", "resources ours", "resources flat", "plan ours (s)", "plan flat (s)", "ratio ours/flat",
-               "ms/VM ours", "marginal ms/VM ours", "marginal ms/VM flat", "peak RSS MB ours / flat"]
+               "ms/VM ours", "marginal ms/VM ours", "marginal ms/VM flat", "peak RSS MB ours / flat",
+               "whole process (s) ours / flat"]
     return Part("Program scale: offline plan of N protected VMs, ours vs a flat hand-written program",
                 columns, rows, notes, data)
 
