@@ -295,7 +295,9 @@ def build(cells: dict[float, dict[int, dict]], sizes: tuple[int, ...], repetitio
             continue
         txt = (f"iris call {ms(lat)} ms: window growth {lo}->{hi} instances: ours {go * 100:+.0f} %, "
                f"baseline {gb * 100:+.0f} %; per added instance: ours {ms(so):+d} ms, baseline {ms(sb):+d} ms")
-        if lat == 0.0 or len(cells) == 1:
+        if (lat == 0.0 or len(cells) == 1) and (lo, hi) != (1, 8):
+            txt += f" (the target, ours < {TARGET_GROWTH * 100:.0f} %, is for 1->8: not judged on this run)"
+        elif lat == 0.0 or len(cells) == 1:
             met = go < TARGET_GROWTH
             verdicts[key]["target_growth_lt"] = TARGET_GROWTH
             verdicts[key]["met"] = met

@@ -113,11 +113,30 @@ def test_quick_part_has_every_printed_figure_in_its_json():
             assert json.dumps(c) in shown
     joined = "\n".join(part.notes)
     assert "overhead at 1 instance (instant iris)" in joined and "target < 50 ms" in joined
-    assert "target ours < 20 %" in joined
+    assert "is for 1->8: not judged on this run" in joined
     assert "every run: pre and post exit 0" in joined
     assert {c["instances"] for c in part.data["cells"]} == {1, 2}
     assert part.data["verdicts"]["overhead_1_instance_ms"]["met"] in (True, False)
     assert len(part.data["samples"]) == 2 * 2 * 2  # latency x size x variant
+
+
+def test_growth_target_is_judged_on_1_to_8_instances():
+    def cellset(window_1, window_8):
+        def variant(w):
+            return {"window": fw.summary([w]), "overhead": fw.summary([w - 0.5]), "wall": fw.summary([w]),
+                    **{k: fw.summary([0.0]) for k in ("before_snapshot", "after_snapshot", "freeze_spread",
+                                                        "thaw_spread")}, "runs": 1, "failures": []}
+        return {n: {"ours": variant(w), "baseline": variant(w), "ratio": 1.0}
+                for n, w in ((1, window_1), (8, window_8))}
+
+    _, notes, verdicts = fw.build({0.0: cellset(0.5, 0.59)}, (1, 8), 1, 0.5)
+    assert verdicts["latency_0ms"]["met"] is True
+    assert any("+18 %" in n and "target ours < 20 %): met" in n for n in notes)
+    _, notes, verdicts = fw.build({0.0: cellset(0.5, 0.61)}, (1, 8), 1, 0.5)
+    assert verdicts["latency_0ms"]["met"] is False
+    assert any("+22 %" in n and "NOT met" in n for n in notes)
+    assert verdicts["overhead_1_instance_ms"] == {"median": 0, "min": 0, "mean": 0.0, "max": 0,
+                                                  "target_lt": 50.0, "met": True}
 
 
 def test_registered_in_the_bench_cli():
