@@ -140,6 +140,13 @@ ib_bad_value() { # line key value allowed
 	ib_settings_error "line $1: key '$2' has invalid value '$3': allowed: $4"
 }
 
+# ib_seconds_value LINE KEY VALUE MAX: VALUE is whole seconds 1..MAX, else a settings error.
+ib_seconds_value() {
+	ib_valid_uint "$3" && [ "$3" -le "$4" ] && return 0
+	ib_bad_value "$1" "$2" "$3" "integer seconds 1..$4"
+	return 1
+}
+
 ib_parse_settings() {
 	_ib_file=$1 _ib_mode=$2
 	S_INSTANCES='' S_CALL_TIMEOUT=20 S_AZURE_TIMEOUT=120 S_BUDGET=240
@@ -208,28 +215,23 @@ ib_parse_settings() {
 			S_INSTANCES=$IB_INSTANCES
 			;;
 		call_timeout_seconds)
-			ib_valid_uint "$_ib_val" && [ "$_ib_val" -le 600 ] ||
-				{ ib_bad_value "$_ib_n" "$_ib_key" "$_ib_val" "integer seconds 1..600"; return 1; }
+			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 600 || return 1
 			S_CALL_TIMEOUT=$_ib_val
 			;;
 		azure_timeout_seconds)
-			ib_valid_uint "$_ib_val" && [ "$_ib_val" -le 1800 ] ||
-				{ ib_bad_value "$_ib_n" "$_ib_key" "$_ib_val" "integer seconds 1..1800"; return 1; }
+			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1800 || return 1
 			S_AZURE_TIMEOUT=$_ib_val
 			;;
 		freeze_budget_seconds)
-			ib_valid_uint "$_ib_val" && [ "$_ib_val" -le 1200 ] ||
-				{ ib_bad_value "$_ib_n" "$_ib_key" "$_ib_val" "integer seconds 1..1200"; return 1; }
+			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1200 || return 1
 			S_BUDGET=$_ib_val
 			;;
 		wd_suspend_limit_seconds)
-			ib_valid_uint "$_ib_val" && [ "$_ib_val" -le 1200 ] ||
-				{ ib_bad_value "$_ib_n" "$_ib_key" "$_ib_val" "integer seconds 1..1200"; return 1; }
+			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1200 || return 1
 			S_WDL=$_ib_val
 			;;
 		external_freeze_timeout_seconds)
-			ib_valid_uint "$_ib_val" && [ "$_ib_val" -le 1200 ] ||
-				{ ib_bad_value "$_ib_n" "$_ib_key" "$_ib_val" "integer seconds 1..1200"; return 1; }
+			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1200 || return 1
 			S_EFT=$_ib_val
 			;;
 		continue_backup_on_failure)

@@ -34,6 +34,20 @@ pre_too_late() {
 	[ $((IB_NOW - IB_T0)) -gt $(((S_AZURE_TIMEOUT - 2) * 100)) ]
 }
 
+# pre_call_all KIND EXPR: one session call of EXPR per target instance, all at once; each exit
+# status lands in $IB_RUN_DIR/KIND.<instance>, each output in out.KIND.<instance>.
+pre_call_all() {
+	_pids=''
+	for _it in $IB_TARGETS; do
+		(
+			ib_call "${_it%:*}" "${_it#*:}" "$S_CALL_TIMEOUT" "$IB_RUN_DIR/out.$1.${_it%:*}" session "$2"
+			printf '%s\n' "$?" >"$IB_RUN_DIR/$1.${_it%:*}"
+		) 3>&- &
+		_pids="$_pids $!"
+	done
+	for _p in $_pids; do wait "$_p"; done
+}
+
 pre_start_watchdog() {
 	_sh='sh'
 	[ -x /bin/sh ] && _sh=/bin/sh
@@ -90,15 +104,7 @@ fi
 ib_log "instances: $IB_TARGETS"
 
 # Each must be up, reachable with our authentication, and not already frozen.
-pids=''
-for it in $IB_TARGETS; do
-	(
-		ib_call "${it%:*}" "${it#*:}" "$S_CALL_TIMEOUT" "$IB_RUN_DIR/out.check.${it%:*}" session "$IB_SUSPENDED_EXPR"
-		printf '%s\n' "$?" >"$IB_RUN_DIR/check.${it%:*}"
-	) 3>&- &
-	pids="$pids $!"
-done
-for p in $pids; do wait "$p"; done
+pre_call_all check "$IB_SUSPENDED_EXPR"
 bad=''
 for it in $IB_TARGETS; do
 	n=${it%:*}
@@ -137,15 +143,7 @@ fi
 
 freeze_expr="$IB_FREEZE_EXPR_PREFIX(\"\",\"\",1,10,0,0,$S_EFT,,,$S_WDL)"
 ib_log "freezing in parallel: $freeze_expr"
-pids=''
-for it in $IB_TARGETS; do
-	(
-		ib_call "${it%:*}" "${it#*:}" "$S_CALL_TIMEOUT" "$IB_RUN_DIR/out.freeze.${it%:*}" session "$freeze_expr"
-		printf '%s\n' "$?" >"$IB_RUN_DIR/freeze.${it%:*}"
-	) 3>&- &
-	pids="$pids $!"
-done
-for p in $pids; do wait "$p"; done
+pre_call_all freeze "$freeze_expr"
 
 bad=''
 frozen=''
