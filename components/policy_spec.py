@@ -24,11 +24,6 @@ def protection_policy_properties(policy: PolicySettings) -> rs.AzureIaaSVMProtec
     )
 
 
-def rpo_hours(schedule: Schedule) -> int:
-    """Worst-case data loss in hours between two recovery points (for reviewers and policy rules)."""
-    return {"Hourly": schedule.interval_hours or 0, "Daily": 24, "Weekly": 24 * 7}[schedule.frequency]
-
-
 def _utc_timestamp(time_of_day: str) -> str:
     # Azure stores schedule times as full timestamps; only the time of day is used.
     return f"2024-01-01T{time_of_day}:00Z"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from policy.backup_rules import rpo_hours
+
 from .engine import PlanRun, Registration, mask_secrets
 
 VAULT = "azure-native:recoveryservices:Vault"
@@ -136,11 +138,12 @@ def _policy_lines(policy: Registration) -> list[str]:
     properties = policy.inputs.get("properties", {})
     schedule = properties.get("schedulePolicy", {})
     frequency = schedule.get("scheduleRunFrequency")
+    hours = _whole(rpo_hours(properties))
     if frequency == "Hourly":
-        hourly = schedule.get("hourlySchedule", {})
-        rpo = f"every {hourly.get('interval')} h in a {hourly.get('scheduleWindowDuration')} h window (RPO {hourly.get('interval')} h)"
+        window = schedule.get("hourlySchedule", {}).get("scheduleWindowDuration")
+        rpo = f"every {hours} h in a {window} h window (RPO {hours} h)"
     else:
-        rpo = f"{frequency} (RPO {24 if frequency == 'Daily' else 168} h)"
+        rpo = f"{frequency} (RPO {hours} h)"
     retention = properties.get("retentionPolicy", {})
     ladder = [
         _plural(retention[key]['retentionDuration']['count'], unit)
@@ -208,3 +211,7 @@ def _plural(count: Any, unit: str) -> str:
 
 def _days(count: Any) -> str:
     return _plural(count, "day")
+
+
+def _whole(number: float | None) -> Any:
+    return int(number) if number is not None and number.is_integer() else number
