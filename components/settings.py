@@ -389,7 +389,7 @@ def _describe(error: dict[str, Any]) -> str:
     path = _SHOWN_KEY + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"{path}: unknown setting (check the spelling against the config reference in README.md)"
+        return f"{path}: unknown setting (check the spelling against the config reference in docs/configuration.md)"
     if error["type"] == "missing":
         return f"{path}: required setting is missing"
     if error["type"] == "string_pattern_mismatch":

@@ -204,7 +204,7 @@ def test_customer_managed_key_needs_a_user_assigned_identity(prod_settings):
 def test_unknown_keys_are_reported_as_typos(dev_settings):
     set_path(dev_settings, "vault.softDelet", {"state": "Disabled"})
     assert problems_for(dev_settings) == [
-        "irisbackup:settings.vault.softDelet: unknown setting (check the spelling against the config reference in README.md)"
+        "irisbackup:settings.vault.softDelet: unknown setting (check the spelling against the config reference in docs/configuration.md)"
     ]
 
 
