@@ -1,7 +1,9 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2034 # S_* and IB_* are used by the scripts that source this
 # irisbackup: functions shared by pre-script.sh, post-script.sh, watchdog.sh
-# and install.sh.  POSIX sh (dash).  Sourced by path, never run on its own.
+# and install.sh: time, logging, settings, iris calls, discovery.  Run state,
+# the lock, thawing and the verdict line are in state.sh.  POSIX sh (dash).
+# Sourced by path, never run on its own.
 #
 # Rules kept throughout: no eval, settings are parsed (never sourced), every
 # expansion quoted, every iris/csession/ccontrol call bounded in time.
@@ -9,8 +11,9 @@
 IB_CR=$(printf '\r')
 IB_TAB=$(printf '\t')
 IB_DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# Seconds between TERM and KILL for a call that overran its limit.
-IB_KILL_GRACE=2
+# Seconds between TERM and KILL for a call that overran its limit: one call
+# lasts at most call_timeout_seconds + IB_KILL_GRACE (a "step" below).
+IB_KILL_GRACE=1
 IB_FREEZE_EXPR_PREFIX='##Class(Backup.General).ExternalFreeze'
 IB_THAW_EXPR='##Class(Backup.General).ExternalThaw()'
 IB_SUSPENDED_EXPR='##Class(Backup.General).IsWDSuspendedExt()'
@@ -149,8 +152,8 @@ ib_seconds_value() {
 
 ib_parse_settings() {
 	_ib_file=$1 _ib_mode=$2
-	S_INSTANCES='' S_CALL_TIMEOUT=20 S_AZURE_TIMEOUT=120 S_BUDGET=240
-	S_WDL=300 S_EFT=600 S_CONTINUE=true S_CREDS=''
+	S_INSTANCES='' S_CALL_TIMEOUT=15 S_AZURE_TIMEOUT=120 S_BUDGET=200
+	S_WDL=300 S_EFT=600 S_CONTINUE=true S_CREDS='' S_POLL=1
 	S_LOG_DIR='' S_STATE_DIR='' S_IRIS_PATH='' S_ROOT='' S_VERSION='' S_SHA=''
 	S_RELEASE_DIR=''
 	IB_ERR=''
@@ -234,6 +237,10 @@ ib_parse_settings() {
 			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1200 || return 1
 			S_EFT=$_ib_val
 			;;
+		runner_poll_seconds)
+			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 5 || return 1
+			S_POLL=$_ib_val
+			;;
 		continue_backup_on_failure)
 			case $_ib_val in
 			true | false) S_CONTINUE=$_ib_val ;;
@@ -255,7 +262,7 @@ ib_parse_settings() {
 			ib_check_internal "$_ib_n" "$_ib_key" "$_ib_val" || return 1
 			;;
 		*)
-			ib_settings_error "line $_ib_n: unknown key '$_ib_key'; allowed: instances, call_timeout_seconds, azure_timeout_seconds, freeze_budget_seconds, wd_suspend_limit_seconds, external_freeze_timeout_seconds, continue_backup_on_failure, credentials_file"
+			ib_settings_error "line $_ib_n: unknown key '$_ib_key'; allowed: instances, call_timeout_seconds, azure_timeout_seconds, freeze_budget_seconds, wd_suspend_limit_seconds, external_freeze_timeout_seconds, runner_poll_seconds, continue_backup_on_failure, credentials_file"
 			return 1
 			;;
 		esac
@@ -274,17 +281,30 @@ ib_parse_settings() {
 	ib_check_relations
 }
 
+# The timeout nesting rules (components/settings.py HookSettings has the same
+# ones; a test keeps the two in agreement).  A step is one bounded call:
+# call_timeout + IB_KILL_GRACE.  Worst cases, all calls hanging:
+#   pre-script  6 steps: qlist (iris and ccontrol at once), IsWDSuspendedExt,
+#               ExternalFreeze, rollback ExternalThaw, stat -W, verification
+#   post-script 5 steps: in-flight freezes, IsWDSuspendedExt, ExternalThaw,
+#               stat -W, verification
+#   watchdog    4 steps after it fires (the in-flight wait is over by then)
+# Azure starts the post-script up to 2 runner polls after the pre-script's
+# timeout (PluginHost waits int(timeout / poll) + 2 polls).
+ib_step() { IB_STEP=$((S_CALL_TIMEOUT + IB_KILL_GRACE)); }
+
 ib_check_relations() {
-	if [ "$S_AZURE_TIMEOUT" -le $((4 * S_CALL_TIMEOUT)) ]; then
-		ib_settings_error "azure_timeout_seconds=$S_AZURE_TIMEOUT must be greater than 4 x call_timeout_seconds ($((4 * S_CALL_TIMEOUT)))"
+	ib_step
+	if [ "$S_AZURE_TIMEOUT" -le $((6 * IB_STEP)) ]; then
+		ib_settings_error "azure_timeout_seconds=$S_AZURE_TIMEOUT must be greater than 6 x (call_timeout_seconds + $IB_KILL_GRACE) = $((6 * IB_STEP)) (the pre-script's worst case: six calls in sequence)"
 		return 1
 	fi
-	if [ "$S_BUDGET" -le "$S_AZURE_TIMEOUT" ]; then
-		ib_settings_error "freeze_budget_seconds=$S_BUDGET must be greater than azure_timeout_seconds=$S_AZURE_TIMEOUT"
+	if [ "$S_BUDGET" -le $((S_AZURE_TIMEOUT + 2 * S_POLL)) ]; then
+		ib_settings_error "freeze_budget_seconds=$S_BUDGET must be greater than azure_timeout_seconds + 2 x runner_poll_seconds = $((S_AZURE_TIMEOUT + 2 * S_POLL))"
 		return 1
 	fi
-	if [ "$S_BUDGET" -ge "$S_WDL" ]; then
-		ib_settings_error "freeze_budget_seconds=$S_BUDGET must be less than wd_suspend_limit_seconds=$S_WDL"
+	if [ "$S_WDL" -le $((S_BUDGET + 4 * IB_STEP)) ]; then
+		ib_settings_error "wd_suspend_limit_seconds=$S_WDL must be greater than freeze_budget_seconds + 4 x (call_timeout_seconds + $IB_KILL_GRACE) = $((S_BUDGET + 4 * IB_STEP)) (the watchdog's worst case)"
 		return 1
 	fi
 	if [ "$S_WDL" -ge "$S_EFT" ]; then
@@ -424,9 +444,15 @@ ib_init() {
 		return 2
 	fi
 	IB_RUNS="$S_STATE_DIR/runs"
+	IB_RUNNERS="$S_STATE_DIR/runners"
 	IB_LOCK="$S_STATE_DIR/lock"
 	[ -d "$IB_RUNS" ] || mkdir -p "$IB_RUNS" || return 2
+	[ -d "$IB_RUNNERS" ] || mkdir -p "$IB_RUNNERS" || return 2
 	IB_CRED_IN=/dev/null
+	ib_step
+	ib_boot_id
+	IB_HAVE_TIMEOUT=1
+	command -v timeout >/dev/null 2>&1 || IB_HAVE_TIMEOUT=0
 	return 0
 }
 
@@ -500,6 +526,8 @@ ib_call() {
 		;;
 	*) return 99 ;;
 	esac
+	# Never unbounded: without timeout(1) the call is not made (125, as timeout's own failure).
+	[ "${IB_HAVE_TIMEOUT-1}" = 1 ] || return 125
 	timeout -k "$IB_KILL_GRACE" "$_ib_ct" "$@" <"$_ib_in" >"$_ib_co" 2>&1 3>&-
 }
 
@@ -508,6 +536,9 @@ ib_explain() {
 	case $1 in
 	124 | 137)
 		ib_log "$3 for instance $2: no answer within ${S_CALL_TIMEOUT}s (hung, or waiting at a login prompt); call killed"
+		;;
+	125)
+		ib_log "$3 for instance $2: not called: timeout(1) (coreutils) is missing from PATH $PATH or failed"
 		;;
 	127)
 		ib_log "$3 for instance $2: command not found on PATH $PATH"
@@ -524,260 +555,121 @@ ib_explain() {
 }
 
 # ---------------------------------------------------------------- discovery
-# ib_discover: IB_TARGETS := configured instances, or every running instance
-# from `iris qlist` / `ccontrol qlist`.  Returns 1 (IB_ERR) on a bad name or a
-# failed listing; an empty result is not an error.
+# ib_discover: IB_TARGETS := configured instances, or every instance that
+# `iris qlist` / `ccontrol qlist` reports up.  Both listings run at once (one
+# step) and are read from memory, never from a file, so a full disk cannot
+# turn a listing into "nothing running".  Every status is handled:
+#   running, ...                          up: frozen
+#   sign-on inhibited, ...                up (logins restricted): frozen
+#   sign-on inhibited:primary transition  a mirror member becoming primary: the run fails, naming it
+#   down, ...                             stopped, consistent on disk: not frozen (logged by name)
+#   anything else                         the run fails, naming the instance and its status
+# Returns 1 with IB_ERR and IB_REASON on failure; an empty result is not one.
 ib_discover() {
-	IB_TARGETS=''
+	IB_TARGETS='' IB_REASON=''
 	if [ -n "$S_INSTANCES" ]; then
 		IB_TARGETS=$S_INSTANCES
 		return 0
 	fi
-	_ib_found=0
-	for _ib_prod in iris cache; do
-		if [ "$_ib_prod" = iris ]; then _ib_cmd=iris; else _ib_cmd=ccontrol; fi
-		command -v "$_ib_cmd" >/dev/null 2>&1 || continue
-		_ib_found=1
-		_ib_out="$IB_RUN_DIR/out.qlist.$_ib_prod"
-		ib_call - "$_ib_prod" "$S_CALL_TIMEOUT" "$_ib_out" qlist
-		_ib_rc=$?
-		if [ "$_ib_rc" != 0 ]; then
-			ib_explain "$_ib_rc" "($_ib_cmd)" "$_ib_cmd qlist" "$_ib_out"
-			IB_ERR="$_ib_cmd qlist failed (exit $_ib_rc); cannot tell which instances to freeze"
-			return 1
-		fi
-		while IFS='^' read -r _ib_qn _ib_q2 _ib_q3 _ib_qs _ib_qrest || [ -n "$_ib_qn" ]; do
-			[ -n "$_ib_qn" ] || continue
-			case $_ib_qs in
-			running*) ;;
-			*) continue ;;
-			esac
-			if ! ib_valid_name "$_ib_qn"; then
-				IB_ERR="$_ib_cmd qlist reports a running instance with an unusable name; refusing to freeze a partial set"
-				return 1
-			fi
-			case " $IB_TARGETS " in
-			*" $_ib_qn:"*) continue ;;
-			esac
-			IB_TARGETS="${IB_TARGETS:+$IB_TARGETS }$_ib_qn:$_ib_prod"
-		done <"$_ib_out"
-	done
-	if [ "$_ib_found" = 0 ]; then
+	_ib_found=''
+	command -v iris >/dev/null 2>&1 && _ib_found=iris
+	command -v ccontrol >/dev/null 2>&1 && _ib_found="$_ib_found cache"
+	if [ -z "$_ib_found" ]; then
 		IB_ERR="neither iris nor ccontrol is on PATH $PATH"
+		IB_REASON=no-iris-commands
 		return 1
 	fi
+	# Each listing in a background subshell that prints its whole answer, every
+	# line tagged with the product and the exit status last, in one write.
+	_ib_all=$(
+		for _ib_prod in $_ib_found; do
+			(
+				_ib_o=$(ib_call - "$_ib_prod" "$S_CALL_TIMEOUT" /dev/stdout qlist)
+				_ib_rc=$?
+				_ib_t=''
+				_ib_ifs=$IFS
+				IFS='
+'
+				set -f
+				for _ib_l in $_ib_o; do _ib_t="$_ib_t$_ib_prod|$_ib_l
+"; done
+				IFS=$_ib_ifs
+				printf '%s%s|rc=%s\n' "$_ib_t" "$_ib_prod" "$_ib_rc"
+			) &
+		done
+		wait
+	)
+	for _ib_prod in $_ib_found; do
+		ib_qlist_targets "$_ib_prod" "$_ib_all" || return 1
+	done
 	return 0
 }
 
-# ---------------------------------------------------------------- run state
-# Per-run directory $S_STATE_DIR/runs/<run id>/:
-#   runner_ppid pre_pid start attempt.<N> freeze.<N> pre_result frozen
-#   watchdog.pid watchdog_stop watchdog_fired post_pid post_started
-#   thaw.<N> post_result out.* (call output)
-# Lock: $S_STATE_DIR/lock/ (mkdir is atomic) holding file 'run' = run id.
-
-ib_pid_alive() {
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null
-}
-
-ib_read() { # FILE -> IB_VAL (first line, empty when missing)
-	IB_VAL=''
-	[ -f "$1" ] || return 1
-	IFS= read -r IB_VAL <"$1" || [ -n "$IB_VAL" ]
-}
-
-# ib_run_alive DIR: some process of that run (pre, watchdog, post) still lives.
-ib_run_alive() {
-	for _ib_pf in pre_pid watchdog.pid post_pid; do
-		ib_read "$1/$_ib_pf" && ib_pid_alive "$IB_VAL" && return 0
-	done
-	return 1
-}
-
-# ib_lock_acquire: take the lock for IB_RUN, recovering a stale one.
-ib_lock_acquire() {
-	_ib_try=0
-	while [ "$_ib_try" -lt 3 ]; do
-		_ib_try=$((_ib_try + 1))
-		if [ "${IB_LOCK_TAKEN-}" = 1 ] || mkdir "$IB_LOCK" 2>/dev/null; then
-			IB_LOCK_TAKEN=0
-			printf '%s\n' "$IB_RUN" >"$IB_LOCK/run"
-			return 0
-		fi
-		ib_read "$IB_LOCK/run"
-		_ib_owner=$IB_VAL
-		if [ -z "$_ib_owner" ]; then
-			# Owner is between mkdir and writing its id: give it a moment.
-			sleep 1
-			ib_read "$IB_LOCK/run"
-			_ib_owner=$IB_VAL
-		fi
-		if [ -n "$_ib_owner" ] && ib_valid_run_id "$_ib_owner" && ib_run_alive "$IB_RUNS/$_ib_owner"; then
-			IB_ERR="another run ($_ib_owner) is active; not touching its instances"
-			return 1
-		fi
-		# Stale: move it aside atomically, check we moved what we judged, drop it.
-		_ib_aside="$IB_LOCK.stale.$$"
-		if mv "$IB_LOCK" "$_ib_aside" 2>/dev/null; then
-			ib_read "$_ib_aside/run"
-			if [ "$IB_VAL" != "$_ib_owner" ]; then
-				mv "$_ib_aside" "$IB_LOCK" 2>/dev/null || :
-				continue
-			fi
-			rm -rf "$_ib_aside"
-			ib_log "recovered stale lock of run ${_ib_owner:-<unknown>} (its processes are gone)"
-		fi
-	done
-	IB_ERR="could not take the lock $IB_LOCK"
-	return 1
-}
-
-ib_lock_release() { # only when it is still ours
-	ib_read "$IB_LOCK/run"
-	[ "$IB_VAL" = "$IB_RUN" ] || return 0
-	rm -rf "$IB_LOCK"
-}
-
-ib_kill_watchdog() { # run dir
-	: >"$1/watchdog_stop"
-	if ib_read "$1/watchdog.pid" && ib_pid_alive "$IB_VAL"; then
-		kill "$IB_VAL" 2>/dev/null || :
-	fi
-}
-
-# ---------------------------------------------------------------- thaw
-# Which instances of a run may be frozen by it: every attempted freeze whose
-# call did not answer a definite failure (3 or other non-5 code) -- i.e. the
-# ones that answered 5 and the ones whose call was killed or never reported.
-# ib_candidates DIR -> IB_CAND ("NAME:product ...")
-ib_candidates() {
-	IB_CAND=''
-	for _ib_a in "$1"/attempt.*; do
-		[ -f "$_ib_a" ] || continue
-		_ib_nm=${_ib_a##*/attempt.}
-		ib_valid_name "$_ib_nm" || continue
-		# Already thawed and verified by an earlier step of this run.
-		if ib_read "$1/thaw.$_ib_nm" && [ "$IB_VAL" = thawed ]; then continue; fi
-		ib_read "$_ib_a"
-		_ib_pr=$IB_VAL
-		case $_ib_pr in iris | cache) ;; *) continue ;; esac
-		if ib_read "$1/freeze.$_ib_nm"; then
-			case $IB_VAL in
-			5 | 124 | 137 | '') ;;
-			*) continue ;;
-			esac
-		fi
-		IB_CAND="${IB_CAND:+$IB_CAND }$_ib_nm:$_ib_pr"
-	done
-}
-
-# ib_wait_inflight DIR: wait (bounded) until every attempted freeze reported.
-ib_wait_inflight() {
-	ib_read "$1/freeze_start" || return 0
-	_ib_limit=$((IB_VAL + (S_CALL_TIMEOUT + IB_KILL_GRACE + 2) * 100))
-	while :; do
-		_ib_pending=''
-		for _ib_a in "$1"/attempt.*; do
-			[ -f "$_ib_a" ] || continue
-			_ib_nm=${_ib_a##*/attempt.}
-			[ -f "$1/freeze.$_ib_nm" ] || _ib_pending="$_ib_pending $_ib_nm"
-		done
-		[ -n "$_ib_pending" ] || return 0
-		ib_now
-		if [ "$IB_NOW" -ge "$_ib_limit" ]; then
-			ib_log "freeze calls of$_ib_pending never reported; treating them as possibly frozen"
-			return 0
-		fi
-		sleep 0.2
-	done
-}
-
-# ib_thaw_one DIR NAME PRODUCT WHO: thaw one instance frozen by this run.
-# Writes DIR/thaw.NAME = thawed | not-frozen | resumed-early | failed
-ib_thaw_one() {
-	_ib_d=$1 _ib_n=$2 _ib_p=$3 _ib_who=$4
-	_ib_expect=no
-	if ib_read "$_ib_d/freeze.$_ib_n" && [ "$IB_VAL" = 5 ]; then _ib_expect=yes; fi
-	_ib_o="$_ib_d/out.$_ib_who.$_ib_n"
-	ib_call "$_ib_n" "$_ib_p" "$S_CALL_TIMEOUT" "$_ib_o.check" session "$IB_SUSPENDED_EXPR"
-	_ib_rc=$?
-	case $_ib_rc in
-	3)
-		if [ "$_ib_expect" = yes ]; then
-			ib_log "instance $_ib_n is no longer suspended before $_ib_who thawed it: writes resumed early (watchdog or WDSuspendLimit)"
-			printf 'resumed-early\n' >"$_ib_d/thaw.$_ib_n"
-		else
-			ib_log "instance $_ib_n is not suspended: nothing to thaw"
-			printf 'not-frozen\n' >"$_ib_d/thaw.$_ib_n"
-		fi
-		return 0
-		;;
-	5)
-		ib_call "$_ib_n" "$_ib_p" "$S_CALL_TIMEOUT" "$_ib_o.thaw" session "$IB_THAW_EXPR"
-		_ib_rc=$?
-		if [ "$_ib_rc" = 5 ]; then
-			ib_log "ExternalThaw of instance $_ib_n succeeded"
-		else
-			ib_explain "$_ib_rc" "$_ib_n" ExternalThaw "$_ib_o.thaw"
-			ib_emergency_thaw "$_ib_n" "$_ib_p" "$_ib_o"
-		fi
-		;;
+# ib_qlist_targets PRODUCT TAGGED-OUTPUT: add that product's up instances to IB_TARGETS.
+ib_qlist_targets() {
+	_ib_qp=$1
+	if [ "$1" = iris ]; then _ib_cmd=iris; else _ib_cmd=ccontrol; fi
+	case $2 in
+	*"$1|rc=0"*) ;;
 	*)
-		ib_explain "$_ib_rc" "$_ib_n" IsWDSuspendedExt "$_ib_o.check"
-		ib_emergency_thaw "$_ib_n" "$_ib_p" "$_ib_o"
+		_ib_rc=${2##*"$1|rc="}
+		_ib_rc=${_ib_rc%%[!0123456789]*}
+		ib_explain "${_ib_rc:-1}" "($_ib_cmd)" "$_ib_cmd qlist" /dev/null
+		IB_ERR="$_ib_cmd qlist failed (exit ${_ib_rc:-?}); cannot tell which instances to freeze"
+		IB_REASON=discovery-failed
+		return 1
 		;;
 	esac
-	ib_call "$_ib_n" "$_ib_p" "$S_CALL_TIMEOUT" "$_ib_o.verify" session "$IB_SUSPENDED_EXPR"
-	_ib_rc=$?
-	if [ "$_ib_rc" = 3 ]; then
-		ib_log "instance $_ib_n verified: writes resumed"
-		printf 'thawed\n' >"$_ib_d/thaw.$_ib_n"
-		return 0
-	fi
-	ib_explain "$_ib_rc" "$_ib_n" "IsWDSuspendedExt after thaw" "$_ib_o.verify"
-	if [ "$_ib_rc" = 5 ]; then
-		# Still suspended after a session thaw: try the emergency thaw once more.
-		ib_emergency_thaw "$_ib_n" "$_ib_p" "$_ib_o"
-		ib_call "$_ib_n" "$_ib_p" "$S_CALL_TIMEOUT" "$_ib_o.verify2" session "$IB_SUSPENDED_EXPR"
-		if [ $? = 3 ]; then
-			ib_log "instance $_ib_n verified after emergency thaw: writes resumed"
-			printf 'thawed\n' >"$_ib_d/thaw.$_ib_n"
-			return 0
-		fi
-	fi
-	ib_log "instance $_ib_n: thaw NOT confirmed; it may still be frozen (IRIS resumes by itself after WDSuspendLimit=${S_WDL}s)"
-	printf 'failed\n' >"$_ib_d/thaw.$_ib_n"
-	return 1
-}
-
-ib_emergency_thaw() { # name product outprefix
-	if [ "$2" = iris ]; then _ib_sw="iris stat $1 -W"; else _ib_sw="ccontrol stat $1 -W"; fi
-	ib_log "instance $1: emergency thaw with '$_ib_sw'"
-	ib_call "$1" "$2" "$S_CALL_TIMEOUT" "$3.statW" stat
-	_ib_src=$?
-	[ "$_ib_src" = 0 ] || ib_explain "$_ib_src" "$1" "$_ib_sw" "$3.statW"
-}
-
-# ib_thaw_all DIR WHO LIST: thaw LIST ("NAME:product ...") in parallel.
-# Sets IB_THAW_BAD (instances not confirmed thawed) and IB_RESUMED_EARLY.
-ib_thaw_all() {
-	_ib_td=$1 _ib_tw=$2 _ib_list=$3
-	_ib_pids=''
-	for _ib_it in $_ib_list; do
-		ib_thaw_one "$_ib_td" "${_ib_it%:*}" "${_ib_it#*:}" "$_ib_tw" 3>&- &
-		_ib_pids="$_ib_pids $!"
-	done
-	for _ib_pd in $_ib_pids; do
-		wait "$_ib_pd" || :
-	done
-	IB_THAW_BAD='' IB_RESUMED_EARLY=''
-	for _ib_it in $_ib_list; do
-		_ib_nm=${_ib_it%:*}
-		ib_read "$_ib_td/thaw.$_ib_nm"
-		case $IB_VAL in
-		thawed | not-frozen) ;;
-		resumed-early) IB_RESUMED_EARLY="$IB_RESUMED_EARLY $_ib_nm" ;;
-		*) IB_THAW_BAD="$IB_THAW_BAD $_ib_nm" ;;
+	_ib_ifs=$IFS
+	IFS='
+'
+	set -f
+	# shellcheck disable=SC2086 # split on newlines on purpose; globbing is off
+	set -- $2
+	IFS=$_ib_ifs
+	set +f
+	for _ib_l in "$@"; do
+		case $_ib_l in
+		"$_ib_qp|rc="*) continue ;;
+		"$_ib_qp|"*) _ib_l=${_ib_l#*|} ;;
+		*) continue ;;
 		esac
+		_ib_qn=${_ib_l%%^*}
+		[ -n "$_ib_qn" ] || continue
+		# Field 4 (status): after three carets.
+		_ib_qs=${_ib_l#*^}
+		_ib_qs=${_ib_qs#*^}
+		_ib_qs=${_ib_qs#*^}
+		_ib_qs=${_ib_qs%%^*}
+		case $_ib_qs in
+		down*)
+			ib_valid_name "$_ib_qn" && ib_log "instance $_ib_qn is down: not frozen (a stopped database is consistent on disk)"
+			continue
+			;;
+		esac
+		if ! ib_valid_name "$_ib_qn"; then
+			IB_ERR="$_ib_cmd qlist reports an instance with an unusable name; refusing to freeze a partial set"
+			IB_REASON=bad-instance-name
+			return 1
+		fi
+		case $_ib_qs in
+		running*) ;;
+		'sign-on inhibited:primary transition'*)
+			IB_ERR="instance $_ib_qn is in a mirror primary transition ('$_ib_qs'); not freezing anything, retry after the transition"
+			IB_REASON=instance-in-transition
+			return 1
+			;;
+		'sign-on inhibited'*) ib_log "instance $_ib_qn: status '$_ib_qs' (up, logins restricted): freezing it" ;;
+		*)
+			IB_ERR="instance $_ib_qn has qlist status '$_ib_qs', which the hooks do not know; not freezing anything"
+			IB_REASON=instance-state-unknown
+			return 1
+			;;
+		esac
+		case " $IB_TARGETS " in
+		*" $_ib_qn:"*) continue ;;
+		esac
+		IB_TARGETS="${IB_TARGETS:+$IB_TARGETS }$_ib_qn:$_ib_qp"
 	done
+	return 0
 }

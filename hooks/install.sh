@@ -2,7 +2,7 @@
 # backup freeze/thaw hooks for InterSystems IRIS / Cache.  Run as root with
 # `sh install.sh [options]` from the bundle directory (POSIX sh).
 #
-#   sh install.sh [--root DIR] [--settings FILE|-] [--iris-path DIRS] [--owner ID] [--skip-self-check]
+#   sh install.sh [--root DIR] [--settings FILE|-] [--iris-path DIRS] [--owner ID] [--skip-self-check] [--allow-no-iris]
 #   sh install.sh [--root DIR] --check-settings [--settings FILE|-]
 #   sh install.sh [--root DIR] --rollback
 #   sh install.sh [--root DIR] --uninstall [--owner ID] [--purge-logs]
@@ -11,6 +11,9 @@
 # --owner ID ([A-Za-z0-9._:-], up to 128) records who installed the release;
 # --uninstall --owner ID removes the release only when no other owner is left
 # (two deployments of the identical bundle share one release directory).
+# --allow-no-iris lets the self-check pass when neither iris nor ccontrol is
+# installed yet (an image baked before IRIS); every backup is then only
+# file-system consistent until IRIS or Cache is installed.
 #
 # Exit status: 0 done; 2 usage or invalid settings (nothing installed);
 # 3 self-check failed (nothing installed); 4 any other failure.
@@ -23,6 +26,8 @@ case $0 in
 esac
 # shellcheck source=common.sh
 . "$IB_HOOK_DIR/common.sh"
+# shellcheck source=state.sh
+. "$IB_HOOK_DIR/state.sh"
 
 IB_SCRIPT=install
 IB_PID=$$
@@ -38,11 +43,11 @@ say() {
 	printf 'irisbackup install: %s\n' "$*"
 }
 usage() {
-	sed -n '4,16p' "$IB_HOOK_DIR/install.sh" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,20p' "$IB_HOOK_DIR/install.sh" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
-MODE=install ROOT='' SETTINGS='' IRIS_PATH_OPT='' SELF_CHECK=1 PURGE_LOGS=0 OWNER=''
+MODE=install ROOT='' SETTINGS='' IRIS_PATH_OPT='' SELF_CHECK=1 PURGE_LOGS=0 OWNER='' ALLOW_NO_IRIS=0
 while [ "$#" -gt 0 ]; do
 	case $1 in
 	--root)
@@ -61,6 +66,7 @@ while [ "$#" -gt 0 ]; do
 		shift
 		;;
 	--skip-self-check) SELF_CHECK=0 ;;
+	--allow-no-iris) ALLOW_NO_IRIS=1 ;;
 	--purge-logs) PURGE_LOGS=1 ;;
 	--owner)
 		[ "$#" -ge 2 ] || usage
@@ -159,7 +165,8 @@ plugin_config_json() { # release_dir
     "postScriptNoOfRetries": 0,
     "timeoutInSeconds": $S_AZURE_TIMEOUT,
     "continueBackupOnFailure": $S_CONTINUE,
-    "fsFreezeEnabled": true
+    "fsFreezeEnabled": true,
+    "ScriptsExecutionPollTimeSeconds": $S_POLL
 }
 EOF
 }
@@ -172,6 +179,7 @@ settings_conf() { # release_dir
 	printf 'freeze_budget_seconds=%s\n' "$S_BUDGET"
 	printf 'wd_suspend_limit_seconds=%s\n' "$S_WDL"
 	printf 'external_freeze_timeout_seconds=%s\n' "$S_EFT"
+	printf 'runner_poll_seconds=%s\n' "$S_POLL"
 	printf 'continue_backup_on_failure=%s\n' "$S_CONTINUE"
 	printf 'credentials_file=%s\n' "$S_CREDS"
 	printf '# internal\n'
@@ -218,6 +226,8 @@ self_check() {
 	{
 		if ! command -v timeout >/dev/null 2>&1; then
 			SC_REASON="timeout(1) (coreutils) is not on PATH $PATH"
+		elif ! command -v setsid >/dev/null 2>&1; then
+			SC_REASON="setsid (util-linux) is not on PATH $PATH: the watchdog could not be detached from the runner's process group"
 		elif ! ib_check_creds; then
 			SC_REASON=$IB_ERR
 		elif [ -z "$S_INSTANCES" ] && ! command -v iris >/dev/null 2>&1 && ! command -v ccontrol >/dev/null 2>&1; then
@@ -225,12 +235,20 @@ self_check() {
 		elif ! ib_discover; then
 			SC_REASON=$IB_ERR
 		fi
+		command -v logger >/dev/null 2>&1 || SC_NO_LOGGER=1
 	} >>"$_sc_log" 2>&1
+	if [ "${SC_NO_LOGGER-}" = 1 ]; then
+		say "self-check: WARNING: logger is not on PATH $S_IRIS_PATH; the hooks' verdict lines will reach only their own log, not syslog" >&2
+	fi
 	if [ "${SC_NONE-}" = 1 ]; then
 		PATH=$_sc_path
 		SC_TARGETS=''
-		say "self-check: WARNING: neither iris nor ccontrol is on PATH $S_IRIS_PATH; backups will fail (file-system consistent) until IRIS or Cache is installed" >&2
-		return 0
+		if [ "$ALLOW_NO_IRIS" = 1 ]; then
+			say "self-check: WARNING: neither iris nor ccontrol is on PATH $S_IRIS_PATH (--allow-no-iris): every backup is only file-system consistent until IRIS or Cache is installed" >&2
+			return 0
+		fi
+		SC_REASON="neither iris nor ccontrol is on PATH $S_IRIS_PATH: every backup would be only file-system consistent. Install IRIS/Cache first, fix --iris-path, or pass --allow-no-iris to install anyway"
+		return 1
 	fi
 	if [ -n "$SC_REASON" ]; then
 		PATH=$_sc_path
@@ -279,7 +297,7 @@ self_check() {
 }
 
 ensure_dirs() {
-	for _d in "$BASE" "$RELEASES" "$LOG_DIR" "$STATE_DIR" "$STATE_DIR/runs"; do
+	for _d in "$BASE" "$RELEASES" "$LOG_DIR" "$STATE_DIR" "$STATE_DIR/runs" "$STATE_DIR/runners"; do
 		if [ ! -d "$_d" ]; then
 			(umask 077 && mkdir -p "$_d") || die 4 "cannot create $_d"
 		fi
@@ -380,7 +398,7 @@ do_install() {
 		rm -rf "$_r" "$BASE/owners/${_r##*/}"
 	done
 	log_event "installed (bundle $SHA, timeoutInSeconds=$S_AZURE_TIMEOUT, instances=${S_INSTANCES:-<discover>})"
-	say "installed $RELEASE_ID in $REL; plugin config $CONF (timeoutInSeconds=$S_AZURE_TIMEOUT); self-check: $([ "$SELF_CHECK" = 1 ] && printf 'ok %s' "${SC_TARGETS:-(no instance running)}" || printf skipped)"
+	say "installed $RELEASE_ID in $REL; plugin config $CONF (timeoutInSeconds=$S_AZURE_TIMEOUT, ScriptsExecutionPollTimeSeconds=$S_POLL); self-check: $([ "$SELF_CHECK" = 1 ] && printf 'ok %s' "${SC_TARGETS:-(no instance running)}" || printf skipped)"
 }
 
 # ---------------------------------------------------------------- rollback
@@ -421,9 +439,11 @@ do_uninstall() {
 		# Wait (bounded by the watchdog budget) for an active run of ours.
 		_wait=0
 		if ib_parse_settings "$REL/settings.conf" installed; then _wait=$((S_BUDGET + 30)); fi
+		ib_boot_id
+		IB_RUNS="$STATE_DIR/runs"
 		while [ "$_wait" -gt 0 ] && [ -d "$STATE_DIR/lock" ]; do
 			ib_read "$STATE_DIR/lock/run"
-			if ib_valid_run_id "$IB_VAL" && ! ib_run_alive "$STATE_DIR/runs/$IB_VAL"; then break; fi
+			if ib_valid_run_id "$IB_VAL" && ! ib_run_active "$STATE_DIR/runs/$IB_VAL"; then break; fi
 			[ "$_wait" = $((S_BUDGET + 30)) ] && say "waiting for the active backup run to finish"
 			sleep 1
 			_wait=$((_wait - 1))

@@ -11,109 +11,133 @@ case $0 in
 esac
 # shellcheck source=common.sh
 . "$IB_HOOK_DIR/common.sh"
+# shellcheck source=state.sh
+. "$IB_HOOK_DIR/state.sh"
 
 ib_init post-script || exit 2
+IB_RUN_DIR='' targets='' own_lock=0
 
-post_done() { # status message
-	ib_log "$2"
-	if [ -n "${IB_RUN_DIR-}" ] && [ -d "$IB_RUN_DIR" ]; then
-		printf '%s: %s\n' "$1" "$2" >"$IB_RUN_DIR/post_result"
-	fi
+# post_done STATUS VERDICT REASON MESSAGE: record, syslog verdict, exit (0 only for ok).
+post_done() {
+	ib_log "$4"
+	[ -z "$IB_RUN_DIR" ] || ib_put "$IB_RUN_DIR/post_result" "$1 $3 $4" || :
+	[ "$own_lock" = 0 ] || ib_lock_release
+	ib_verdict "$2" "$3" "$targets"
+	post_prune
 	if [ "$1" = ok ]; then
-		ib_summary "irisbackup post-script $IB_RUN: $2"
+		ib_summary "irisbackup post-script $IB_RUN: $4"
 		exit 0
 	fi
-	ib_summary "irisbackup post-script $IB_RUN FAILED: $2 (see $IB_LOG)"
+	ib_summary "irisbackup post-script $IB_RUN FAILED: $4 (see $IB_LOG)"
 	exit 1
 }
 
-# Remove old run records, keeping the newest 30.
+# Remove old run records (keeping the newest 30) and runner index entries
+# whose run is gone.
 post_prune() {
 	set -- "$IB_RUNS"/*
-	[ "$#" -gt 40 ] || return 0
-	_k=$(($# - 30))
-	while [ "$_k" -gt 0 ]; do
-		case $1 in
-		"$IB_RUNS"/*T*Z-*) rm -rf "$1" ;;
-		esac
-		shift
-		_k=$((_k - 1))
+	if [ "$#" -gt 40 ]; then
+		_k=$(($# - 30))
+		while [ "$_k" -gt 0 ]; do
+			case $1 in
+			"$IB_RUNS"/*T*Z-*) [ "$1" = "$IB_RUN_DIR" ] || rm -rf "$1" ;;
+			esac
+			shift
+			_k=$((_k - 1))
+		done
+	fi
+	for _r in "$IB_RUNNERS"/*; do
+		[ -f "$_r" ] || continue
+		ib_read "$_r"
+		[ -n "$IB_VAL" ] && [ -d "$IB_RUNS/$IB_VAL" ] || rm -f "$_r"
 	done
 }
 
-IB_RUN_DIR=''
-ib_read "$IB_LOCK/run"
-active=$IB_VAL
-if [ -z "$active" ] || ! ib_valid_run_id "$active"; then
-	IB_RUN="none-$$"
-	ib_header "start"
-	post_done ok "no active run: nothing frozen, nothing to thaw"
+# Our run: the one our runner process started (PluginHost starts pre and post
+# from threads of one process, so they share a parent), whoever holds the lock.
+IB_RUN="none-$$"
+if ib_runner_key "$PPID" && ib_read "$IB_RUNNERS/$IB_VAL" && ib_valid_run_id "$IB_VAL"; then
+	mine=$IB_VAL
+	if [ -d "$IB_RUNS/$mine" ] && ib_same_boot "$IB_RUNS/$mine"; then
+		IB_RUN=$mine
+		IB_RUN_DIR="$IB_RUNS/$IB_RUN"
+	fi
 fi
-IB_RUN=$active
-IB_RUN_DIR="$IB_RUNS/$IB_RUN"
 ib_header "start"
-if [ ! -d "$IB_RUN_DIR" ]; then
-	ib_log "lock names run $IB_RUN but its record is missing; removing the lock"
-	IB_RUN_DIR=''
-	ib_lock_release
-	post_done ok "nothing recorded as frozen"
+if [ -z "$IB_RUN_DIR" ]; then
+	post_done ok not-consistent no-run-record "no run recorded by this runner (pid $PPID): its pre-script did not run or stopped before recording anything; nothing of it is frozen"
 fi
-
-# Is the active run ours?  Azure starts pre and post from one extension
-# process, so they share a parent.  A different parent that is still alive
-# means this post-script belongs to another (rejected) run: leave it alone.
-ib_read "$IB_RUN_DIR/runner_ppid"
-owner=$IB_VAL
-if [ -z "$owner" ] || { [ "$owner" != "$PPID" ] && ib_pid_alive "$owner"; }; then
-	IB_RUN_DIR=''
-	post_done ok "active run $active belongs to runner pid $owner (this post-script: parent $PPID); this run froze nothing, leaving it alone"
-fi
-
-printf '%s\n' "$$" >"$IB_RUN_DIR/post_pid"
+ib_read "$IB_RUN_DIR/instances"
+targets=$IB_VAL
+ib_put_proc "$IB_RUN_DIR/post.proc" "$$" || :
+# The pre-script checks this marker before freezing; without it the deadline still stops it.
+ib_mark "$IB_RUN_DIR/post_started" || ib_log "WARNING: post_started not recorded; a pre-script still running stops at its own deadline"
 if ! ib_check_creds; then
 	ib_log "$IB_ERR; trying OS authentication (the emergency thaw needs no login)"
 fi
-: >"$IB_RUN_DIR/post_started"
-ib_kill_watchdog "$IB_RUN_DIR"
 
 # What the pre-script had achieved when the snapshot was taken (now).
 ib_read "$IB_RUN_DIR/pre_result"
 pre_at_start=$IB_VAL
+reason=${pre_at_start#failed }
+case $pre_at_start in
+"failed lock-held "* | "failed stale-run-frozen "*)
+	post_done ok rejected "${reason%% *}" "this run was rejected by its pre-script (another run held the lock) and froze nothing; leaving the other run alone"
+	;;
+esac
+
+# The lock: ours, or free (we take it while we thaw).  Held by another run
+# means ours was judged stale and its leftovers were thawed by its watchdog.
+ib_read "$IB_LOCK/run"
+if [ "$IB_VAL" = "$IB_RUN" ]; then
+	own_lock=1
+elif mkdir "$IB_LOCK" 2>/dev/null; then
+	own_lock=1
+	ib_put "$IB_LOCK/run" "$IB_RUN" || :
+else
+	ib_candidates "$IB_RUN_DIR"
+	post_done failed not-consistent run-taken-over "run ${IB_VAL:-?} holds the lock now: this run was judged stale (recovered: $([ -e "$IB_RUN_DIR/recovered" ] && echo yes || echo no)); not touching any instance; may still be frozen:${IB_CAND:- nothing}"
+fi
+
 attempted=0
 for a in "$IB_RUN_DIR"/attempt.*; do
-	[ -f "$a" ] && attempted=1
+	[ -e "$a" ] && attempted=1
 done
 ib_wait_inflight "$IB_RUN_DIR"
 ib_candidates "$IB_RUN_DIR"
 ib_read "$IB_RUN_DIR/pre_result"
 pre_result=$IB_VAL
-ib_log "pre-script result: ${pre_result:-none (still running, killed or timed out)}; to thaw: ${IB_CAND:-nothing}"
+ib_log "pre-script result: ${pre_result:-none (still running, killed or timed out)}; may be frozen: ${IB_CAND:-nothing}"
 
 IB_THAW_BAD='' IB_RESUMED_EARLY=''
 if [ -n "$IB_CAND" ]; then
-	ib_thaw_all "$IB_RUN_DIR" post-script "$IB_CAND"
+	ib_thaw_all "$IB_RUN_DIR" post-script check "$IB_CAND"
 fi
+ib_mark "$IB_RUN_DIR/watchdog_stop" || :
 
-problems=''
+# Verdict, most serious cause first.
+if [ -n "$IB_THAW_BAD" ]; then
+	post_done failed thaw-not-confirmed thaw-failed "snapshot not application-consistent; thaw NOT confirmed for:$IB_THAW_BAD"
+fi
 if [ -e "$IB_RUN_DIR/watchdog_fired" ]; then
-	problems="$problems; the watchdog thawed before the post-script ran (budget ${S_BUDGET}s exceeded)"
+	post_done failed watchdog-fired watchdog-fired "snapshot not application-consistent; the watchdog thawed before the post-script ran (budget ${S_BUDGET}s exceeded)"
 fi
 if [ -n "$IB_RESUMED_EARLY" ]; then
-	problems="$problems; writes resumed before thaw on:$IB_RESUMED_EARLY (WDSuspendLimit ${S_WDL}s or watchdog)"
+	post_done failed not-consistent writes-resumed-early "snapshot not application-consistent; writes resumed before this run's thaw on:$IB_RESUMED_EARLY"
 fi
 if [ -z "$pre_at_start" ] && [ "$attempted" = 1 ]; then
-	problems="$problems; the pre-script was still freezing (or was killed) when the post-script started"
-fi
-if [ -n "$IB_THAW_BAD" ]; then
-	problems="$problems; thaw NOT confirmed for:$IB_THAW_BAD"
-fi
-
-ib_lock_release
-post_prune
-if [ -n "$problems" ]; then
-	post_done failed "snapshot not application-consistent${problems}"
+	post_done failed not-consistent pre-not-finished "snapshot not application-consistent; the pre-script was still freezing (or was killed) when the post-script started; thawed: ${IB_CAND:-nothing}"
 fi
 case $pre_result in
-ok) post_done ok "thawed and verified: ${IB_CAND:-nothing was frozen}" ;;
-*) post_done ok "nothing left frozen (pre-script: ${pre_result:-did not finish})" ;;
+"ok frozen"*)
+	post_done ok application-consistent ok "thawed and verified: $IB_CAND"
+	;;
+"ok no-instances"*)
+	post_done ok no-instances ok "no running instance: nothing was frozen"
+	;;
+"failed "*)
+	reason=${pre_result#failed }
+	post_done ok not-consistent "${reason%% *}" "the pre-script failed (${reason%% *}); nothing of this run is left frozen${IB_CAND:+ (thawed: $IB_CAND)}"
+	;;
 esac
+post_done ok not-consistent pre-not-finished "the pre-script did not finish (${pre_result:-no result}); nothing of this run is left frozen${IB_CAND:+ (thawed: $IB_CAND)}"

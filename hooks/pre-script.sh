@@ -10,18 +10,23 @@ case $0 in
 esac
 # shellcheck source=common.sh
 . "$IB_HOOK_DIR/common.sh"
+# shellcheck source=state.sh
+. "$IB_HOOK_DIR/state.sh"
 
 ib_init pre-script || exit 2
 IB_STARTED=$(date -u +%Y%m%dT%H%M%SZ)
 IB_RUN=$IB_STARTED-$$
 IB_RUN_DIR=''
+IB_TARGETS=''
 
+# pre_fail REASON TEXT: record, log, syslog verdict (after any rollback), exit 1.
 pre_fail() {
-	ib_log "FAILED: $*"
-	if [ -n "$IB_RUN_DIR" ]; then
-		printf 'failed: %s\n' "$*" >"$IB_RUN_DIR/pre_result"
-	fi
-	ib_summary "irisbackup pre-script $IB_RUN FAILED: $* (see $IB_LOG)"
+	ib_log "FAILED: $2"
+	[ -z "$IB_RUN_DIR" ] || ib_put "$IB_RUN_DIR/pre_result" "failed $1 $2" || :
+	_v=not-consistent
+	case $1 in lock-held | stale-run-frozen) _v=rejected ;; esac
+	ib_verdict "$_v" "$1" "$IB_TARGETS"
+	ib_summary "irisbackup pre-script $IB_RUN FAILED: $2 (see $IB_LOG)"
 	exit 1
 }
 
@@ -48,56 +53,58 @@ pre_call_all() {
 	for _p in $_pids; do wait "$_p"; done
 }
 
-pre_start_watchdog() {
-	_sh='sh'
-	[ -x /bin/sh ] && _sh=/bin/sh
-	if command -v setsid >/dev/null 2>&1; then
-		(
-			cd / || exit 1
-			setsid "$_sh" "$IB_DIR/watchdog.sh" "$IB_RUN" </dev/null >>"$IB_LOG" 2>&1 3>&- &
-			printf '%s\n' "$!" >"$IB_RUN_DIR/watchdog.pid"
-		)
-	else
-		(
-			cd / || exit 1
-			"$_sh" "$IB_DIR/watchdog.sh" "$IB_RUN" </dev/null >>"$IB_LOG" 2>&1 3>&- &
-			printf '%s\n' "$!" >"$IB_RUN_DIR/watchdog.pid"
-		)
+# pre_rollback WHY: thaw what this run may have frozen, then fail.
+pre_rollback() {
+	ib_log "$2; thawing what this run may have frozen"
+	ib_candidates "$IB_RUN_DIR"
+	ib_thaw_all "$IB_RUN_DIR" pre-script-rollback thaw "$IB_CAND"
+	if [ -z "$IB_THAW_BAD" ]; then
+		ib_mark "$IB_RUN_DIR/watchdog_stop" || :
+		pre_fail "$1" "$2"
 	fi
+	ib_log "rollback could not confirm the thaw of:$IB_THAW_BAD; the watchdog stays armed"
+	pre_fail thaw-failed "$2; rollback thaw NOT confirmed for:$IB_THAW_BAD"
 }
 
-# Per-run record first (so that our lock is never judged stale), then the lock.
-# One mkdir for both (it creates them in this order; saves a fork): when the
-# lock exists already only the run directory is made.  A lock without its
-# 'run' file yet is given a second before anyone judges it stale.
+# The run record first (so that our lock is never judged stale), with who we
+# are: boot id, this script and the runner that started it.  The runner index
+# lets the post-script of the same runner find this run whoever holds the lock.
 IB_RUN_DIR="$IB_RUNS/$IB_RUN"
-IB_LOCK_TAKEN=0
-if mkdir "$IB_RUN_DIR" "$IB_LOCK" 2>/dev/null; then
-	IB_LOCK_TAKEN=1
-elif [ ! -d "$IB_RUN_DIR" ]; then
+if ! mkdir "$IB_RUN_DIR" 2>/dev/null; then
 	IB_RUN_DIR=''
-	pre_fail "cannot create run directory under $IB_RUNS"
+	pre_fail state-write-failed "cannot create run directory under $IB_RUNS"
 fi
-printf '%s\n' "$$" >"$IB_RUN_DIR/pre_pid"
-printf '%s\n' "$PPID" >"$IB_RUN_DIR/runner_ppid"
-printf '%s\n' "$IB_T0" >"$IB_RUN_DIR/start"
-ib_header "start (azure timeout ${S_AZURE_TIMEOUT}s, call limit ${S_CALL_TIMEOUT}s, watchdog budget ${S_BUDGET}s, WDSuspendLimit ${S_WDL}s, ExternalFreezeTimeOut ${S_EFT}s)"
+ib_header "start (azure timeout ${S_AZURE_TIMEOUT}s, call limit ${S_CALL_TIMEOUT}s, watchdog budget ${S_BUDGET}s, WDSuspendLimit ${S_WDL}s, ExternalFreezeTimeOut ${S_EFT}s, runner poll ${S_POLL}s)"
+if ! { ib_put "$IB_RUN_DIR/boot" "$IB_BOOT" &&
+	ib_put_proc "$IB_RUN_DIR/pre.proc" "$$" &&
+	ib_put_proc "$IB_RUN_DIR/runner.proc" "$PPID" &&
+	ib_put "$IB_RUN_DIR/start" "$IB_T0" &&
+	ib_runner_key "$PPID" &&
+	ib_put "$IB_RUNNERS/$IB_VAL" "$IB_RUN"; }; then
+	pre_fail state-write-failed "cannot record this run in $IB_RUN_DIR; not freezing anything"
+fi
+
+if [ "$IB_HAVE_TIMEOUT" != 1 ]; then
+	pre_fail no-timeout-command "timeout(1) (coreutils) is not on PATH $PATH: iris calls cannot be bounded; not freezing anything"
+fi
 
 if ! ib_lock_acquire; then
-	pre_fail "$IB_ERR"
+	pre_fail "$IB_REASON" "$IB_ERR"
 fi
 
 if ! ib_check_creds; then
-	pre_fail "$IB_ERR"
+	pre_fail credentials-unusable "$IB_ERR"
 fi
 
 if ! ib_discover; then
-	pre_fail "$IB_ERR"
+	pre_fail "$IB_REASON" "$IB_ERR"
 fi
-printf '%s\n' "$IB_TARGETS" >"$IB_RUN_DIR/instances"
+ib_put "$IB_RUN_DIR/instances" "$IB_TARGETS" ||
+	pre_fail state-write-failed "cannot record the instances to freeze; not freezing anything"
 if [ -z "$IB_TARGETS" ]; then
 	ib_log "no running IRIS or Cache instance found: nothing to freeze"
-	printf 'ok\n' >"$IB_RUN_DIR/pre_result"
+	ib_put "$IB_RUN_DIR/pre_result" "ok no-instances" ||
+		pre_fail state-write-failed "cannot record the result"
 	ib_summary "irisbackup pre-script $IB_RUN: no running instance, nothing frozen"
 	exit 0
 fi
@@ -105,7 +112,7 @@ ib_log "instances: $IB_TARGETS"
 
 # Each must be up, reachable with our authentication, and not already frozen.
 pre_call_all check "$IB_SUSPENDED_EXPR"
-bad=''
+bad='' reason=''
 for it in $IB_TARGETS; do
 	n=${it%:*}
 	ib_read "$IB_RUN_DIR/check.$n"
@@ -113,32 +120,52 @@ for it in $IB_TARGETS; do
 	3) ;;
 	5)
 		ib_log "instance $n is already frozen (not by this run): not touching it"
-		bad="$bad $n(already-frozen)"
+		bad="$bad $n(already-frozen)" reason=${reason:-already-frozen}
+		;;
+	'')
+		ib_log "IsWDSuspendedExt of instance $n: no exit status recorded (disk full?)"
+		bad="$bad $n(unknown)" reason=state-write-failed
 		;;
 	*)
 		ib_explain "$IB_VAL" "$n" "IsWDSuspendedExt (is it up?)" "$IB_RUN_DIR/out.check.$n"
-		bad="$bad $n(unreachable)"
+		bad="$bad $n(unreachable)" reason=${reason:-instance-not-up}
 		;;
 	esac
 done
 if [ -n "$bad" ]; then
-	pre_fail "not freezing anything:$bad"
+	pre_fail "$reason" "not freezing anything:$bad"
 fi
 
-# The watchdog guards every freeze below, even if this script is killed.
-pre_start_watchdog
+# The watchdog guards every freeze below, even if this script is killed: it
+# must have recorded itself before anything is frozen.
+ib_spawn_watchdog "$IB_RUN"
+waited=0
+until ib_proc_alive "$IB_RUN_DIR/watchdog.proc"; do
+	if [ "$waited" -ge 50 ]; then
+		ib_mark "$IB_RUN_DIR/watchdog_stop" || :
+		pre_fail watchdog-not-started "the watchdog did not start within 5s; not freezing anything"
+	fi
+	sleep 0.1
+	waited=$((waited + 1))
+done
 
 # Record the attempts before the last deadline check: the post-script writes
 # post_started before it reads attempts, so one of us always sees the other.
-for it in $IB_TARGETS; do
-	printf '%s\n' "${it#*:}" >"$IB_RUN_DIR/attempt.${it%:*}"
-done
 ib_now
-printf '%s\n' "$IB_NOW" >"$IB_RUN_DIR/freeze_start"
+ib_put "$IB_RUN_DIR/freeze_start" "$IB_NOW" || {
+	ib_mark "$IB_RUN_DIR/watchdog_stop" || :
+	pre_fail state-write-failed "cannot record the freeze start; not freezing anything"
+}
+for it in $IB_TARGETS; do
+	ib_mark "$IB_RUN_DIR/attempt.${it%:*}.${it#*:}" && continue
+	rm -f "$IB_RUN_DIR"/attempt.*
+	ib_mark "$IB_RUN_DIR/watchdog_stop" || :
+	pre_fail state-write-failed "cannot record the freeze attempts; not freezing anything"
+done
 if pre_too_late; then
-	for it in $IB_TARGETS; do rm -f "$IB_RUN_DIR/attempt.${it%:*}"; done
-	ib_kill_watchdog "$IB_RUN_DIR"
-	pre_fail "azure timeout reached before freezing; nothing frozen"
+	rm -f "$IB_RUN_DIR"/attempt.*
+	ib_mark "$IB_RUN_DIR/watchdog_stop" || :
+	pre_fail pre-late "azure timeout reached before freezing; nothing frozen"
 fi
 
 freeze_expr="$IB_FREEZE_EXPR_PREFIX(\"\",\"\",1,10,0,0,$S_EFT,,,$S_WDL)"
@@ -153,37 +180,25 @@ for it in $IB_TARGETS; do
 	if [ "$IB_VAL" = 5 ]; then
 		frozen="$frozen $n"
 	else
-		ib_explain "$IB_VAL" "$n" ExternalFreeze "$IB_RUN_DIR/out.freeze.$n"
+		ib_explain "${IB_VAL:-?}" "$n" ExternalFreeze "$IB_RUN_DIR/out.freeze.$n"
 		bad="$bad $n"
 	fi
 done
 
-if [ -n "$bad" ] || pre_too_late; then
-	if [ -n "$bad" ]; then
-		why="ExternalFreeze failed for:$bad"
-	else
-		why="freeze finished after the azure timeout (${S_AZURE_TIMEOUT}s) or after the post-script started"
-	fi
-	ib_log "$why; thawing what this run froze:${frozen:- nothing}"
-	ib_candidates "$IB_RUN_DIR"
-	ib_thaw_all "$IB_RUN_DIR" pre-rollback "$IB_CAND"
-	if [ -z "$IB_THAW_BAD" ]; then
-		ib_kill_watchdog "$IB_RUN_DIR"
-	else
-		ib_log "rollback could not confirm the thaw of:$IB_THAW_BAD; the watchdog stays armed"
-	fi
-	pre_fail "$why"
+if [ -n "$bad" ]; then
+	pre_rollback freeze-failed "ExternalFreeze did not answer 5 for:$bad"
+fi
+if pre_too_late; then
+	pre_rollback pre-late "freeze finished after the azure timeout (${S_AZURE_TIMEOUT}s) or after the post-script started"
 fi
 
-# Success: leave a record of what this run froze and when.
+# Success: leave a record of what this run froze and when.  Without it the
+# post-script could not tell a finished pre-script: roll back instead.
 ib_now
-{
-	printf 'run %s\n' "$IB_RUN"
-	printf 'frozen_at_uptime_cs %s\n' "$IB_NOW"
-	printf 'run_started_at %s\n' "$IB_STARTED"
-	for it in $IB_TARGETS; do printf 'instance %s %s\n' "${it%:*}" "${it#*:}"; done
-} >"$IB_RUN_DIR/frozen"
-printf 'ok\n' >"$IB_RUN_DIR/pre_result"
+if ! { ib_put "$IB_RUN_DIR/frozen" "frozen_at_uptime_cs $IB_NOW instances $IB_TARGETS" &&
+	ib_put "$IB_RUN_DIR/pre_result" "ok frozen"; }; then
+	pre_rollback state-write-failed "cannot record the result"
+fi
 ib_log "all frozen:$frozen"
 ib_summary "irisbackup pre-script $IB_RUN: frozen$frozen"
 exit 0

@@ -8,9 +8,16 @@ real one does:
   root-owned with no group/other bits; otherwise no script runs and the backup
   is file-system consistent;
 * starts each script as ``sh <script> <params...>`` (argv[0] ``sh``: dash),
-  with stdout/stderr pipes that are not read while it runs;
-* polls until the script exits or ``timeoutInSeconds`` (default 10, capped at
-  1800) passes - and does NOT kill it on timeout;
+  with stdout/stderr pipes that are never read while it runs, from a thread
+  of this one process (pre and post share the runner's pid, as PluginHost's
+  threads do);
+* polls like VMBackup/main/ScriptRunner.py and PluginHost.py (repository
+  Azure/azure-linux-extensions): the script thread checks the process, then
+  sleeps ``ScriptsExecutionPollTimeSeconds`` (1-5, default 3) until the
+  script exits or ``timeoutInSeconds / poll`` polls passed (default timeout
+  10, capped at 1800); the host sleeps one poll before each check of the
+  thread, at most ``int(timeout / poll) + 2`` times - so every phase lasts at
+  least one poll, usually two; a timed-out script is NOT killed;
 * takes the snapshot if the pre-script succeeded or continueBackupOnFailure;
 * always runs the post-script afterwards (unless told to simulate an
   extension that died).
@@ -32,6 +39,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +51,8 @@ CONFIG_REL = "etc/azure/VMSnapshotScriptPluginConfig.json"
 APP = "application-consistent"
 FS = "file-system-consistent"
 FAILED = "failed"
+# ScriptRunner's pollSleepTime when the config has no valid ScriptsExecutionPollTimeSeconds.
+DEFAULT_POLL_SECONDS = 3
 
 
 @dataclass
@@ -52,7 +62,8 @@ class ScriptResult:
     timed_out: bool = False
     killed: bool = False
     started: float | None = None  # uptime seconds
-    ended: float | None = None  # when the runner stopped waiting
+    ended: float | None = None  # when the runner (PluginHost) stopped waiting
+    exited_seen: float | None = None  # when ScriptRunner's poll saw the script's exit
     stdout: str = ""
     stderr: str = ""
     pipes_held_open: bool = False  # the script exited but something kept its pipes open
@@ -93,6 +104,7 @@ class BackupResult:
     config_error: str | None = None
     timeout_seconds: int = 10
     continue_on_failure: bool = True
+    poll_seconds: float = DEFAULT_POLL_SECONDS
     pre: ScriptResult = field(default_factory=ScriptResult)
     post: ScriptResult = field(default_factory=ScriptResult)
     snapshot: SnapshotResult = field(default_factory=SnapshotResult)
@@ -127,6 +139,7 @@ class BackupResult:
             "config_error": self.config_error,
             "timeout_seconds": self.timeout_seconds,
             "continue_on_failure": self.continue_on_failure,
+            "poll_seconds": self.poll_seconds,
             "pre": self.pre.to_dict(),
             "post": self.post.to_dict(),
             "snapshot": {**asdict(self.snapshot), "consistent": self.snapshot.consistent},
@@ -167,6 +180,10 @@ def check_config(root: os.PathLike | str) -> tuple[dict | None, str | None]:
     for key, code in (("preScriptLocation", 302), ("postScriptLocation", 303)):
         if not cfg.get(key):
             return None, f"305 {key} missing"
+    try:
+        poll_seconds_of(cfg)
+    except (TypeError, ValueError) as e:
+        return None, f"313 ScriptsExecutionPollTimeSeconds unusable: {e}"
     for key, code in (("preScriptLocation", 306), ("postScriptLocation", 307)):
         problem = _check_script(Path(cfg[key]))
         if problem == "not found":
@@ -177,7 +194,11 @@ def check_config(root: os.PathLike | str) -> tuple[dict | None, str | None]:
 
 
 def _drain(proc: subprocess.Popen, wait_eof: float) -> tuple[str, str, bool]:
-    """Read what the script wrote; report whether EOF never came (pipe held open)."""
+    """Read what the script wrote; report whether EOF never came (pipe held open).
+
+    The real runner never reads the pipes at all; the double reads them only after the script
+    ended, for the tests' assertions, so a script that prints much still blocks as on a VM.
+    """
     out = {proc.stdout.fileno(): b"", proc.stderr.fileno(): b""}
     open_fds = set(out)
     deadline = time.monotonic() + wait_eof
@@ -199,43 +220,96 @@ def _drain(proc: subprocess.Popen, wait_eof: float) -> tuple[str, str, bool]:
     return so, se, held
 
 
+def poll_seconds_of(cfg: dict) -> float:
+    """ScriptRunner.get_config: ScriptsExecutionPollTimeSeconds if 1 <= int(v) <= 5, else 3.
+
+    int() of a value that is no number raises ValueError there, which makes the whole config
+    unusable (configLoaded stays False): check_config reports that as error 313.
+    """
+    value = cfg.get("ScriptsExecutionPollTimeSeconds")
+    if value is None:
+        return DEFAULT_POLL_SECONDS
+    number = int(value)
+    return number if 1 <= number <= 5 else DEFAULT_POLL_SECONDS
+
+
+class _ScriptThread(threading.Thread):
+    """ScriptRunner.pre_script/post_script: Popen(['sh', script, *params]) with stdout/stderr pipes,
+    then `while process.poll() is None: if curr >= pollTotalCount: timeout; curr += 1;
+    sleep(pollSleepTime)`. The script is never killed; its pipes are never read."""
+
+    def __init__(self, argv: list[str], env: dict | None, poll: float, total: float,
+                 new_session: bool):
+        super().__init__(daemon=True)
+        self.poll, self.total = poll, total
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env, cwd="/",
+                                     start_new_session=new_session)
+        self.timed_out = False
+        self.completed = threading.Event()
+        self.seen_exit: float | None = None
+
+    def run(self) -> None:
+        curr = 0
+        while self.proc.poll() is None:
+            if curr >= self.total:
+                self.timed_out = True
+                break
+            curr += 1
+            time.sleep(self.poll)
+        if not self.timed_out:
+            self.seen_exit = uptime()
+        self.completed.set()
+
+
 def run_script(path: str, params: list, timeout: float, *, env: dict | None = None,
-               poll_interval: float = 0.05, kill_after: float | None = None,
+               poll_seconds: float = DEFAULT_POLL_SECONDS, kill_after: float | None = None,
                kill_group: bool = False, fail_code: int = 300, timeout_code: int = 308,
                pipe_eof_wait: float = 1.0) -> ScriptResult:
-    """Run one script the way the extension does; never kills it on timeout."""
+    """One script as PluginHost + ScriptRunner run it: a thread starts and polls the script, the
+    host sleeps one poll, then checks whether the thread completed, at most
+    int(timeout / poll) + 2 times. Never kills the script on timeout.
+
+    kill_after=S kills the script (kill_group: its whole session) S seconds after the start: a fault
+    injected from outside, not something the runner does.
+    """
     res = ScriptResult(ran=True, started=uptime())
     argv = ["sh", str(path)] + [str(p) for p in params]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd="/",
-                            start_new_session=kill_group)
-    res.proc = proc
-    t0 = time.monotonic()
-    while proc.poll() is None:
-        elapsed = time.monotonic() - t0
-        if kill_after is not None and elapsed >= kill_after:
-            try:
-                if kill_group:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                else:
-                    proc.kill()
-            except ProcessLookupError:
-                pass
-            proc.wait()
-            res.killed = True
+    worker = _ScriptThread(argv, env, poll_seconds, timeout / poll_seconds, kill_group)
+    res.proc = worker.proc
+    killer = None
+    if kill_after is not None:
+        killer = threading.Timer(kill_after, _kill, (worker.proc, kill_group, res))
+        killer.start()
+    worker.start()
+    for _ in range(int(timeout / poll_seconds) + 2):
+        time.sleep(poll_seconds)
+        if worker.completed.is_set():
             break
-        if elapsed >= timeout:
-            res.timed_out = True
-            res.error_code = timeout_code
-            res.ended = uptime()
-            return res  # not killed, pipes not read: the script runs on
-        time.sleep(poll_interval)
+    if killer is not None:
+        killer.cancel()
     res.ended = uptime()
-    res.exit_code = proc.returncode
-    res.stdout, res.stderr, res.pipes_held_open = _drain(proc, pipe_eof_wait)
+    res.exited_seen = worker.seen_exit
+    if not worker.completed.is_set() or worker.timed_out:
+        res.timed_out = True
+        res.error_code = timeout_code
+        return res  # not killed, pipes not read: the script runs on
+    res.exit_code = worker.proc.returncode
+    res.stdout, res.stderr, res.pipes_held_open = _drain(worker.proc, pipe_eof_wait)
     if res.exit_code != 0:
         res.error_code = fail_code
     return res
+
+
+def _kill(proc: subprocess.Popen, group: bool, res: ScriptResult) -> None:
+    try:
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+        res.killed = True
+    except ProcessLookupError:
+        pass
 
 
 def take_snapshot(double: IrisDouble | None, seconds: float) -> SnapshotResult:
@@ -257,10 +331,12 @@ def take_snapshot(double: IrisDouble | None, seconds: float) -> SnapshotResult:
 def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
                snapshot_seconds: float = 0.0, post_runs: bool = True,
                kill_pre_after: float | None = None, kill_pre_group: bool = False,
-               poll_interval: float = 0.05, env: dict | None = None,
+               poll_seconds: float | None = None, env: dict | None = None,
                pipe_eof_wait: float = 1.0) -> BackupResult:
-    """One Azure backup of the VM laid out under ``root``.
+    """One Azure backup of the VM laid out under ``root``, pre and post from threads of this process.
 
+    poll_seconds=None polls as the plugin config says (ScriptsExecutionPollTimeSeconds, default 3);
+    a number overrides it (the benchmark's "instant runner" uses 0.001, the old double's way).
     post_runs=False simulates an extension that dies after the snapshot;
     kill_pre_after=S kills the pre-script (its pid, or its whole session with
     kill_pre_group) S seconds after it started.
@@ -277,17 +353,18 @@ def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
         return result
     timeout = min(int(cfg.get("timeoutInSeconds", 10)), 1800)
     cont = bool(cfg.get("continueBackupOnFailure", True))
-    result.timeout_seconds, result.continue_on_failure = timeout, cont
+    poll = poll_seconds_of(cfg) if poll_seconds is None else poll_seconds
+    result.timeout_seconds, result.continue_on_failure, result.poll_seconds = timeout, cont, poll
 
     result.pre = run_script(cfg["preScriptLocation"], cfg.get("preScriptParams", []), timeout,
-                            env=env, poll_interval=poll_interval, kill_after=kill_pre_after,
+                            env=env, poll_seconds=poll, kill_after=kill_pre_after,
                             kill_group=kill_pre_group, fail_code=300, timeout_code=308,
                             pipe_eof_wait=pipe_eof_wait)
     if result.pre.ok or cont:
         result.snapshot = take_snapshot(double, snapshot_seconds)
     if post_runs:
         result.post = run_script(cfg["postScriptLocation"], cfg.get("postScriptParams", []),
-                                 timeout, env=env, poll_interval=poll_interval,
+                                 timeout, env=env, poll_seconds=poll,
                                  fail_code=301, timeout_code=309, pipe_eof_wait=pipe_eof_wait)
     if result.pre.ok and result.post.ok and result.snapshot.taken:
         result.outcome = APP
@@ -310,10 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--snapshot-seconds", type=float, default=0.0)
     ap.add_argument("--no-post", action="store_true")
     ap.add_argument("--kill-pre-after", type=float)
+    ap.add_argument("--poll-seconds", type=float, help="override the plugin config's poll")
     a = ap.parse_args(argv)
     double = IrisDouble(a.double) if a.double else None
     res = run_backup(a.root, double, snapshot_seconds=a.snapshot_seconds,
-                     post_runs=not a.no_post, kill_pre_after=a.kill_pre_after)
+                     post_runs=not a.no_post, kill_pre_after=a.kill_pre_after,
+                     poll_seconds=a.poll_seconds)
     print(json.dumps(res.to_dict(), indent=1))
     return 0
 

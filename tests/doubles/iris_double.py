@@ -9,6 +9,7 @@ returns the same clock in seconds.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().with_name("iris_double.sh")
+LOGGER = Path(__file__).resolve().with_name("logger_double.sh")
 OPS = ("freeze", "thaw", "suspended", "stat", "login")
 COMMANDS = ("iris", "csession", "ccontrol")
 
@@ -47,7 +49,10 @@ class IrisDouble:
             link = self.bin_dir / cmd
             if not link.exists():
                 link.symlink_to(SCRIPT)
-        for f in ("events", "calls"):
+        os.chmod(LOGGER, 0o755)
+        if not (self.bin_dir / "logger").exists():
+            (self.bin_dir / "logger").symlink_to(LOGGER)
+        for f in ("events", "calls", "syslog"):
             (self.dir / f).touch()
 
     # ------------------------------------------------------------ setup
@@ -150,8 +155,23 @@ class IrisDouble:
             out.append(parts[1:])
         return out
 
+    def syslog(self) -> list[tuple[str, str, dict]]:
+        """(tag, facility.severity, parsed JSON message) of every line the hooks sent to logger."""
+        out = []
+        for line in (self.dir / "syslog").read_text().splitlines():
+            tag, pri, message = line.split("\t", 2)
+            out.append((tag, pri, json.loads(message)))
+        return out
+
+    def set_logger_behaviour(self, behaviour: str | None) -> None:
+        f = self.dir / "op.logger"
+        if behaviour is None:
+            f.unlink(missing_ok=True)
+        else:
+            f.write_text(behaviour + "\n")
+
     def reset_logs(self) -> None:
-        for f in ("events", "calls"):
+        for f in ("events", "calls", "syslog"):
             (self.dir / f).write_text("")
 
     def remove(self) -> None:

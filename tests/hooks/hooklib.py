@@ -19,13 +19,16 @@ sys.path.insert(0, str(DOUBLES))
 from azure_runner import run_backup  # noqa: E402
 from iris_double import IrisDouble  # noqa: E402
 
-# Small numbers that keep the ordering rules install.sh enforces.
+# The smallest numbers that keep the nesting rules install.sh enforces (a step = call + 1 s):
+# azure > 6 steps, budget > azure + 2 polls, WDSuspendLimit > budget + 4 steps. The runner polls
+# every second (runner_poll_seconds), as installed by default.
 FAST = {
     "call_timeout_seconds": 1,
-    "azure_timeout_seconds": 5,
-    "freeze_budget_seconds": 7,
-    "wd_suspend_limit_seconds": 9,
-    "external_freeze_timeout_seconds": 12,
+    "azure_timeout_seconds": 13,
+    "freeze_budget_seconds": 16,
+    "wd_suspend_limit_seconds": 25,
+    "external_freeze_timeout_seconds": 30,
+    "runner_poll_seconds": 1,
 }
 
 

@@ -1,0 +1,386 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2034 # IB_* results are read by the scripts that source this
+# irisbackup: run records, process identity, the lock, thawing and the
+# verdict line.  Sourced after common.sh by pre-script.sh, post-script.sh,
+# watchdog.sh and install.sh.  POSIX sh (dash).
+#
+# Per-run directory $S_STATE_DIR/runs/<run id>/ (every write is checked):
+#   boot            boot id when the run started
+#   runner.proc     "PID START" of the runner process (the extension's PluginHost)
+#   pre.proc watchdog.proc post.proc   "PID START" of each script of the run
+#   start freeze_start                 uptime (centiseconds)
+#   instances                          the targets, "NAME:product ..."
+#   attempt.NAME.PRODUCT               empty marker, made before NAME's freeze
+#                                      (a name needs no data block: a full disk still
+#                                      records it, or the freeze is not attempted)
+#   freeze.NAME check.NAME             exit status of those calls
+#   thaw.NAME                          thawed | not-frozen | resumed-early | failed
+#   pre_result post_result             "<status> <reason> [text]"
+#   post_started watchdog_stop watchdog_fired recovered   markers
+# $S_STATE_DIR/runners/<boot>.<pid>.<start> names the run a runner process
+# started: the post-script finds ITS run there, whoever holds the lock.
+# Lock: $S_STATE_DIR/lock/ (mkdir is atomic) holding 'run' = run id.
+# START is field 22 of /proc/PID/stat: with the boot id it tells a process
+# apart from a later one that reuses its PID.  No process is ever signalled.
+
+# Test-only: a file standing in for the kernel's boot id, so that a test can
+# simulate a reboot.  Nothing the installer writes sets it.
+IB_BOOT_ID_FILE=${IRISBACKUP_TEST_BOOT_ID_FILE:-/proc/sys/kernel/random/boot_id}
+
+ib_boot_id() {
+	IB_BOOT=''
+	IFS= read -r IB_BOOT <"$IB_BOOT_ID_FILE" 2>/dev/null || :
+	case $IB_BOOT in
+	'' | *[!0123456789abcdef-]*) IB_BOOT=unknown ;;
+	esac
+}
+
+ib_read() { # FILE -> IB_VAL (first line, empty when missing)
+	IB_VAL=''
+	[ -f "$1" ] || return 1
+	IFS= read -r IB_VAL <"$1" || [ -n "$IB_VAL" ]
+}
+
+# ib_put FILE TEXT: write one line; on failure (disk full, read-only) log it and return 1.
+ib_put() {
+	printf '%s\n' "$2" 2>/dev/null >"$1" && return 0
+	ib_log "cannot write $1 (disk full or read-only?)"
+	return 1
+}
+
+# ib_mark FILE: create an empty marker file, checked.
+ib_mark() {
+	: 2>/dev/null >"$1" && return 0
+	ib_log "cannot create $1 (disk full or read-only?)"
+	return 1
+}
+
+# ib_proc_start PID -> IB_VAL: the process's start time (/proc/PID/stat field 22).
+ib_proc_start() {
+	IB_VAL=''
+	case $1 in '' | *[!0123456789]*) return 1 ;; esac
+	IFS= read -r _ib_ps 2>/dev/null <"/proc/$1/stat" || return 1
+	# Field 2 (the command name) may hold spaces and ')': cut after the last ') '.
+	_ib_ps=${_ib_ps##*) }
+	set -f
+	# shellcheck disable=SC2086 # split on spaces on purpose; globbing is off
+	set -- $_ib_ps
+	set +f
+	[ "$#" -ge 20 ] || return 1
+	shift 19
+	IB_VAL=$1
+}
+
+# ib_proc_alive FILE: the process recorded in FILE ("PID START") still runs.
+# Callers check the run's boot id first (ib_same_boot).
+ib_proc_alive() {
+	ib_read "$1" || return 1
+	_ib_want=$IB_VAL
+	ib_proc_start "${_ib_want%% *}" || return 1
+	[ "${_ib_want%% *} $IB_VAL" = "$_ib_want" ]
+}
+
+# ib_put_proc FILE PID: record PID's identity in FILE.
+ib_put_proc() {
+	ib_proc_start "$2" || {
+		ib_log "cannot read /proc/$2/stat"
+		return 1
+	}
+	ib_put "$1" "$2 $IB_VAL"
+}
+
+ib_same_boot() { # run dir
+	ib_read "$1/boot" && [ "$IB_VAL" = "$IB_BOOT" ]
+}
+
+# ib_run_active DIR: the run may still act: same boot and one of its scripts
+# alive, or its runner alive within the budget (its post-script may come).
+ib_run_active() {
+	ib_same_boot "$1" || return 1
+	for _ib_pf in pre watchdog post; do
+		ib_proc_alive "$1/$_ib_pf.proc" && return 0
+	done
+	[ -f "$1/post_result" ] && return 1
+	ib_proc_alive "$1/runner.proc" || return 1
+	ib_read "$1/start" || return 1
+	ib_now
+	[ $((IB_NOW - IB_VAL)) -lt $(((S_BUDGET + 4 * IB_STEP) * 100)) ]
+}
+
+# ib_runner_key PID -> IB_VAL: index name of the runner process PID in this boot.
+ib_runner_key() {
+	ib_proc_start "$1" || return 1
+	IB_VAL="$IB_BOOT.$1.$IB_VAL"
+}
+
+# ---------------------------------------------------------------- lock
+# ib_lock_acquire: take the lock for IB_RUN.  A stale lock (its run no longer
+# active) is recovered: after a reboot at once; otherwise only when nothing of
+# that run may still be frozen - if something may be, its watchdog is started
+# at once to thaw it (the lock stays with that run) and this run touches nothing.
+ib_lock_acquire() {
+	_ib_try=0
+	while [ "$_ib_try" -lt 3 ]; do
+		_ib_try=$((_ib_try + 1))
+		if mkdir "$IB_LOCK" 2>/dev/null; then
+			ib_put "$IB_LOCK/run" "$IB_RUN" && return 0
+			rm -rf "$IB_LOCK"
+			IB_ERR="cannot record the lock's owner" IB_REASON=state-write-failed
+			return 1
+		fi
+		ib_read "$IB_LOCK/run"
+		_ib_owner=$IB_VAL
+		if [ -z "$_ib_owner" ]; then
+			# Owner is between mkdir and writing its id: give it a moment.
+			sleep 1
+			ib_read "$IB_LOCK/run"
+			_ib_owner=$IB_VAL
+		fi
+		IB_REASON=lock-held
+		if [ -n "$_ib_owner" ] && ib_valid_run_id "$_ib_owner" && ib_run_active "$IB_RUNS/$_ib_owner"; then
+			IB_ERR="another run ($_ib_owner) is active; not touching its instances"
+			return 1
+		fi
+		_ib_od="$IB_RUNS/$_ib_owner"
+		if [ -n "$_ib_owner" ] && ib_valid_run_id "$_ib_owner" && ib_same_boot "$_ib_od"; then
+			ib_candidates "$_ib_od"
+			if [ -n "$IB_CAND" ]; then
+				ib_log "stale run $_ib_owner (its processes are gone) may have left frozen:$IB_CAND; starting its watchdog to thaw them now"
+				ib_mark "$_ib_od/recovered" || :
+				ib_spawn_watchdog "$_ib_owner" now
+				IB_ERR="stale run $_ib_owner may have left instances frozen; its watchdog thaws them now; this run touches nothing"
+				IB_REASON=stale-run-frozen
+				return 1
+			fi
+			_ib_why="its processes are gone; nothing of it is frozen"
+		else
+			_ib_why="from before a reboot, or without a record"
+		fi
+		# Stale: move it aside atomically, check we moved what we judged, drop it.
+		_ib_aside="$IB_LOCK.stale.$$"
+		if mv "$IB_LOCK" "$_ib_aside" 2>/dev/null; then
+			ib_read "$_ib_aside/run"
+			if [ "$IB_VAL" != "$_ib_owner" ]; then
+				mv "$_ib_aside" "$IB_LOCK" 2>/dev/null || :
+				continue
+			fi
+			rm -rf "$_ib_aside"
+			ib_log "recovered stale lock of run ${_ib_owner:-<unknown>} ($_ib_why)"
+		fi
+	done
+	IB_ERR="could not take the lock $IB_LOCK" IB_REASON=lock-held
+	return 1
+}
+
+ib_lock_release() { # only when it is still ours
+	ib_read "$IB_LOCK/run"
+	[ "$IB_VAL" = "$IB_RUN" ] || return 0
+	rm -rf "$IB_LOCK"
+}
+
+# ib_spawn_watchdog RUN [now]: start watchdog.sh for RUN detached (own
+# session, stdio on the log), so a kill of the runner's process group does
+# not take it.  Without setsid it is started anyway, attached, and the log
+# says so (the self-check fails on such a VM).
+ib_spawn_watchdog() {
+	_ib_sh='sh'
+	[ -x /bin/sh ] && _ib_sh=/bin/sh
+	if command -v setsid >/dev/null 2>&1; then
+		(cd / && setsid "$_ib_sh" "$IB_DIR/watchdog.sh" "$@" </dev/null >>"$IB_LOG" 2>&1 3>&- &)
+	else
+		ib_log "WARNING: setsid not found: the watchdog of run $1 stays in the runner's process group; a kill of that group would stop it (install util-linux)"
+		(cd / && "$_ib_sh" "$IB_DIR/watchdog.sh" "$@" </dev/null >>"$IB_LOG" 2>&1 3>&- &)
+	fi
+}
+
+# ---------------------------------------------------------------- thaw
+# Which instances of a run may be frozen by it: every attempted freeze that
+# did not answer the documented failure (3) - an answer of 5, a killed or
+# hung call, any other code, or no answer recorded - and that no step of
+# this run has thawed or found not frozen yet.
+# ib_candidates DIR -> IB_CAND ("NAME:product ...")
+ib_candidates() {
+	IB_CAND=''
+	for _ib_a in "$1"/attempt.*; do
+		[ -e "$_ib_a" ] || continue
+		_ib_it=${_ib_a##*/attempt.}
+		_ib_nm=${_ib_it%.*} _ib_pr=${_ib_it##*.}
+		ib_valid_name "$_ib_nm" || continue
+		case $_ib_pr in iris | cache) ;; *) continue ;; esac
+		if ib_read "$1/thaw.$_ib_nm"; then
+			case $IB_VAL in thawed | not-frozen) continue ;; esac
+		fi
+		if ib_read "$1/freeze.$_ib_nm" && [ "$IB_VAL" = 3 ]; then continue; fi
+		IB_CAND="${IB_CAND:+$IB_CAND }$_ib_nm:$_ib_pr"
+	done
+}
+
+# ib_wait_inflight DIR: wait (bounded: one step after the freezes started)
+# until every attempted freeze reported.
+ib_wait_inflight() {
+	ib_read "$1/freeze_start" || return 0
+	_ib_limit=$((IB_VAL + (IB_STEP + 1) * 100))
+	while :; do
+		_ib_pending=''
+		for _ib_a in "$1"/attempt.*; do
+			[ -e "$_ib_a" ] || continue
+			_ib_nm=${_ib_a##*/attempt.}
+			_ib_nm=${_ib_nm%.*}
+			[ -f "$1/freeze.$_ib_nm" ] || _ib_pending="$_ib_pending $_ib_nm"
+		done
+		[ -n "$_ib_pending" ] || return 0
+		ib_now
+		if [ "$IB_NOW" -ge "$_ib_limit" ]; then
+			ib_log "freeze calls of$_ib_pending never reported; treating them as possibly frozen"
+			return 0
+		fi
+		sleep 0.1
+	done
+}
+
+# ib_resume_cause DIR: why writes of this run's instances resumed before its thaw.
+ib_resume_cause() {
+	if [ -e "$1/watchdog_fired" ]; then
+		IB_VAL="the watchdog thawed it (freeze budget ${S_BUDGET}s passed)"
+		return 0
+	fi
+	ib_read "$1/freeze_start"
+	_ib_fs=$IB_VAL
+	ib_now
+	case $_ib_fs in
+	'' | *[!0123456789]*) ;;
+	*)
+		if [ $((IB_NOW - _ib_fs)) -ge $((S_WDL * 100)) ]; then
+			IB_VAL="IRIS resumed writes by itself (WDSuspendLimit=${S_WDL}s passed)"
+			return 0
+		fi
+		;;
+	esac
+	IB_VAL="something outside this run resumed writes (an operator's stat -W or ExternalThaw, or a restart)"
+}
+
+# ib_thaw_one DIR NAME PRODUCT WHO MODE: thaw one instance this run may have frozen.
+#   MODE check: IsWDSuspendedExt first (post-script, watchdog): tells a
+#               resume before our thaw apart from our own; then ExternalThaw.
+#   MODE thaw:  ExternalThaw first (the pre-script's rollback).
+# ExternalThaw failing or hanging -> emergency stat -W; then one verification.
+# At most 4 calls (check mode) or 3 (thaw mode) in sequence.
+# Writes DIR/thaw.NAME = thawed | not-frozen | resumed-early | failed
+ib_thaw_one() {
+	_ib_d=$1 _ib_n=$2 _ib_p=$3 _ib_who=$4
+	_ib_o="$_ib_d/out.$_ib_who.$_ib_n"
+	if [ "$5" = check ]; then
+		ib_call "$_ib_n" "$_ib_p" "$S_CALL_TIMEOUT" "$_ib_o.check" session "$IB_SUSPENDED_EXPR"
+		_ib_rc=$?
+		case $_ib_rc in
+		3)
+			if ib_read "$_ib_d/freeze.$_ib_n" && [ "$IB_VAL" = 5 ]; then
+				ib_resume_cause "$_ib_d"
+				ib_log "instance $_ib_n was no longer suspended when the $_ib_who came to thaw it: $IB_VAL"
+				ib_put "$_ib_d/thaw.$_ib_n" resumed-early || :
+			else
+				ib_log "instance $_ib_n is not suspended: its freeze did not take effect; nothing to thaw"
+				ib_put "$_ib_d/thaw.$_ib_n" not-frozen || :
+			fi
+			return 0
+			;;
+		5) ib_session_thaw "$_ib_n" "$_ib_p" "$_ib_o" ;;
+		*)
+			ib_explain "$_ib_rc" "$_ib_n" IsWDSuspendedExt "$_ib_o.check"
+			ib_emergency_thaw "$_ib_n" "$_ib_p" "$_ib_o"
+			;;
+		esac
+	else
+		ib_session_thaw "$_ib_n" "$_ib_p" "$_ib_o"
+	fi
+	ib_call "$_ib_n" "$_ib_p" "$S_CALL_TIMEOUT" "$_ib_o.verify" session "$IB_SUSPENDED_EXPR"
+	_ib_rc=$?
+	if [ "$_ib_rc" = 3 ]; then
+		ib_log "instance $_ib_n verified: writes resumed"
+		ib_put "$_ib_d/thaw.$_ib_n" thawed || :
+		return 0
+	fi
+	ib_explain "$_ib_rc" "$_ib_n" "IsWDSuspendedExt after the thaw" "$_ib_o.verify"
+	if [ "$_ib_rc" = 5 ]; then
+		ib_log "instance $_ib_n: still suspended after the thaw; it stays frozen until WDSuspendLimit=${S_WDL}s (manual: iris stat $_ib_n -W)"
+	elif [ "${IB_STATW_RC-}" = 0 ]; then
+		ib_log "instance $_ib_n: stat -W answered 0 but writes resuming could not be verified (the check failed with exit $_ib_rc); thaw not confirmed"
+	else
+		ib_log "instance $_ib_n: thaw NOT confirmed; it may still be frozen (IRIS resumes by itself after WDSuspendLimit=${S_WDL}s)"
+	fi
+	ib_put "$_ib_d/thaw.$_ib_n" failed || :
+	return 1
+}
+
+# ib_session_thaw NAME PRODUCT OUTPREFIX: ExternalThaw, emergency stat -W if it did not answer 5.
+ib_session_thaw() {
+	IB_STATW_RC=''
+	ib_call "$1" "$2" "$S_CALL_TIMEOUT" "$3.thaw" session "$IB_THAW_EXPR"
+	_ib_trc=$?
+	if [ "$_ib_trc" = 5 ]; then
+		ib_log "ExternalThaw of instance $1 succeeded"
+		return 0
+	fi
+	ib_explain "$_ib_trc" "$1" ExternalThaw "$3.thaw"
+	ib_emergency_thaw "$1" "$2" "$3"
+}
+
+ib_emergency_thaw() { # name product outprefix
+	if [ "$2" = iris ]; then _ib_sw="iris stat $1 -W"; else _ib_sw="ccontrol stat $1 -W"; fi
+	ib_log "instance $1: emergency thaw with '$_ib_sw'"
+	ib_call "$1" "$2" "$S_CALL_TIMEOUT" "$3.statW" stat
+	IB_STATW_RC=$?
+	[ "$IB_STATW_RC" = 0 ] || ib_explain "$IB_STATW_RC" "$1" "$_ib_sw" "$3.statW"
+}
+
+# ib_thaw_all DIR WHO MODE LIST: thaw LIST ("NAME:product ...") in parallel.
+# Sets IB_THAW_BAD (instances not confirmed thawed) and IB_RESUMED_EARLY.
+ib_thaw_all() {
+	_ib_td=$1 _ib_tw=$2 _ib_tm=$3 _ib_list=$4
+	_ib_pids=''
+	for _ib_it in $_ib_list; do
+		ib_thaw_one "$_ib_td" "${_ib_it%:*}" "${_ib_it#*:}" "$_ib_tw" "$_ib_tm" 3>&- &
+		_ib_pids="$_ib_pids $!"
+	done
+	for _ib_pd in $_ib_pids; do
+		wait "$_ib_pd" || :
+	done
+	IB_THAW_BAD='' IB_RESUMED_EARLY=''
+	for _ib_it in $_ib_list; do
+		_ib_nm=${_ib_it%:*}
+		ib_read "$_ib_td/thaw.$_ib_nm"
+		case $IB_VAL in
+		thawed | not-frozen) ;;
+		resumed-early) IB_RESUMED_EARLY="$IB_RESUMED_EARLY $_ib_nm" ;;
+		*) IB_THAW_BAD="$IB_THAW_BAD $_ib_nm" ;;
+		esac
+	done
+}
+
+# ---------------------------------------------------------------- verdict
+# ib_verdict VERDICT REASON "NAME:product ...": one syslog line for issue 12's
+# alerts (format in docs/hooks.md), also copied to our log.  Called only after
+# every thaw of the script, so it never lengthens a freeze; a missing or
+# failing logger is logged and ignored (bounded by timeout).
+ib_verdict() {
+	_ib_names=''
+	for _ib_it in $3; do
+		_ib_names="${_ib_names:+$_ib_names,}\"${_ib_it%%:*}\""
+	done
+	_ib_json="{\"v\":1,\"event\":\"verdict\",\"run\":\"$IB_RUN\",\"script\":\"${IB_SCRIPT%-script}\",\"version\":\"$S_VERSION\",\"instances\":[$_ib_names],\"verdict\":\"$1\",\"reason\":\"$2\"}"
+	_ib_sev=err
+	[ "$1" = application-consistent ] && _ib_sev=notice
+	ib_log "verdict $_ib_json"
+	if ! command -v logger >/dev/null 2>&1; then
+		ib_log "logger not found on PATH $PATH: verdict not sent to syslog"
+		return 0
+	fi
+	if [ "${IB_HAVE_TIMEOUT-1}" = 1 ]; then
+		timeout -k 1 5 logger -t irisbackup -p "user.$_ib_sev" -- "$_ib_json" </dev/null >/dev/null 2>&1 3>&-
+	else
+		logger -t irisbackup -p "user.$_ib_sev" -- "$_ib_json" </dev/null >/dev/null 2>&1 3>&-
+	fi
+	_ib_lrc=$?
+	[ "$_ib_lrc" = 0 ] || ib_log "logger failed (exit $_ib_lrc): verdict not sent to syslog"
+	return 0
+}
