@@ -388,11 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-post", action="store_true")
     ap.add_argument("--kill-pre-after", type=float)
     ap.add_argument("--poll-seconds", type=float, help="override the plugin config's poll")
+    ap.add_argument("--env", action="append", default=[], help="KEY=VALUE added to the scripts' environment")
     a = ap.parse_args(argv)
     double = IrisDouble(a.double) if a.double else None
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+           **dict(item.split("=", 1) for item in a.env)}
     res = run_backup(a.root, double, snapshot_seconds=a.snapshot_seconds,
                      post_runs=not a.no_post, kill_pre_after=a.kill_pre_after,
-                     poll_seconds=a.poll_seconds)
+                     poll_seconds=a.poll_seconds, env=env)
     print(json.dumps(res.to_dict(), indent=1))
     return 0
 

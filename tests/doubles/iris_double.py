@@ -73,7 +73,7 @@ class IrisDouble:
         (self._idir(name) / "status").write_text(status + "\n")
 
     def set_behaviour(self, name: str, op: str, behaviour: str | None) -> None:
-        """op in OPS; behaviour 'fail' | 'hang' | 'delay <s>' | 'exit <code>' | None (normal)."""
+        """op in OPS; behaviour 'fail' | 'hang' | 'delay <s>' | 'exit <code>' | 'landexit <code>' | None."""
         if op not in OPS:
             raise ValueError(f"unknown op {op!r}")
         f = self._idir(name) / f"op.{op}"
@@ -107,8 +107,9 @@ class IrisDouble:
         return out
 
     def running_instances(self) -> list[str]:
+        """Instances that are up (a snapshot must find them frozen): running or sign-on inhibited."""
         return [n for n in self.instances()
-                if (self._idir(n) / "status").read_text().strip() == "running"]
+                if (self._idir(n) / "status").read_text().strip().startswith(("running", "sign-on inhibited"))]
 
     def is_frozen(self, name: str) -> bool:
         """Frozen now, with the WDSuspendLimit auto-thaw applied (read-only)."""

@@ -5,13 +5,17 @@
 # parent of the directory holding the command (<dir>/bin/iris -> <dir>).
 #
 #   <dir>/instances/<NAME>/product      iris | cache
-#   <dir>/instances/<NAME>/status       running | down
+#   <dir>/instances/<NAME>/status       running | down | any other qlist status text, printed as is
+#                                       ("sign-on inhibited", "sign-on inhibited:primary transition");
+#                                       sessions work while it starts with running or sign-on inhibited
 #   <dir>/instances/<NAME>/auth         os (default) | password
 #   <dir>/instances/<NAME>/credentials  username line, password line
 #   <dir>/instances/<NAME>/frozen       "<uptime_cs> <WDSuspendLimit> <ExternalFreezeTimeOut>" while
 #                                       frozen; absent or "none" when not (no rm: a call stays cheap)
 #   <dir>/instances/<NAME>/op.<OP>      behaviour for OP in freeze thaw suspended stat login:
-#                                       fail | hang | delay <seconds> | exit <code>
+#                                       fail | hang | delay <seconds> | exit <code> |
+#                                       landexit <code> (do the operation, then exit with <code>:
+#                                       a call killed by a signal after its effect landed)
 #   <dir>/op.qlist                      behaviour of qlist (same words)
 #   <dir>/qlist.extra.<product>         raw lines appended to that product's qlist
 #   <dir>/events                        "<uptime_cs> <NAME> <event> [detail]"
@@ -53,8 +57,23 @@ behave() { # file: apply fail/hang/delay/exit; returns normally to proceed
 	hang) sleep 120; exit 1 ;;
 	delay) sleep "$arg" ;;
 	exit) exit "$arg" ;;
+	landexit) LANDEXIT=$arg ;;
 	esac
 	return 0
+}
+LANDEXIT=''
+
+# done_exit CODE: exit CODE, or the landexit code when one is set.
+done_exit() {
+	exit "${LANDEXIT:-$1}"
+}
+
+# up STATUS: sessions are possible (running, or sign-on inhibited for %SYS).
+up() {
+	case $1 in
+	running* | 'sign-on inhibited'*) return 0 ;;
+	esac
+	return 1
 }
 
 # frozen NAME: 0 when frozen now; applies the WDSuspendLimit auto-thaw.
@@ -88,7 +107,10 @@ qlist() { # product
 		[ "$p" = "$1" ] || continue
 		read -r st <"$dir/status"
 		n=${dir##*/}
-		if [ "$st" = running ]; then st='running, since Fri Nov 27 08:00:00 2026'; else st='down, Last used Fri Nov 27 07:00:00 2026'; fi
+		case $st in
+		running) st='running, since Fri Nov 27 08:00:00 2026' ;;
+		down) st='down, Last used Fri Nov 27 07:00:00 2026' ;;
+		esac
 		if [ "$1" = iris ]; then prod=IRIS dirn=/usr/irissys; else prod=Cache dirn=/usr/cachesys; fi
 		printf '%s^%s^2024.1.0.262.0^%s^%s.cpf^1972^52773^0^ok^%s^^^%s/mgr/^1972/52773/0\n' \
 			"$n" "$dirn" "$st" "$p" "$prod" "$dirn"
@@ -113,8 +135,8 @@ instance() { # name product -> I (dir) or exit 1
 stat_w() { # name product
 	instance "$1" "$2"
 	behave "$I/op.stat" || exit 1
-	read -r st <"$I/status"
-	if [ "$st" != running ]; then
+	IFS= read -r st <"$I/status"
+	if ! up "$st"; then
 		echo "Instance '$1' is not running"
 		exit 1
 	fi
@@ -130,8 +152,8 @@ session() { # name product namespace expr
 		echo "<NAMESPACE>"
 		exit 1
 	fi
-	read -r st <"$I/status"
-	if [ "$st" != running ]; then
+	IFS= read -r st <"$I/status"
+	if ! up "$st"; then
 		echo "Instance '$1' is not running"
 		exit 1
 	fi
@@ -179,7 +201,7 @@ session() { # name product namespace expr
 		printf '%s %s %s\n' "$NOW" "${wdl:-0}" "${eft:-0}" >"$I/frozen"
 		event "$name" freeze "WDSuspendLimit=${wdl:-} ExternalFreezeTimeOut=${eft:-}"
 		echo "System suspended"
-		exit 5
+		done_exit 5
 		;;
 	'##Class(Backup.General).ExternalThaw()')
 		behave "$I/op.thaw" || { event "$1" thaw-fail; exit 3; }
@@ -187,7 +209,7 @@ session() { # name product namespace expr
 			printf 'none\n' >"$I/frozen"
 			event "$1" thaw
 			echo "System resumed"
-			exit 5
+			done_exit 5
 		fi
 		event "$1" thaw-fail not-frozen
 		echo "ExternalThaw: system is not frozen"

@@ -4,8 +4,6 @@ and the Azure runner double to drive backups."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +15,7 @@ DOUBLES = REPO / "tests" / "doubles"
 sys.path.insert(0, str(DOUBLES))
 
 from azure_runner import run_backup  # noqa: E402
+from decoy import Decoy  # noqa: E402
 from iris_double import IrisDouble  # noqa: E402
 
 # The smallest numbers that keep the nesting rules install.sh enforces (a step = call + 1 s):
@@ -47,7 +46,9 @@ class VM:
         self.root.mkdir()
         self.double = IrisDouble(base / "double")
         self.settings: dict = dict(FAST)
+        # Environment of the runner on top of the plain one (e.g. a test boot id file).
         self.extra_env: dict = {}
+        self.decoy = Decoy(base)
 
     # ---------------------------------------------------------- install
     def install(self, settings: str | None = None, *args: str, bundle: Path = HOOKS,
@@ -104,14 +105,24 @@ class VM:
         return sorted(p for p in d.iterdir() if p.is_dir()) if d.exists() else []
 
     # ---------------------------------------------------------- running
+    def env(self) -> dict:
+        return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **self.extra_env}
+
     def backup(self, **kw):
+        kw.setdefault("env", self.env())
         return run_backup(self.root, self.double, **kw)
 
     def run_script(self, name: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        """Run an installed script directly as Azure would (sh, absolute path)."""
+        """Run an installed script directly as Azure would (sh, absolute path), this process as runner."""
         return subprocess.run(["sh", str(self.script(name))], capture_output=True, text=True,
-                              timeout=timeout, cwd="/", stdin=subprocess.DEVNULL,
-                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+                              timeout=timeout, cwd="/", stdin=subprocess.DEVNULL, env=self.env())
+
+    def set_installed(self, key: str, value: str) -> None:
+        """Change one key of the installed settings.conf (as a tampering root user would)."""
+        conf = self.script("settings.conf")
+        lines = [f"{key}={value}" if line.startswith(f"{key}=") else line
+                 for line in conf.read_text().splitlines()]
+        conf.write_text("\n".join(lines) + "\n")
 
     def wait_thawed(self, timeout: float) -> bool:
         return self.double.wait_all_thawed(timeout)
@@ -125,13 +136,12 @@ class VM:
         return predicate()
 
     def cleanup(self) -> None:
-        # Stop any watchdog still armed and let stray calls die.
+        # Stop any watchdog still armed the way the hooks do (a marker, no signal).
         for run in self.runs():
-            pidf = run / "watchdog.pid"
-            if pidf.exists():
-                try:
-                    os.kill(int(pidf.read_text().split()[0]), signal.SIGTERM)
-                except (ProcessLookupError, ValueError, PermissionError):
-                    pass
+            try:
+                (run / "watchdog_stop").touch()
+            except OSError:
+                pass
+        self.decoy.stop()
 
 

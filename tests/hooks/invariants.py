@@ -1,0 +1,99 @@
+"""The invariants every fault case asserts (issue 8), in one checker.
+
+1. Nothing of the runs is frozen once the runs and their leftovers (watchdogs, timed-out scripts)
+   are over: no instance that the hooks froze (a `freeze` event in the iris double) is frozen then.
+2. Application consistency is claimed only when every instance the run targeted stayed suspended from
+   before the snapshot until this run's post-script started thawing: a freeze event before the
+   snapshot and no resume (thaw, stat -W, WDSuspendLimit auto-thaw) between it and the post-script.
+3. No process that is not a run's own is ever signalled (the VM's decoy recorded nothing).
+4. Every syslog verdict line has the agreed format and vocabulary (docs/hooks.md), severity notice
+   only for application-consistent; the expected (script, verdict, reason) lines are there.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from decoy import start_time
+
+KEYS = ["v", "event", "run", "script", "version", "instances", "verdict", "reason"]
+VERDICTS = {"application-consistent", "not-consistent", "no-instances", "thaw-not-confirmed",
+            "watchdog-fired", "rejected"}
+REASON = re.compile(r"^[a-z]+(-[a-z]+)*$")
+RESUMES = ("thaw", "stat-W", "auto-thaw")
+
+
+def _alive(identity: str) -> bool:
+    pid, start = identity.split()
+    try:
+        return start_time(int(pid)) == start
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return False
+
+
+def wait_leftovers(vm, results, timeout: float) -> None:
+    """Wait until every script of the runs and every watchdog of any run has ended."""
+    deadline = time.monotonic() + timeout
+    for res in results:
+        assert res.wait_scripts(max(0.1, deadline - time.monotonic())), "a script never ended"
+    while time.monotonic() < deadline:
+        live = [run.name for run in vm.runs() if (run / "watchdog.proc").exists()
+                and _alive((run / "watchdog.proc").read_text().strip())]
+        if not live:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"watchdogs still running after {timeout}s: {live}")
+
+
+def targets(vm, res) -> list[str]:
+    """The instances the run targeted, from its record (the pre-script's summary names the run)."""
+    match = re.search(r"pre-script (\S+?):", res.pre.stdout)
+    assert match, res.pre.stdout
+    record = (vm.state_dir / "runs" / match[1] / "instances").read_text().split()
+    return [item.split(":")[0] for item in record]
+
+
+def stayed_suspended(vm, res) -> bool:
+    for name in targets(vm, res):
+        freezes = [e.t for e in vm.double.events("freeze", name) if e.t <= res.snapshot.started]
+        if not freezes:
+            return False
+        until = res.post.started - 0.01 if res.post.started else res.snapshot.ended
+        if any(max(freezes) <= e.t < until for kind in RESUMES for e in vm.double.events(kind, name)):
+            return False
+    return True
+
+
+def check_verdict_lines(vm) -> list[tuple[str, str, str]]:
+    version = vm.script("VERSION").read_text().strip() if vm.config_path.exists() else None
+    seen = []
+    for tag, pri, line in vm.double.syslog():
+        assert tag == "irisbackup", tag
+        assert list(line) == KEYS, line
+        assert line["v"] == 1 and line["event"] == "verdict", line
+        assert line["script"] in ("pre", "post", "watchdog"), line
+        assert line["verdict"] in VERDICTS, line
+        assert REASON.match(line["reason"]), line
+        assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", n) for n in line["instances"]), line
+        assert pri == ("user.notice" if line["verdict"] == "application-consistent" else "user.err"), (pri, line)
+        if version:
+            assert line["version"] == version, line
+        seen.append((line["script"], line["verdict"], line["reason"]))
+    return seen
+
+
+def check(vm, *results, expect=(), leftovers: float = 40.0) -> list[tuple[str, str, str]]:
+    """Assert the four invariants; expect = (script, verdict, reason) lines that must be there."""
+    wait_leftovers(vm, results, leftovers)
+    ours = {e.name for e in vm.double.events("freeze")}
+    still = sorted(set(vm.double.frozen_instances()) & ours)
+    assert not still, f"left frozen after the run and its leftovers: {still}\n{vm.log()}"
+    for res in results:
+        if res.claimed_application_consistent:
+            assert stayed_suspended(vm, res), f"claimed application-consistent but writes resumed: {res.to_dict()}"
+    assert vm.decoy.signals() == [], f"a process not the run's own was signalled: {vm.decoy.signals()}"
+    seen = check_verdict_lines(vm)
+    for line in expect:
+        assert line in seen, f"verdict {line} missing; syslog has {seen}\n{vm.log()}"
+    return seen
