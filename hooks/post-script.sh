@@ -95,8 +95,11 @@ elif mkdir "$IB_LOCK" 2>/dev/null; then
 	own_lock=1
 	ib_put "$IB_LOCK/run" "$IB_RUN" || :
 else
+	other=$IB_VAL
 	ib_candidates "$IB_RUN_DIR"
-	post_done failed not-consistent run-taken-over "run ${IB_VAL:-?} holds the lock now: this run was judged stale (recovered: $([ -e "$IB_RUN_DIR/recovered" ] && echo yes || echo no)); not touching any instance; may still be frozen:${IB_CAND:- nothing}"
+	verdict=not-consistent reason=run-taken-over
+	[ -e "$IB_RUN_DIR/watchdog_fired" ] && verdict=watchdog-fired reason=watchdog-fired
+	post_done failed "$verdict" "$reason" "snapshot not application-consistent; run ${other:-?} holds the lock now (this run's watchdog fired, or the run was judged stale): not touching any instance; of this run possibly still frozen:${IB_CAND:- nothing}"
 fi
 
 attempted=0

@@ -46,7 +46,7 @@ pre_call_all() {
 	for _it in $IB_TARGETS; do
 		(
 			ib_call "${_it%:*}" "${_it#*:}" "$S_CALL_TIMEOUT" "$IB_RUN_DIR/out.$1.${_it%:*}" session "$2"
-			printf '%s\n' "$?" >"$IB_RUN_DIR/$1.${_it%:*}"
+			printf '%s\n' "$?" 2>/dev/null >"$IB_RUN_DIR/$1.${_it%:*}"
 		) 3>&- &
 		_pids="$_pids $!"
 	done
@@ -172,21 +172,26 @@ freeze_expr="$IB_FREEZE_EXPR_PREFIX(\"\",\"\",1,10,0,0,$S_EFT,,,$S_WDL)"
 ib_log "freezing in parallel: $freeze_expr"
 pre_call_all freeze "$freeze_expr"
 
-bad=''
+bad='' reason=freeze-failed
 frozen=''
 for it in $IB_TARGETS; do
 	n=${it%:*}
 	ib_read "$IB_RUN_DIR/freeze.$n"
-	if [ "$IB_VAL" = 5 ]; then
-		frozen="$frozen $n"
-	else
-		ib_explain "${IB_VAL:-?}" "$n" ExternalFreeze "$IB_RUN_DIR/out.freeze.$n"
+	case $IB_VAL in
+	5) frozen="$frozen $n" ;;
+	'')
+		ib_log "ExternalFreeze of instance $n: no exit status recorded (disk full?); it may be frozen"
+		bad="$bad $n" reason=state-write-failed
+		;;
+	*)
+		ib_explain "$IB_VAL" "$n" ExternalFreeze "$IB_RUN_DIR/out.freeze.$n"
 		bad="$bad $n"
-	fi
+		;;
+	esac
 done
 
 if [ -n "$bad" ]; then
-	pre_rollback freeze-failed "ExternalFreeze did not answer 5 for:$bad"
+	pre_rollback "$reason" "ExternalFreeze did not answer 5 for:$bad"
 fi
 if pre_too_late; then
 	pre_rollback pre-late "freeze finished after the azure timeout (${S_AZURE_TIMEOUT}s) or after the post-script started"

@@ -244,6 +244,14 @@ ib_resume_cause() {
 		IB_VAL="the watchdog thawed it (freeze budget ${S_BUDGET}s passed)"
 		return 0
 	fi
+	ib_read "$1/pre_result"
+	case $IB_VAL in
+	"ok "*) ;;
+	*)
+		IB_VAL="the pre-script's rollback may have thawed it (its result is not recorded: ${IB_VAL:-none})"
+		return 0
+		;;
+	esac
 	ib_read "$1/freeze_start"
 	_ib_fs=$IB_VAL
 	ib_now
@@ -265,7 +273,9 @@ ib_resume_cause() {
 #   MODE thaw:  ExternalThaw first (the pre-script's rollback).
 # ExternalThaw failing or hanging -> emergency stat -W; then one verification.
 # At most 4 calls (check mode) or 3 (thaw mode) in sequence.
-# Writes DIR/thaw.NAME = thawed | not-frozen | resumed-early | failed
+# Records DIR/thaw.NAME = thawed | not-frozen | resumed-early | failed (best
+# effort: a full disk must not turn a thaw into a failure) and returns
+# 0 thawed, 2 not-frozen, 3 resumed-early, 1 failed.
 ib_thaw_one() {
 	_ib_d=$1 _ib_n=$2 _ib_p=$3 _ib_who=$4
 	_ib_o="$_ib_d/out.$_ib_who.$_ib_n"
@@ -278,11 +288,11 @@ ib_thaw_one() {
 				ib_resume_cause "$_ib_d"
 				ib_log "instance $_ib_n was no longer suspended when the $_ib_who came to thaw it: $IB_VAL"
 				ib_put "$_ib_d/thaw.$_ib_n" resumed-early || :
-			else
-				ib_log "instance $_ib_n is not suspended: its freeze did not take effect; nothing to thaw"
-				ib_put "$_ib_d/thaw.$_ib_n" not-frozen || :
+				return 3
 			fi
-			return 0
+			ib_log "instance $_ib_n is not suspended: nothing to thaw"
+			ib_put "$_ib_d/thaw.$_ib_n" not-frozen || :
+			return 2
 			;;
 		5) ib_session_thaw "$_ib_n" "$_ib_p" "$_ib_o" ;;
 		*)
@@ -340,19 +350,15 @@ ib_thaw_all() {
 	_ib_pids=''
 	for _ib_it in $_ib_list; do
 		ib_thaw_one "$_ib_td" "${_ib_it%:*}" "${_ib_it#*:}" "$_ib_tw" "$_ib_tm" 3>&- &
-		_ib_pids="$_ib_pids $!"
-	done
-	for _ib_pd in $_ib_pids; do
-		wait "$_ib_pd" || :
+		_ib_pids="$_ib_pids ${_ib_it%:*}=$!"
 	done
 	IB_THAW_BAD='' IB_RESUMED_EARLY=''
-	for _ib_it in $_ib_list; do
-		_ib_nm=${_ib_it%:*}
-		ib_read "$_ib_td/thaw.$_ib_nm"
-		case $IB_VAL in
-		thawed | not-frozen) ;;
-		resumed-early) IB_RESUMED_EARLY="$IB_RESUMED_EARLY $_ib_nm" ;;
-		*) IB_THAW_BAD="$IB_THAW_BAD $_ib_nm" ;;
+	for _ib_pd in $_ib_pids; do
+		wait "${_ib_pd#*=}"
+		case $? in
+		0 | 2) ;;
+		3) IB_RESUMED_EARLY="$IB_RESUMED_EARLY ${_ib_pd%=*}" ;;
+		*) IB_THAW_BAD="$IB_THAW_BAD ${_ib_pd%=*}" ;;
 		esac
 	done
 }

@@ -4,6 +4,7 @@ and the Azure runner double to drive backups."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -145,3 +146,21 @@ class VM:
         self.decoy.stop()
 
 
+
+
+def run_backup_in_other_process(vm: VM, *args: str) -> dict:
+    """One backup by another runner process (its own pid: another VMSnapshot extension run)."""
+    env = [f"--env={k}={v}" for k, v in vm.extra_env.items()]
+    p = subprocess.run([sys.executable, str(DOUBLES / "azure_runner.py"), str(vm.root),
+                        "--double", str(vm.double.dir), *env, *args],
+                       capture_output=True, text=True, timeout=90)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def watchdog_pid(run: Path) -> int:
+    return int((run / "watchdog.proc").read_text().split()[0])
+
+
+def this_boot() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()

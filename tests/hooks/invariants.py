@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 from decoy import start_time
 
@@ -32,13 +33,20 @@ def _alive(identity: str) -> bool:
         return False
 
 
+def _boot(vm) -> str:
+    """The boot id the hooks see (a test may stand in another one)."""
+    return Path(vm.extra_env.get("IRISBACKUP_TEST_BOOT_ID_FILE", "/proc/sys/kernel/random/boot_id")).read_text().strip()
+
+
 def wait_leftovers(vm, results, timeout: float) -> None:
-    """Wait until every script of the runs and every watchdog of any run has ended."""
+    """Wait until every script of the runs and every watchdog of any run of this boot has ended."""
     deadline = time.monotonic() + timeout
     for res in results:
         assert res.wait_scripts(max(0.1, deadline - time.monotonic())), "a script never ended"
+    boot = _boot(vm)
     while time.monotonic() < deadline:
         live = [run.name for run in vm.runs() if (run / "watchdog.proc").exists()
+                and (run / "boot").exists() and (run / "boot").read_text().strip() == boot
                 and _alive((run / "watchdog.proc").read_text().strip())]
         if not live:
             return
@@ -55,7 +63,10 @@ def targets(vm, res) -> list[str]:
 
 
 def stayed_suspended(vm, res) -> bool:
-    for name in targets(vm, res):
+    names = targets(vm, res)
+    if not vm.settings.get("instances") and not set(vm.double.running_instances()) <= set(names):
+        return False  # discovery left out an instance that is up
+    for name in names:
         freezes = [e.t for e in vm.double.events("freeze", name) if e.t <= res.snapshot.started]
         if not freezes:
             return False

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import invariants
 import pytest
-from hooklib import DOUBLES, FAST
+from hooklib import FAST, run_backup_in_other_process, this_boot, watchdog_pid
 
 BUDGET = FAST["freeze_budget_seconds"]
 WDL = FAST["wd_suspend_limit_seconds"]
@@ -28,19 +26,6 @@ SLOW = {"call_timeout_seconds": 2, "azure_timeout_seconds": 19, "freeze_budget_s
 
 def frozen_events(vm, name=None):
     return vm.double.events("freeze", name)
-
-
-def run_backup_in_other_process(vm, *args):
-    env = [f"--env={k}={v}" for k, v in vm.extra_env.items()]
-    p = subprocess.run([sys.executable, str(DOUBLES / "azure_runner.py"), str(vm.root),
-                        "--double", str(vm.double.dir), *env, *args],
-                       capture_output=True, text=True, timeout=90)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
-
-
-def watchdog_pid(run: Path) -> int:
-    return int((run / "watchdog.proc").read_text().split()[0])
 
 
 # ------------------------------------------------------------------ baseline
@@ -349,10 +334,6 @@ def _stale_run(vm, run_id: str, boot: str | None, pre_proc: str) -> Path:
     (vm.state_dir / "lock").mkdir()
     (vm.state_dir / "lock" / "run").write_text(run_id + "\n")
     return d
-
-
-def this_boot() -> str:
-    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
 
 
 def test_stale_lock_of_a_dead_run_is_recovered(vm):
