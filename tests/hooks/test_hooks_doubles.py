@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
 
 import pytest
-from azure_runner import check_config, run_script
+from azure_runner import DEFAULT_POLL_SECONDS, check_config, poll_seconds_of, run_script
 
 
 def call(vm, *argv, stdin=""):
@@ -99,18 +100,47 @@ def test_runner_does_not_kill_on_timeout_and_runs_under_dash(tmp_path):
     script = tmp_path / "s.sh"
     marker = tmp_path / "done"
     script.write_text(f'sleep 1.2; echo "$0" > {marker}; exit 0\n')
-    res = run_script(str(script), [], timeout=0.3)
+    res = run_script(str(script), [], timeout=0.3, poll_seconds=0.1)
     assert res.timed_out and res.exit_code is None and res.error_code == 308
     time.sleep(1.5)
     assert marker.exists(), "the script went on running"
     bashism = tmp_path / "b.sh"
     bashism.write_text('[[ 1 == 1 ]] && exit 0; exit 7\n')
-    assert run_script(str(bashism), [], timeout=5).exit_code != 0
+    assert run_script(str(bashism), [], timeout=5, poll_seconds=0.1).exit_code != 0
 
 
 @pytest.mark.parametrize("params", [[], ["", ""], ["a b", 3]])
 def test_runner_passes_params(tmp_path, params):
     script = tmp_path / "p.sh"
     script.write_text('printf "%s|" "$#" "$@"\n')
-    res = run_script(str(script), params, timeout=5)
+    res = run_script(str(script), params, timeout=5, poll_seconds=0.1)
     assert res.stdout == "|".join([str(len(params))] + [str(p) for p in params]) + "|"
+
+
+def test_runner_polls_like_azures_scriptrunner_and_pluginhost(tmp_path):
+    # ScriptRunner polls the process, then sleeps a poll; PluginHost sleeps a poll before each check
+    # of the thread: a script that ends at once still costs one poll, usually two.
+    quick = tmp_path / "q.sh"
+    quick.write_text("exit 0\n")
+    res = run_script(str(quick), [], timeout=10, poll_seconds=1)
+    assert res.exit_code == 0 and 1.0 <= res.ended - res.started <= 2.2, res
+    # a timeout is counted in polls (timeout / poll of them) and the script is not killed
+    slow = tmp_path / "s.sh"
+    slow.write_text("sleep 6\n")
+    res = run_script(str(slow), [], timeout=2, poll_seconds=1)
+    assert res.timed_out and 2.0 <= res.ended - res.started <= 4.2 and res.proc.poll() is None
+    res.proc.kill()
+
+
+@pytest.mark.parametrize("value, poll", [(None, DEFAULT_POLL_SECONDS), (1, 1), (5, 5), (0, 3), (6, 3), ("2", 2)])
+def test_runner_poll_interval_comes_from_the_plugin_config(value, poll):
+    cfg = {} if value is None else {"ScriptsExecutionPollTimeSeconds": value}
+    assert poll_seconds_of(cfg) == poll
+
+
+def test_runner_rejects_a_config_whose_poll_is_not_a_number(vm):
+    vm.install()
+    cfg = json.loads(vm.config_path.read_text())
+    cfg["ScriptsExecutionPollTimeSeconds"] = "fast"
+    vm.config_path.write_text(json.dumps(cfg))
+    assert check_config(vm.root)[1].startswith("313")

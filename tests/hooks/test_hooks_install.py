@@ -18,11 +18,12 @@ from hooklib import FAST, HOOKS, settings_text
 
 DEFAULTS = {
     "instances": "",
-    "call_timeout_seconds": "20",
+    "call_timeout_seconds": "15",
     "azure_timeout_seconds": "120",
-    "freeze_budget_seconds": "240",
+    "freeze_budget_seconds": "200",
     "wd_suspend_limit_seconds": "300",
     "external_freeze_timeout_seconds": "600",
+    "runner_poll_seconds": "1",
     "continue_backup_on_failure": "true",
     "credentials_file": "",
 }
@@ -72,6 +73,7 @@ def test_installed_layout_modes_and_config(vm):
     assert cfg["timeoutInSeconds"] == FAST["azure_timeout_seconds"]
     assert cfg["continueBackupOnFailure"] is True
     assert cfg["pluginName"] == "ScriptRunner"
+    assert cfg["ScriptsExecutionPollTimeSeconds"] == FAST["runner_poll_seconds"]
     # Azure's checks, exactly
     assert check_config(vm.root)[1] is None
     st = vm.config_path.stat()
@@ -101,21 +103,22 @@ def test_installed_layout_modes_and_config(vm):
 def test_hooks_dir_ships_only_the_bundle():
     names = sorted(p.name for p in HOOKS.iterdir())
     assert names == ["VERSION", "common.sh", "install.sh", "post-script.sh",
-                     "pre-script.sh", "watchdog.sh"]
+                     "pre-script.sh", "state.sh", "watchdog.sh"]
 
 
 def test_default_install_with_only_root(bare_vm):
-    # no --iris-path, no settings; no iris on this machine: a warning, not a failure
-    p = subprocess.run(["sh", str(HOOKS / "install.sh"), "--root", str(bare_vm.root)],
+    # no --iris-path, no settings; no iris on this machine: only with the explicit flag
+    p = subprocess.run(["sh", str(HOOKS / "install.sh"), "--root", str(bare_vm.root), "--allow-no-iris"],
                        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr
-    assert "WARNING" in p.stderr
+    assert "WARNING" in p.stderr and "--allow-no-iris" in p.stderr
     conf = read_conf(bare_vm.script("settings.conf"))
     for k, v in DEFAULTS.items():
         assert conf[k] == v, k
     assert conf["iris_path"] == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     cfg = json.loads(bare_vm.config_path.read_text())
     assert cfg["timeoutInSeconds"] == 120 and cfg["continueBackupOnFailure"] is True
+    assert cfg["ScriptsExecutionPollTimeSeconds"] == 1
 
 
 def test_settings_on_stdin_with_comments(vm):
@@ -142,26 +145,26 @@ def test_reinstall_same_bundle_is_idempotent_and_atomic(vm):
     vm.install()
     ino1 = vm.config_path.stat().st_ino
     text1 = vm.config_path.read_text()
-    vm.install(azure_timeout_seconds=6)
+    vm.install(azure_timeout_seconds=14, freeze_budget_seconds=17, wd_suspend_limit_seconds=26)
     assert vm.config_path.stat().st_ino != ino1, "replaced by rename, not rewritten"
-    assert json.loads(vm.config_path.read_text())["timeoutInSeconds"] == 6
+    assert json.loads(vm.config_path.read_text())["timeoutInSeconds"] == 14
     assert len(list((vm.base_dir / "releases").iterdir())) == 1
     assert (vm.base_dir / "rollback/plugin-config.json").read_text() == text1
     assert not list(vm.root.rglob("*.tmp.*")) and not list(vm.root.rglob(".new.*"))
 
 
 def test_rollback_of_a_settings_change(vm):
-    vm.install(azure_timeout_seconds=5)
-    vm.install(azure_timeout_seconds=6, instances="IRIS:iris")
+    vm.install(azure_timeout_seconds=13)
+    vm.install(azure_timeout_seconds=14, freeze_budget_seconds=17, wd_suspend_limit_seconds=26, instances="IRIS:iris")
     assert read_conf(vm.script("settings.conf"))["instances"] == "IRIS:iris"
     p = vm.install_sh("--rollback")
     assert p.returncode == 0, p.stderr
-    assert json.loads(vm.config_path.read_text())["timeoutInSeconds"] == 5
+    assert json.loads(vm.config_path.read_text())["timeoutInSeconds"] == 13
     assert read_conf(vm.script("settings.conf"))["instances"] == ""
     assert mode(vm.config_path) == 0o600
     # rolling back again returns to the newer one
     assert vm.install_sh("--rollback").returncode == 0
-    assert json.loads(vm.config_path.read_text())["timeoutInSeconds"] == 6
+    assert json.loads(vm.config_path.read_text())["timeoutInSeconds"] == 14
 
 
 def test_rollback_of_a_bundle_change(vm, tmp_path):
@@ -243,6 +246,8 @@ BAD = [
     ("azure_timeout_seconds=1801", "azure_timeout_seconds", "1..1800"),
     ("azure_timeout_seconds=$(id)", "azure_timeout_seconds", "'$(id)'"),
     ("external_freeze_timeout_seconds=1201", "external_freeze_timeout_seconds", "1..1200"),
+    ("runner_poll_seconds=6", "runner_poll_seconds", "1..5"),
+    ("runner_poll_seconds=0", "runner_poll_seconds", "1..5"),
     ("continue_backup_on_failure=yes", "continue_backup_on_failure", "true or false"),
     ("credentials_file=relative/path", "credentials_file", "absolute path"),
     ("credentials_file=/etc/../shadow", "credentials_file", "without '..'"),
@@ -273,10 +278,11 @@ def test_bad_settings_rejected_nothing_installed(bare_vm, line, key, allowed):
 
 
 RELATIONS = [
-    ({"call_timeout_seconds": 2, "azure_timeout_seconds": 8}, "greater than 4 x call_timeout_seconds"),
-    ({"freeze_budget_seconds": 5}, "freeze_budget_seconds=5 must be greater than azure_timeout_seconds"),
-    ({"freeze_budget_seconds": 9}, "must be less than wd_suspend_limit_seconds"),
-    ({"wd_suspend_limit_seconds": 12}, "must be less than external_freeze_timeout_seconds"),
+    ({"call_timeout_seconds": 2}, "azure_timeout_seconds=13 must be greater than 6 x (call_timeout_seconds + 1) = 18"),
+    ({"freeze_budget_seconds": 15}, "freeze_budget_seconds=15 must be greater than azure_timeout_seconds + 2 x runner_poll_seconds = 15"),
+    ({"runner_poll_seconds": 2}, "freeze_budget_seconds=16 must be greater than azure_timeout_seconds + 2 x runner_poll_seconds = 17"),
+    ({"wd_suspend_limit_seconds": 24}, "wd_suspend_limit_seconds=24 must be greater than freeze_budget_seconds + 4 x (call_timeout_seconds + 1) = 24"),
+    ({"external_freeze_timeout_seconds": 25}, "must be less than external_freeze_timeout_seconds"),
 ]
 
 
@@ -334,7 +340,7 @@ def test_self_check_failure_keeps_previous_install(vm):
     vm.install()
     cfg = vm.config_path.read_text()
     vm.double.set_behaviour("IRIS", "suspended", "hang")
-    p = vm.install(None, check=False, azure_timeout_seconds=6)
+    p = vm.install(None, check=False, azure_timeout_seconds=14, freeze_budget_seconds=17, wd_suspend_limit_seconds=26)
     assert p.returncode == 3 and "did not answer within 1s" in p.stderr
     assert vm.config_path.read_text() == cfg
 
