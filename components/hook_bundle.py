@@ -54,6 +54,7 @@ def render_hook_settings(hooks: HookSettings) -> str:
         "freeze_budget_seconds": hooks.freeze_budget_seconds,
         "wd_suspend_limit_seconds": hooks.wd_suspend_limit_seconds,
         "external_freeze_timeout_seconds": hooks.external_freeze_timeout_seconds,
+        "runner_poll_seconds": hooks.runner_poll_seconds,
         "continue_backup_on_failure": str(hooks.continue_backup_on_failure).lower(),
         "credentials_file": hooks.credentials_file or "",
     }

@@ -250,28 +250,46 @@ class Instance(_Settings):
     product: Literal["iris", "cache"] = "iris"
 
 
+# Seconds between TERM and KILL of an iris call past its limit (IB_KILL_GRACE in hooks/common.sh):
+# one call lasts at most callTimeoutSeconds + this, a "step".
+HOOK_KILL_GRACE = 1
+# Worst cases in steps, every call hanging (docs/hooks.md "Worst cases"): the pre-script makes six
+# calls in sequence (qlist, IsWDSuspendedExt, ExternalFreeze, rollback ExternalThaw, stat -W,
+# verification); the watchdog, once it fires, four (IsWDSuspendedExt, ExternalThaw, stat -W, verification).
+PRE_SCRIPT_STEPS = 6
+WATCHDOG_STEPS = 4
+
+
 class HookSettings(_Settings):
     instances: list[Instance] = []
-    call_timeout_seconds: Seconds = 20
+    call_timeout_seconds: Seconds = 15
     azure_timeout_seconds: Annotated[int, Field(ge=1, le=AZURE_SCRIPT_TIMEOUT_CAP, strict=True)] = 120
-    freeze_budget_seconds: Seconds = 240
+    freeze_budget_seconds: Seconds = 200
     wd_suspend_limit_seconds: Seconds = 300
     external_freeze_timeout_seconds: Annotated[int, Field(ge=1, le=IRIS_FREEZE_TIMEOUT_CAP, strict=True)] = 600
+    # ScriptsExecutionPollTimeSeconds of the plugin config: how often Azure's runner checks whether a
+    # script ended (1-5, Azure's default 3). Every phase lasts one or two polls, so the freeze window is
+    # about snapshot + 2 polls; 1 keeps it shortest.
+    runner_poll_seconds: Annotated[int, Field(ge=1, le=5, strict=True)] = 1
     credentials_file: str | None = Field(None, pattern=r"^/[A-Za-z0-9_./-]+$")
     continue_backup_on_failure: bool = True
 
     @model_validator(mode="after")
     def _timeouts_nest(self) -> HookSettings:
-        # The pre-script makes up to four bounded calls in sequence (list, status, freeze, rollback
-        # thaw); Azure must wait for all of them, the watchdog must outlast Azure's wait, and IRIS's
-        # own limits must outlast the watchdog.
+        # install.sh checks the same rules on the VM (tests/program/test_hooks_contract.py keeps them in
+        # agreement). Azure must wait for the pre-script's worst case; Azure starts the post-script up
+        # to two polls after that; the watchdog must outlast both, and IRIS's own limits the watchdog.
+        step = self.call_timeout_seconds + HOOK_KILL_GRACE
         rules = [
-            (self.azure_timeout_seconds > 4 * self.call_timeout_seconds,
-             f"azureTimeoutSeconds ({self.azure_timeout_seconds}) must exceed 4 x callTimeoutSeconds ({4 * self.call_timeout_seconds})"),
-            (self.freeze_budget_seconds > self.azure_timeout_seconds,
-             f"freezeBudgetSeconds ({self.freeze_budget_seconds}) must exceed azureTimeoutSeconds ({self.azure_timeout_seconds})"),
-            (self.wd_suspend_limit_seconds > self.freeze_budget_seconds,
-             f"wdSuspendLimitSeconds ({self.wd_suspend_limit_seconds}) must exceed freezeBudgetSeconds ({self.freeze_budget_seconds})"),
+            (self.azure_timeout_seconds > PRE_SCRIPT_STEPS * step,
+             f"azureTimeoutSeconds ({self.azure_timeout_seconds}) must exceed {PRE_SCRIPT_STEPS} x (callTimeoutSeconds + "
+             f"{HOOK_KILL_GRACE}) = {PRE_SCRIPT_STEPS * step}, the pre-script's worst case"),
+            (self.freeze_budget_seconds > self.azure_timeout_seconds + 2 * self.runner_poll_seconds,
+             f"freezeBudgetSeconds ({self.freeze_budget_seconds}) must exceed azureTimeoutSeconds + 2 x runnerPollSeconds "
+             f"({self.azure_timeout_seconds + 2 * self.runner_poll_seconds})"),
+            (self.wd_suspend_limit_seconds > self.freeze_budget_seconds + WATCHDOG_STEPS * step,
+             f"wdSuspendLimitSeconds ({self.wd_suspend_limit_seconds}) must exceed freezeBudgetSeconds + {WATCHDOG_STEPS} x "
+             f"(callTimeoutSeconds + {HOOK_KILL_GRACE}) = {self.freeze_budget_seconds + WATCHDOG_STEPS * step}, the watchdog's worst case"),
             (self.external_freeze_timeout_seconds > self.wd_suspend_limit_seconds,
              f"externalFreezeTimeoutSeconds ({self.external_freeze_timeout_seconds}) must exceed wdSuspendLimitSeconds ({self.wd_suspend_limit_seconds})"),
         ]

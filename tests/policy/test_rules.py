@@ -253,11 +253,11 @@ def _stdin_edit(old: str, new: str):
     ("azure_timeout_seconds=120", "azure_timeout_seconds=2400",
      "hooks of VM vm-iris-prod-1: timeoutInSeconds (azureTimeoutSeconds) is 2400; Azure caps a script at 1800 s and "
      "this estate at 1800 s; lower vms[].hooks.azureTimeoutSeconds"),
-    ("wd_suspend_limit_seconds=300", "wd_suspend_limit_seconds=200",
-     "hooks of VM vm-iris-prod-1: freezeBudgetSeconds (240) must stay below IRIS's own auto-thaw wdSuspendLimitSeconds (200)"),
+    ("wd_suspend_limit_seconds=300", "wd_suspend_limit_seconds=180",
+     "hooks of VM vm-iris-prod-1: freezeBudgetSeconds (200) must stay below IRIS's own auto-thaw wdSuspendLimitSeconds (180)"),
     ("external_freeze_timeout_seconds=600", "external_freeze_timeout_seconds=1500",
      "hooks of VM vm-iris-prod-1: externalFreezeTimeoutSeconds is 1500; IRIS accepts at most 1200 s"),
-    ("freeze_budget_seconds=240\n", "",
+    ("freeze_budget_seconds=200\n", "",
      "hooks of VM vm-iris-prod-1: the plugin settings lack freeze_budget_seconds; the hooks need every timeout"),
 ])
 def test_hook_timeouts_outside_azure_and_iris_limits_fail(prod_run, old, new, message):

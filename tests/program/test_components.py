@@ -202,7 +202,7 @@ def test_a_settings_change_updates_the_install_but_does_not_replace_the_bundle(d
         assert old.inputs["triggers"] == new.inputs["triggers"], name
     old_install = only(before, COMMAND, "hooks-vm-iris-dev-1-install").inputs
     new_install = only(after, COMMAND, "hooks-vm-iris-dev-1-install").inputs
-    assert "call_timeout_seconds=20" in old_install["stdin"] and "call_timeout_seconds=10" in new_install["stdin"]
+    assert "call_timeout_seconds=15" in old_install["stdin"] and "call_timeout_seconds=10" in new_install["stdin"]
 
 
 def test_crash_consistent_vm_gets_no_hooks(dev_settings):

@@ -51,11 +51,12 @@ def test_settings_text_lists_every_key_once():
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     assert lines == [
         "instances=IRIS:iris CACHE:cache",
-        "call_timeout_seconds=20",
+        "call_timeout_seconds=15",
         "azure_timeout_seconds=120",
-        "freeze_budget_seconds=240",
+        "freeze_budget_seconds=200",
         "wd_suspend_limit_seconds=300",
         "external_freeze_timeout_seconds=600",
+        "runner_poll_seconds=1",
         "continue_backup_on_failure=false",
         "credentials_file=/etc/irisbackup/credentials",
     ]

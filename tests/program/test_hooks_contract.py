@@ -108,17 +108,21 @@ def test_a_new_bundle_version_replaces_the_old_one_and_the_old_delete_keeps_it(h
 # Hook settings at and just past each rule the program enforces; install.sh must agree on every one.
 BOUNDARIES = [
     ({}, True),
-    ({"call_timeout_seconds": 29}, True),
-    ({"call_timeout_seconds": 30}, False),
-    ({"freeze_budget_seconds": 121}, True),
-    ({"freeze_budget_seconds": 120}, False),
-    ({"wd_suspend_limit_seconds": 241}, True),
-    ({"wd_suspend_limit_seconds": 240}, False),
+    ({"call_timeout_seconds": 18}, True),  # 6 x 19 = 114 < 120
+    ({"call_timeout_seconds": 19}, False),  # 6 x 20 = 120
+    ({"freeze_budget_seconds": 123, "wd_suspend_limit_seconds": 300}, True),  # > 120 + 2 x 1
+    ({"freeze_budget_seconds": 122}, False),
+    ({"runner_poll_seconds": 5, "freeze_budget_seconds": 131}, True),
+    ({"runner_poll_seconds": 5, "freeze_budget_seconds": 130}, False),
+    ({"runner_poll_seconds": 6}, False),
+    ({"runner_poll_seconds": 0}, False),
+    ({"wd_suspend_limit_seconds": 265}, True),  # > 200 + 4 x 16 = 264
+    ({"wd_suspend_limit_seconds": 264}, False),
     ({"external_freeze_timeout_seconds": 301, "wd_suspend_limit_seconds": 300}, True),
     ({"external_freeze_timeout_seconds": 300}, False),
     ({"external_freeze_timeout_seconds": 1201}, False),
-    ({"azure_timeout_seconds": 1801, "freeze_budget_seconds": 1802, "wd_suspend_limit_seconds": 1803,
-      "external_freeze_timeout_seconds": 1804}, False),
+    ({"azure_timeout_seconds": 1801, "freeze_budget_seconds": 1805, "wd_suspend_limit_seconds": 1870,
+      "external_freeze_timeout_seconds": 1900}, False),
 ]
 
 
@@ -136,3 +140,18 @@ def test_install_sh_and_the_program_agree_on_valid_hook_settings(tmp_path, chang
     check = subprocess.run(["sh", str(HOOKS_DIR / "install.sh"), "--root", str(tmp_path), "--check-settings", "--settings", "-"],
                            input=text, text=True, capture_output=True, timeout=60)
     assert (program_accepts, check.returncode == 0) == (valid, valid), check.stderr
+
+
+def test_the_kill_grace_is_the_one_the_hooks_use():
+    import re
+
+    from components.settings import HOOK_KILL_GRACE
+    common = (HOOKS_DIR / "common.sh").read_text()
+    assert re.search(r"^IB_KILL_GRACE=(\d+)$", common, re.M)[1] == str(HOOK_KILL_GRACE)
+
+
+def test_the_plugin_config_polls_as_the_setting_says(host, prod_settings):
+    prod_settings["vms"][1].setdefault("hooks", {})["runnerPollSeconds"] = 2
+    prod_settings["vms"][1]["hooks"]["freezeBudgetSeconds"] = 200
+    deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2")
+    assert json.loads(host.vm.config_path.read_text())["ScriptsExecutionPollTimeSeconds"] == 2
