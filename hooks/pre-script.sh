@@ -53,6 +53,25 @@ pre_call_all() {
 	for _p in $_pids; do wait "$_p"; done
 }
 
+# pre_freeze_slot CHECK_CS: wait, before freezing, for the last safe moment
+# before the runner's first poll.  Azure's PluginHost sleeps one poll before it
+# first looks at the script's thread, and ScriptRunner's thread polls the
+# script one poll after starting it (VMBackup/main/PluginHost.py, ScriptRunner.py
+# in Azure/azure-linux-extensions): the snapshot cannot start before two polls
+# after our start, whether we end at +0.1 s or just before +1 poll.  Freezing
+# late in that interval shortens the freeze and moves nothing else.  The
+# freeze must end before the first poll: we leave twice the IsWDSuspendedExt
+# call's duration (the same session start-up) plus 0.15 s.  A runner polling
+# slower than runner_poll_seconds only makes the margin larger.
+pre_freeze_slot() {
+	ib_now
+	_slot=$((IB_T0 + S_POLL * 100 - 15 - 2 * $1))
+	_wait=$((_slot - IB_NOW))
+	[ "$_wait" -gt 0 ] || return 0
+	ib_log "freezing at +$((_slot - IB_T0))cs, just before the runner's first poll (+${S_POLL}s)"
+	sleep "$((_wait / 100)).$((_wait / 10 % 10))$((_wait % 10))"
+}
+
 # pre_rollback WHY: thaw what this run may have frozen, then fail.
 pre_rollback() {
 	ib_log "$2; thawing what this run may have frozen"
@@ -111,7 +130,11 @@ fi
 ib_log "instances: $IB_TARGETS"
 
 # Each must be up, reachable with our authentication, and not already frozen.
+ib_now
+check_start=$IB_NOW
 pre_call_all check "$IB_SUSPENDED_EXPR"
+ib_now
+check_cs=$((IB_NOW - check_start))
 bad='' reason=''
 for it in $IB_TARGETS; do
 	n=${it%:*}
@@ -148,6 +171,8 @@ until ib_proc_alive "$IB_RUN_DIR/watchdog.proc"; do
 	sleep 0.1
 	waited=$((waited + 1))
 done
+
+pre_freeze_slot "$check_cs"
 
 # Record the attempts before the last deadline check: the post-script writes
 # post_started before it reads attempts, so one of us always sees the other.
