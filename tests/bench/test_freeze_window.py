@@ -95,13 +95,16 @@ def test_ours_freezes_every_instance_in_parallel_before_the_snapshot(rig, monkey
 
 
 def test_quick_part_has_every_printed_figure_in_its_json():
-    part = fw.run(True, sizes=(1, 2), repetitions=1, latencies=(0.0, 0.05), snapshot_seconds=0.1)
+    part = fw.run(True, sizes=(1, 2), repetitions=1, latencies=(0.0, 0.05), snapshot_seconds=0.1,
+                  runners=fw.RUNNERS[:2])
     assert isinstance(part, Part)
     assert part.columns == fw.COLUMNS
-    assert [(r[0], r[1]) for r in part.rows] == [(0, 1), (0, 2), (50, 1), (50, 2)]
+    assert [tuple(r[:3]) for r in part.rows] == [("instant", 0, 1), ("instant", 0, 2), ("instant", 50, 1),
+                                                 ("instant", 50, 2), ("azure-poll-1s", 0, 1),
+                                                 ("azure-poll-1s", 50, 1)]
     for row in part.rows:
         assert len(row) == len(part.columns)
-        assert row[3] == 1  # runs
+        assert row[4] == 1  # runs
         assert all(c != "n/a" for c in row), row
     printed = table_text(part)
     record = part_json("freeze", part)
@@ -117,7 +120,10 @@ def test_quick_part_has_every_printed_figure_in_its_json():
     assert "every run: pre and post exit 0" in joined
     assert {c["instances"] for c in part.data["cells"]} == {1, 2}
     assert part.data["verdicts"]["overhead_1_instance_ms"]["met"] in (True, False)
-    assert len(part.data["samples"]) == 2 * 2 * 2  # latency x size x variant
+    assert len(part.data["samples"]) == 2 * 2 * 2 + 2 * 1 * 2  # (latency x size x variant) per runner
+    polled = part.data["verdicts"]["azure-poll-1s_latency_0ms_1"]
+    assert polled["target_extra_le_s"] == 2.5 and polled["met"] in (True, False)
+    assert any(n.startswith("azure-poll-1s, iris call 0 ms, 1 instance(s): ours") for n in part.notes)
 
 
 def test_growth_target_is_judged_on_1_to_8_instances():
@@ -141,3 +147,26 @@ def test_growth_target_is_judged_on_1_to_8_instances():
 
 def test_registered_in_the_bench_cli():
     assert PARTS["freeze"] == "bench.freeze_window"
+
+
+def test_polling_runner_rows_measure_a_backup_paced_by_the_runner(tmp_path):
+    # Under the Azure-polling runner the snapshot cannot start before two polls after the pre-script
+    # started (PluginHost's first look comes one poll after ScriptRunner's): the row is paced by it.
+    rig = fw.Rig(tmp_path / "vm", 1, poll=1, installed_poll=1)
+    seen = {}
+    real_run_backup = fw.run_backup
+
+    def spy(*a, **kw):
+        seen["res"] = real_run_backup(*a, **kw)
+        return seen["res"]
+
+    try:
+        fw.run_backup = spy
+        r = rig.backup("ours", 0.1)
+    finally:
+        fw.run_backup = real_run_backup
+        rig.cleanup()
+    assert "failed" not in r, r
+    res = seen["res"]
+    assert res.poll_seconds == 1
+    assert res.snapshot.started - res.pre.started >= 2 * 1 - 0.02

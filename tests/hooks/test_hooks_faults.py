@@ -50,7 +50,7 @@ def test_clean_backup_is_application_consistent(vm):
     assert len(res.pre.stdout.splitlines()) <= 1 and len(res.post.stdout.splitlines()) <= 1
     assert not res.pre.pipes_held_open and not res.post.pipes_held_open
     log = vm.log()
-    assert "==== irisbackup 1.0.0 bundle" in log and "pre-script start" in log
+    assert f"==== irisbackup {vm.script('VERSION').read_text().strip()} bundle" in log and "pre-script start" in log
     run = vm.runs()[-1]
     assert "IRIS:iris CACHE:cache" in (run / "frozen").read_text()
     assert not (vm.state_dir / "lock").exists()
