@@ -19,9 +19,9 @@ from hooklib import FAST, run_backup_in_other_process, this_boot, watchdog_pid
 BUDGET = FAST["freeze_budget_seconds"]
 WDL = FAST["wd_suspend_limit_seconds"]
 SLACK = 3.0
-# Settings with room for a 2 s call: a step is 3 s; the nesting rules hold.
-SLOW = {"call_timeout_seconds": 2, "azure_timeout_seconds": 19, "freeze_budget_seconds": 22,
-        "wd_suspend_limit_seconds": 35, "external_freeze_timeout_seconds": 40}
+# Settings with room for a 2.5 s call: a step is 4 s; the nesting rules hold.
+SLOW = {"call_timeout_seconds": 3, "azure_timeout_seconds": 25, "freeze_budget_seconds": 28,
+        "wd_suspend_limit_seconds": 45, "external_freeze_timeout_seconds": 50}
 
 
 def frozen_events(vm, name=None):
@@ -233,7 +233,8 @@ def test_wd_suspend_limit_fired_first_is_reported(vm):
 def test_pre_script_killed_mid_freeze_post_thaws(vm):
     vm.install()
     vm.double.set_behaviour("IRIS", "freeze", "delay 0.8")
-    res = vm.backup(kill_pre_after=0.4)
+    # the freeze starts just before the runner's first poll (+1 s) and lasts 0.8 s: killed mid-call
+    res = vm.backup(kill_pre_after=1.0)
     assert res.pre.killed and res.outcome != "application-consistent"
     assert res.post.exit_code == 1  # the pre-script never finished: not consistent
     assert vm.double.events("freeze", "IRIS"), "the freeze did complete after the kill"
@@ -244,7 +245,7 @@ def test_pre_script_group_killed_and_no_post_watchdog_thaws(vm):
     vm.install()
     vm.double.set_behaviour("IRIS", "freeze", "delay 0.8")
     vm.double.set_behaviour("CACHE", "freeze", "delay 0.8")
-    res = vm.backup(kill_pre_after=0.4, kill_pre_group=True, post_runs=False)
+    res = vm.backup(kill_pre_after=1.0, kill_pre_group=True, post_runs=False)
     assert res.pre.killed and res.outcome == "failed"
     assert vm.wait_thawed(BUDGET + SLACK)
     assert not vm.double.events("auto-thaw")
@@ -259,8 +260,10 @@ def _shorten_runner_timeout(vm, seconds):
 
 def test_runner_times_out_pre_script_during_freeze(vm):
     vm.install(**SLOW)
-    _shorten_runner_timeout(vm, 1)  # the runner gives up (after 2 polls) while the freeze is in flight
-    vm.double.set_behaviour("IRIS", "freeze", "delay 1.5")
+    # The runner gives up after one poll and starts the post-script at its next look (+1 s or +2 s,
+    # as PluginHost's and ScriptRunner's polls fall) while the freeze is in flight.
+    _shorten_runner_timeout(vm, 1)
+    vm.double.set_behaviour("IRIS", "freeze", "delay 2.5")
     res = vm.backup()
     assert res.pre.timed_out and res.outcome != "application-consistent"
     invariants.check(vm, res, expect=[("pre", "not-consistent", "pre-late"),
@@ -273,7 +276,7 @@ def test_runner_times_out_pre_script_during_freeze(vm):
 def test_runner_times_out_pre_script_before_freeze(vm):
     vm.install(**SLOW)
     _shorten_runner_timeout(vm, 1)
-    vm.double.set_behaviour("IRIS", "suspended", "delay 1.5")
+    vm.double.set_behaviour("IRIS", "suspended", "delay 2.5")
     res = vm.backup()
     assert res.pre.timed_out
     invariants.check(vm, res, expect=[("pre", "not-consistent", "pre-late")])
@@ -437,3 +440,26 @@ def test_log_is_appended_never_overwritten(vm):
     assert second.startswith(first)
     assert second.count("pre-script start") == 2 and second.count("post-script start") == 2
     assert oct(vm.log_path.stat().st_mode & 0o777) == "0o600"
+
+
+SHELLS = {"dash": "/usr/bin/dash", "bash": "/usr/bin/bash", "busybox": "/usr/bin/busybox"}
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_a_backup_and_a_rollback_under_each_sh(vm, tmp_path, shell):
+    # Azure runs `sh script`: whatever /bin/sh is (dash on Debian/Ubuntu, bash on RHEL, busybox on
+    # small images) must run the hooks. `sh` here is that shell, first on the runner's PATH.
+    if not Path(SHELLS[shell]).exists():
+        pytest.skip(f"{shell} is not installed")
+    shdir = tmp_path / f"sh-{shell}"
+    shdir.mkdir()
+    (shdir / "sh").symlink_to(SHELLS[shell])
+    vm.extra_env["PATH"] = f"{shdir}:/usr/sbin:/usr/bin:/sbin:/bin"
+    vm.install()
+    res = vm.backup(snapshot_seconds=0.2)
+    assert res.outcome == "application-consistent", vm.log()
+    invariants.check(vm, res, expect=[("post", "application-consistent", "ok")])
+    vm.double.set_behaviour("CACHE", "freeze", "landexit 143")
+    res = vm.backup()
+    assert res.pre.exit_code == 1 and vm.double.events("thaw", "CACHE")
+    invariants.check(vm, res, expect=[("pre", "not-consistent", "freeze-failed")])
