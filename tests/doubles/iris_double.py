@@ -76,18 +76,10 @@ class IrisDouble:
         """op in OPS; behaviour 'fail' | 'hang' | 'delay <s>' | 'exit <code>' | 'landexit <code>' | None."""
         if op not in OPS:
             raise ValueError(f"unknown op {op!r}")
-        f = self._idir(name) / f"op.{op}"
-        if behaviour is None:
-            f.unlink(missing_ok=True)
-        else:
-            f.write_text(behaviour + "\n")
+        _set_behaviour_file(self._idir(name) / f"op.{op}", behaviour)
 
     def set_qlist_behaviour(self, behaviour: str | None) -> None:
-        f = self.dir / "op.qlist"
-        if behaviour is None:
-            f.unlink(missing_ok=True)
-        else:
-            f.write_text(behaviour + "\n")
+        _set_behaviour_file(self.dir / "op.qlist", behaviour)
 
     def add_raw_qlist_line(self, product: str, line: str) -> None:
         with open(self.dir / f"qlist.extra.{product}", "a", encoding="utf-8") as f:
@@ -165,11 +157,8 @@ class IrisDouble:
         return out
 
     def set_logger_behaviour(self, behaviour: str | None) -> None:
-        f = self.dir / "op.logger"
-        if behaviour is None:
-            f.unlink(missing_ok=True)
-        else:
-            f.write_text(behaviour + "\n")
+        """'fail' | 'hang' | None: how the logger double answers."""
+        _set_behaviour_file(self.dir / "op.logger", behaviour)
 
     def reset_logs(self) -> None:
         for f in ("events", "calls", "syslog"):
@@ -177,3 +166,10 @@ class IrisDouble:
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _set_behaviour_file(path: Path, behaviour: str | None) -> None:
+    if behaviour is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(behaviour + "\n")

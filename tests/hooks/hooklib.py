@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -164,3 +165,19 @@ def watchdog_pid(run: Path) -> int:
 
 def this_boot() -> str:
     return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+class BackgroundBackup(threading.Thread):
+    """A backup by this process's runner, in a thread: run A, while the test starts run B."""
+
+    def __init__(self, vm: VM, **kw):
+        super().__init__(daemon=True)
+        self.vm, self.kw, self.result = vm, kw, None
+        self.start()
+
+    def run(self) -> None:
+        self.result = self.vm.backup(**self.kw)
+
+    def outcome(self, timeout: float = 60):
+        self.join(timeout)
+        return self.result

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import invariants
 import pytest
-from hooklib import FAST, HOOKS, run_backup_in_other_process, settings_text, this_boot, watchdog_pid
+from hooklib import FAST, HOOKS, BackgroundBackup, run_backup_in_other_process, settings_text, this_boot, watchdog_pid
 
 BUDGET = FAST["freeze_budget_seconds"]
 WDL = FAST["wd_suspend_limit_seconds"]
@@ -39,17 +39,13 @@ def test_1a_second_run_never_takes_over_while_the_first_runner_lives(vm):
     # Before: run B judged A stale once A's watchdog was gone, and A's post-script, finding no
     # lock, logged "no active run: nothing frozen" and left IRIS frozen.
     vm.install()
-    holder = {}
-    t = threading.Thread(target=lambda: holder.setdefault("a", vm.backup(snapshot_seconds=6)))
-    t.start()
+    run_a = BackgroundBackup(vm, snapshot_seconds=6)
     assert vm.wait_for(lambda: vm.double.all_frozen(), 5)
-    run_a = vm.runs()[-1]
-    os.kill(watchdog_pid(run_a), signal.SIGKILL)  # the fault: A's watchdog is gone
+    os.kill(watchdog_pid(vm.runs()[-1]), signal.SIGKILL)  # the fault: A's watchdog is gone
     b = run_backup_in_other_process(vm)
     assert b["pre"]["exit_code"] == 1, "A's runner is alive: A is not stale"
     assert vm.double.all_frozen(), "B touched nothing of A"
-    t.join(60)
-    a = holder["a"]
+    a = run_a.outcome()
     assert a.outcome == "application-consistent" and a.post.ok
     invariants.check(vm, a, expect=[("pre", "rejected", "lock-held"), ("post", "rejected", "lock-held"),
                                     ("post", "application-consistent", "ok")])
@@ -59,14 +55,11 @@ def test_1b_post_finds_its_own_run_after_the_watchdog_fired_and_another_run_took
     # Before: A's post-script read the lock, saw run B and walked away with exit 0, so a snapshot
     # whose writes resumed mid-way (A's watchdog fired) was reported application-consistent.
     vm.install()
-    holder = {}
-    t = threading.Thread(target=lambda: holder.setdefault("a", vm.backup(snapshot_seconds=BUDGET + 0.5)))
-    t.start()
+    run_a = BackgroundBackup(vm, snapshot_seconds=BUDGET + 0.5)
     assert vm.wait_for(lambda: any((r / "watchdog_fired").exists() for r in vm.runs()), BUDGET + 5)
     assert vm.wait_thawed(5)
     b = run_backup_in_other_process(vm, "--snapshot-seconds", "5")
-    t.join(60)
-    a = holder["a"]
+    a = run_a.outcome()
     assert a.post.exit_code == 1 and a.outcome != "application-consistent"
     assert b["outcome"] == "application-consistent", "A's post-script left B's freeze alone"
     assert "holds the lock now" in vm.log()

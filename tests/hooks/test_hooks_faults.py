@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 from pathlib import Path
 
 import invariants
 import pytest
-from hooklib import FAST, run_backup_in_other_process, this_boot, watchdog_pid
+from hooklib import FAST, BackgroundBackup, run_backup_in_other_process, this_boot, watchdog_pid
 
 BUDGET = FAST["freeze_budget_seconds"]
 WDL = FAST["wd_suspend_limit_seconds"]
@@ -309,9 +308,7 @@ def test_thaw_impossible_is_reported_and_iris_limit_thaws(vm):
 
 def test_two_runs_at_once(vm):
     vm.install()
-    holder = {}
-    t = threading.Thread(target=lambda: holder.setdefault("a", vm.backup(snapshot_seconds=5)))
-    t.start()
+    run_a = BackgroundBackup(vm, snapshot_seconds=5)
     assert vm.wait_for(lambda: vm.double.all_frozen(), 5)
     calls_before = len(vm.double.calls())
     # a second runner (another process) starts a backup meanwhile
@@ -320,8 +317,7 @@ def test_two_runs_at_once(vm):
     assert b["post"]["exit_code"] == 0  # and its post-script left run A alone
     assert vm.double.all_frozen(), "run B must not thaw run A's instances"
     assert len(vm.double.calls()) == calls_before, "run B made no iris call at all"
-    t.join(60)
-    a = holder["a"]
+    a = run_a.outcome()
     assert a.outcome == "application-consistent" and a.snapshot.consistent
     assert "another run" in vm.log()
     invariants.check(vm, a, expect=[("pre", "rejected", "lock-held"), ("post", "rejected", "lock-held"),
@@ -463,3 +459,18 @@ def test_a_backup_and_a_rollback_under_each_sh(vm, tmp_path, shell):
     res = vm.backup()
     assert res.pre.exit_code == 1 and vm.double.events("thaw", "CACHE")
     invariants.check(vm, res, expect=[("pre", "not-consistent", "freeze-failed")])
+
+
+@pytest.mark.parametrize("behaviour", ["fail", "hang"])
+def test_a_failing_or_hanging_logger_changes_nothing(vm, behaviour):
+    vm.install()
+    vm.double.set_logger_behaviour(behaviour)
+    res = vm.backup()
+    assert res.outcome == "application-consistent" and not res.post.timed_out
+    thaw = max(e.t for e in vm.double.events("thaw"))
+    assert thaw < res.post.started + 0.5, "the verdict is sent after the thaw, never inside the window"
+    log = vm.log()
+    assert '"verdict":"application-consistent"' in log, "the verdict stays in the hooks' own log"
+    assert ("logger failed (exit 1)" if behaviour == "fail" else "logger failed (exit 124)") in log
+    invariants.check(vm, res)
+    assert vm.double.syslog() == []
