@@ -7,21 +7,36 @@ STACK ?= dev
 JSON ?=
 # POLICY_CONFIG=file: policy pack config (as for pulumi preview --policy-pack-config) over the stack's own
 POLICY_CONFIG ?=
+# BASE=<git ref>: what `make diff` (and `make review BASE=...`) compares the working tree with
+BASE ?=
 
-.PHONY: plan review test shellcheck clean
+.DEFAULT_GOAL := help
+.PHONY: help plan review diff test shellcheck clean
 
+## help: this list
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+# pip prints each package as it goes: the first build takes about a minute.
 $(STAMP): requirements.txt
+	@echo "Building $(VENV)/ from requirements.txt (first run: about a minute)..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt
 	touch $(STAMP)
 
 ## plan: offline plan/review of Pulumi.$(STACK).yaml under the mock engine (JSON=file for a copy)
 plan: $(STAMP)
 	$(PY) -m offline_plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
-## review: policy verdicts of every Pulumi.*.yaml; fails on any mandatory violation (CI runs it on every PR)
+## review: policy verdicts of every Pulumi.*.yaml; fails on any mandatory violation (CI runs it on every PR; BASE=ref adds make diff)
 review: $(STAMP)
 	$(PY) -m offline_plan --all $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
+	$(if $(BASE),$(PY) -m posture_diff --base $(BASE) $(if $(JSON),--json $(JSON)))
+
+## diff: backup posture of every stack at BASE=<git ref> against the working tree, each change classified (JSON=file)
+diff: $(STAMP)
+	$(if $(BASE),,$(error make diff needs BASE=<git ref>, e.g. make diff BASE=origin/main))
+	$(PY) -m posture_diff --base $(BASE) $(if $(JSON),--json $(JSON))
 
 ## bench: benchmarks (program scale, freeze window) with the machine they ran on (JSON=file, QUICK=1: fewer repetitions)
 .PHONY: bench
@@ -32,8 +47,10 @@ bench: $(STAMP)
 test: shellcheck
 	$(PY) -m pytest -q
 
+## shellcheck: shellcheck -s sh of the VM scripts
 shellcheck: $(STAMP)
 	$(VENV)/bin/shellcheck -s sh -x hooks/*.sh
 
+## clean: remove venv/ and the pytest cache
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -41,7 +41,8 @@ def required_secret_keys(settings: StackSettings) -> set[str]:
     """Config keys that must hold secrets (SSH keys) before anything can be declared."""
     keys = set()
     for vm in settings.vms:
-        if vm.ssh:
+        # A crash-consistent VM installs nothing, so its ssh block (kept for later) needs no key.
+        if vm.ssh and vm.consistency == "application":
             keys.add(vm.ssh.private_key_config)
             if vm.ssh.proxy:
                 keys.add(vm.ssh.proxy.private_key_config)
@@ -97,4 +98,5 @@ def _connection(vm: VmSettings, secret: SecretLookup) -> remote.ConnectionArgs:
 def _proxy(proxy: SshProxy, secret: SecretLookup) -> remote.ProxyConnectionArgs:
     return remote.ProxyConnectionArgs(
         host=proxy.host, user=proxy.user, port=proxy.port, private_key=secret(proxy.private_key_config),
+        host_key=proxy.host_key,
     )

@@ -6,6 +6,7 @@ so a bad stack file fails in seconds with every problem listed, instead of half-
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal
 
@@ -233,15 +234,40 @@ class NsgSettings(_Settings):
 # --- VMs and hooks -----------------------------------------------------------------------------
 
 
+HOST_KEY_TYPE = re.compile(r"ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa")
+HOST_KEY = re.compile(rf"(?:{HOST_KEY_TYPE.pattern}) [A-Za-z0-9+/]+={{0,2}}")
+
+
+def _host_key(value: Any) -> str:
+    """`TYPE BASE64`, as pulumi-command compares it; also takes the line `ssh-keyscan` prints
+    (`HOST TYPE BASE64`, comment lines starting with #) and a trailing comment, and keeps TYPE BASE64."""
+    if not isinstance(value, str):
+        raise ValueError("expected a host key string (the output of ssh-keyscan -t ed25519 HOST)")
+    lines = [line.split() for line in value.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) != 1:
+        raise ValueError(f"expected one host key line, got {len(lines)}; pick one key type: ssh-keyscan -t ed25519 HOST")
+    fields = lines[0]
+    if len(fields) > 2 and not HOST_KEY_TYPE.fullmatch(fields[0]):
+        fields = fields[1:]  # the host name ssh-keyscan puts first
+    key = " ".join(fields[:2])
+    if not HOST_KEY.fullmatch(key):
+        raise ValueError(f"does not match {HOST_KEY.pattern} (optionally after the host name, as ssh-keyscan prints it)")
+    return key
+
+
+HostKey = Annotated[str, BeforeValidator(_host_key)]
+
+
 class SshProxy(_Settings):
     host: str = Field(min_length=1, pattern=r"^[A-Za-z0-9.:-]+$")
     user: str = Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
     port: int = Field(22, ge=1, le=65535, strict=True)
     private_key_config: str = Field("sshPrivateKey", pattern=CONFIG_KEY_NAME.pattern)
+    # Without it pulumi-command does not check which host it reached (the plan warns).
+    host_key: HostKey | None = None
 
 
 class Ssh(SshProxy):
-    host_key: str | None = Field(None, pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/=]+$")
     proxy: SshProxy | None = None
 
 
@@ -383,6 +409,18 @@ def parse_settings(raw: Any) -> StackSettings:
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def missing_settings_message(config_keys: list[str]) -> str:
+    """Why `irisbackup:settings` is absent, naming a misspelt key when the stack file has one."""
+    ours = [key for key in config_keys if key.startswith(f"{PROJECT}:")]
+    near = difflib.get_close_matches(_SHOWN_KEY, ours, n=1, cutoff=0.75) or [
+        key for key in config_keys if key.rsplit(":", 1)[-1] == CONFIG_KEY]
+    if near:
+        return (f"{_SHOWN_KEY} is missing; the stack file has {near[0]!r}: did you mean {_SHOWN_KEY}? "
+                "(the whole configuration is one object under that key; see docs/configuration.md)")
+    return (f"{_SHOWN_KEY} is missing from the stack file: the whole configuration is one object under that key "
+            "(start from Pulumi.dev.yaml; see docs/configuration.md)")
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -58,6 +58,8 @@ def diff_trees(base: Path, head: Path, only: list[str] | None = None) -> list[di
     stacks = sorted(set(stack_names(base)) | set(stack_names(head)))
     if only:
         stacks = [stack for stack in stacks if stack in only]
+    # Malformed acknowledgements fail before minutes of rendering.
+    acknowledgements = {stack: load_acknowledgements(head / "policy" / "config" / f"{stack}.json") for stack in stacks}
     before, after = render_tree(base, stacks), render_tree(head, stacks)
     report = []
     for stack in stacks:
@@ -67,7 +69,7 @@ def diff_trees(base: Path, head: Path, only: list[str] | None = None) -> list[di
             report.append({"stack": stack, "changes": [], "unused": [], "error": error})
             continue
         changes = diff_postures(old.posture if old else None, new.posture if new else None)
-        unused = apply_acknowledgements(changes, load_acknowledgements(head / "policy" / "config" / f"{stack}.json"))
+        unused = apply_acknowledgements(changes, acknowledgements[stack])
         report.append({"stack": stack, "changes": changes, "unused": unused, "error": None})
     return report
 
