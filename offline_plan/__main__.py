@@ -44,15 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         return review_all(extra)
     stack_file = Path(args.stack_file) if args.stack_file else stack_file_path(PROJECT_DIR, args.stack)
     try:
+        settings = raw_settings(load_stack_config(stack_file))
         run, result, files = plan_and_check(args.stack, stack_file, extra)
     except (StackFileError, pulumi.RunError, PolicyConfigError) as error:
         print(f"error: stack {args.stack}: {error}", file=sys.stderr)
         return EXIT_ERROR
-    print(to_text(run))
+    print(to_text(run, settings))
     print()
     print("\n".join(policy_lines(result, _shown(files))))
     if args.json:
-        Path(args.json).write_text(to_json(run, policy_json(result)) + "\n", encoding="utf-8")
+        Path(args.json).write_text(to_json(run, policy_json(result), settings) + "\n", encoding="utf-8")
         print(f"\nJSON written to {args.json}")
     if args.write_policy_config:
         Path(args.write_policy_config).write_text(json.dumps(result.config, indent=2) + "\n", encoding="utf-8")

@@ -88,6 +88,7 @@ def _vault(by_type: Mapping[str, list], vault_settings: Mapping[str, Any]) -> di
         .get("crossSubscriptionRestoreState"),
         "jobFailureAlerts": properties.get("monitoringSettings", {}).get("azureMonitorAlertSettings", {}).get("alertsForAllJobFailures"),
         "customerManagedKey": encryption.get("keyVaultProperties", {}).get("keyUri"),
+        "customerManagedKeyIdentity": encryption.get("kekIdentity", {}).get("userAssignedIdentity"),
         "diagnosticsWorkspace": next((d.get("inputs", {}).get("workspaceId") for d in by_type.get(DIAGNOSTICS, [])), None),
         "alertEmails": emails,
         **_extra(vault_settings, _VAULT_KEYS),
@@ -156,8 +157,8 @@ def _vms(by_type: Mapping[str, list], resources: list, outputs: Mapping[str, Any
         raw = vm_settings.get(name, {})
         item = items.get(name)
         item_properties = item.get("inputs", {}).get("properties", {}) if item else {}
-        consistency = raw.get("consistency", "application")
         hooks = hooks_out.get(name) if isinstance(hooks_out.get(name), Mapping) else None
+        consistency = raw.get("consistency") or ("application" if hooks else "crash")
         install = installs.get(f"hooks-{name}{INSTALL_SUFFIX}")
         vms[name] = {
             "protected": item is not None,
@@ -201,13 +202,14 @@ def ssh_summary(ssh: Any) -> dict[str, Any] | None:
 
 
 def _egress(rules: list[Mapping[str, Any]]) -> dict[str, Any]:
-    egress: dict[str, dict[str, str]] = {}
-    for rule in rules:
+    """NSG name -> destination -> the rule, in priority order."""
+    egress: dict[str, dict[str, Any]] = {}
+    for rule in sorted(rules, key=lambda r: r.get("inputs", {}).get("priority", 0)):
         inputs = rule.get("inputs", {})
-        egress.setdefault(str(inputs.get("networkSecurityGroupName")), {})[str(inputs.get("destinationAddressPrefix"))] = (
-            f"{inputs.get('direction')} {inputs.get('access')} {inputs.get('protocol')}/{inputs.get('destinationPortRange')}"
-            f" from {inputs.get('sourceAddressPrefix')} (priority {inputs.get('priority')})"
-        )
+        egress.setdefault(str(inputs.get("networkSecurityGroupName")), {})[str(inputs.get("destinationAddressPrefix"))] = {
+            "rule": f"{inputs.get('direction')} {inputs.get('access')} {inputs.get('protocol')}/{inputs.get('destinationPortRange')}",
+            "source": inputs.get("sourceAddressPrefix"), "priority": inputs.get("priority"),
+        }
     return egress
 
 

@@ -118,7 +118,7 @@ def test_plan_cli_prints_the_review_and_writes_json(tmp_path):
     result = make_plan("--stack", "prod", "--json", str(out))
     assert result.returncode == 0, result.stderr
     assert "OFFLINE RENDERING" in result.stdout and "not an Azure preview" in result.stdout
-    assert "every 4 h in a 24 h window (RPO 4 h)" in result.stdout
+    assert "every 4 h from 00:00 in a 24 h window (RPO 4 h)" in result.stdout
     assert "retention 35 days / 12 weeks / 24 months / 10 years" in result.stdout
     assert "soft delete AlwaysON for 30 days, immutability Unlocked" in result.stdout
     assert "vm-cache-prod-1: policy enhanced-4h, application-consistent" in result.stdout
