@@ -11,7 +11,7 @@ POLICY_CONFIG ?=
 BASE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help plan review diff test shellcheck clean
+.PHONY: help venv plan review diff test shellcheck clean
 
 ## help: this list
 help:
@@ -23,6 +23,9 @@ $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt
 	touch $(STAMP)
+
+## venv: build venv/ from requirements.txt (every target does it when needed)
+venv: $(STAMP)
 
 ## plan: offline plan/review of Pulumi.$(STACK).yaml under the mock engine (JSON=file for a copy)
 plan: $(STAMP)
