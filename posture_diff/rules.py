@@ -8,17 +8,17 @@ may carry flags a reviewer must not miss:
 A path no rule knows (a setting another feature adds) is `neutral`: it is reported, never dropped.
 
 Sources for the Azure facts (also in docs/reviewing.md):
-- immutability Locked and soft delete AlwaysON cannot be turned back:
-  https://learn.microsoft.com/azure/backup/backup-azure-immutable-vault-concept ,
-  https://learn.microsoft.com/azure/backup/backup-azure-enhanced-soft-delete-about
-- storage redundancy cannot change once items are protected; cross-region restore cannot be
-  turned off once on: https://learn.microsoft.com/azure/backup/backup-create-recovery-services-vault
-- a customer-managed key can only be set on a vault without protected items and cannot go back to
-  platform-managed keys: https://learn.microsoft.com/azure/backup/encryption-at-rest-with-cmk
-- an enhanced policy cannot become standard:
-  https://learn.microsoft.com/azure/backup/backup-azure-vms-enhanced-policy
-- cross-subscription restore PermanentlyDisabled cannot be re-enabled:
-  https://learn.microsoft.com/azure/backup/backup-azure-arm-restore-vms#cross-subscription-restore
+- soft delete AlwaysON "can't be disabled for that vault" (MicrosoftDocs/azure-docs
+  articles/backup/quick-backup-azure-enable-enhanced-soft-delete.md); immutability Locked likewise
+  (https://learn.microsoft.com/azure/backup/backup-azure-immutable-vault-concept);
+- cross-region restore: Azure does not turn it off again on a vault (hashicorp/terraform-provider-azurerm
+  issue 20373, true -> false has no effect); storage redundancy cannot change once items are protected
+  (https://learn.microsoft.com/azure/backup/backup-create-recovery-services-vault);
+- a customer-managed key only on a vault without protected items, never back to platform-managed keys
+  (https://learn.microsoft.com/azure/backup/encryption-at-rest-with-cmk);
+- an enhanced policy cannot become standard (https://learn.microsoft.com/azure/backup/backup-azure-vms-enhanced-policy);
+- cross-subscription restore PermanentlyDisabled cannot be re-enabled
+  (https://learn.microsoft.com/azure/backup/backup-azure-arm-restore-vms).
 """
 
 from __future__ import annotations
