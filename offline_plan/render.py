@@ -125,7 +125,8 @@ def _vault_lines(vault: Registration) -> list[str]:
     return [
         f"  Vault {vault.inputs.get('vaultName')} ({vault.inputs.get('location')}):"
         f" {'protected from destroy' if vault.protect else 'DESTROYABLE (allowDestroy: true)'}",
-        f"    soft delete {soft_delete.get('softDeleteState')} for {_days(soft_delete.get('softDeleteRetentionPeriodInDays'))},"
+        f"    soft delete {soft_delete.get('softDeleteState')}"
+        f"{'' if soft_delete.get('softDeleteState') == 'Disabled' else ' for ' + _days(soft_delete.get('softDeleteRetentionPeriodInDays'))},"
         f" immutability {security.get('immutabilitySettings', {}).get('state')}",
         f"    storage {redundancy.get('standardTierStorageRedundancy')}, cross-region restore {redundancy.get('crossRegionRestore')},"
         f" cross-subscription restore {restore.get('crossSubscriptionRestoreState')}",
