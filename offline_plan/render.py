@@ -104,25 +104,38 @@ def _vault_lines(vault: dict[str, Any]) -> list[str]:
     encryption = (f"customer-managed key {cmk} (identity {_last(vault.get('customerManagedKeyIdentity'))})" if cmk
                   else "platform-managed key")
     workspace = vault.get("diagnosticsWorkspace")
+    kept = "" if soft_delete.get("state") == "Disabled" else f" for {_days(soft_delete.get('retentionDays'))}"
     return [
         f"  Vault {vault.get('name')} ({vault.get('location')}):"
         f" {'protected from destroy' if vault.get('protectedFromDestroy') else 'DESTROYABLE (allowDestroy: true)'}",
-        f"    soft delete {soft_delete.get('state')} for {_days(soft_delete.get('retentionDays'))},"
-        f" immutability {vault.get('immutability')}",
+        f"    soft delete {soft_delete.get('state')}{kept}, immutability {vault.get('immutability')}",
         f"    storage {vault.get('storageRedundancy')}, cross-region restore {vault.get('crossRegionRestore')},"
         f" cross-subscription restore {vault.get('crossSubscriptionRestore')}",
         f"    public network access {vault.get('publicNetworkAccess')}, job failure alerts {vault.get('jobFailureAlerts')},"
         f" encryption {encryption}",
         f"    diagnostics {'to workspace ' + _last(workspace) + ' (' + workspace + ')' if workspace else 'not sent to Log Analytics'};"
         f" alert e-mails {', '.join(vault.get('alertEmails') or []) or 'none'}",
+        *_one_way_lines(vault.get("immutability"), cmk),
     ]
+
+
+def _one_way_lines(immutability: Any, encryption: Any) -> list[str]:
+    """What a reviewer must know the program cannot check: it does not know the vault's history."""
+    lines = []
+    if immutability == "Locked":
+        lines.append("    NOTE: immutability Locked is irreversible, and Azure refuses to CREATE a vault as Locked: "
+                     "create it Unlocked, then set Locked in a later `pulumi up`")
+    if encryption:
+        lines.append("    NOTE: a customer-managed key applies only to a vault that never had an item registered; "
+                     "its identity must never be disabled or switched")
+    return lines
 
 
 def _policy_lines(name: str, policy: dict[str, Any]) -> list[str]:
     schedule, hours = policy.get("schedule", {}), policy.get("rpoHours")
     if schedule.get("frequency") == "Hourly":
         when = (f"every {schedule.get('intervalHours')} h from {schedule.get('windowStart')}"
-                f" in a {schedule.get('windowHours')} h window")
+                f" in a {schedule.get('windowHours')} h window: {policy.get('backupsPerDay')} a day")
     elif schedule.get("frequency") == "Weekly":
         when = f"Weekly on {', '.join(schedule.get('days', []))} at {schedule.get('time')}"
     else:
@@ -131,10 +144,17 @@ def _policy_lines(name: str, policy: dict[str, Any]) -> list[str]:
     ladder = [_plural(retention[key], unit) for key, unit in (("dailyDays", "day"), ("weeklyWeeks", "week"),
                                                               ("monthlyMonths", "month"), ("yearlyYears", "year"))
               if retention.get(key)]
-    return [
+    lines = [
         f"  Policy {name} ({policy.get('kind')}, {policy.get('timeZone')}): {when} (RPO {hours} h)",
         f"    instant restore {_days(policy.get('instantRestoreDays'))}; retention {' / '.join(ladder) or 'none'}",
     ]
+    if snapshots := policy.get("snapshotOnlyBackupsPerDay"):
+        lines.append(f"    only the last backup of a day goes to the vault (kept {_days(policy.get('vaultRetentionDays'))}); "
+                     f"the other {snapshots} are snapshots kept {_days(policy.get('instantRestoreDays'))}")
+    if policy.get("kind") != "enhanced":
+        lines.append("    WARNING: a standard policy cannot protect Trusted Launch VMs at the pinned API version; "
+                     "use kind: enhanced for them")
+    return lines
 
 
 def _vm_lines(name: str, vm: dict[str, Any]) -> list[str]:

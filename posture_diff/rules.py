@@ -228,6 +228,7 @@ RULES: list[tuple[Path, Rule]] = [
     (("policies", "*", "kind"), _policy_kind),
     (("policies", "*", "rpoHours"), _rpo),
     (("policies", "*", "instantRestoreDays"), _more_is_better),
+    (("policies", "*", "vaultRetentionDays"), _more_is_better),
     (("policies", "*", "retention", "*"), _more_is_better),
     (("vms", "*"), _vm_added_or_removed),
     (("vms", "*", "protected"), _vm_protected),

@@ -44,7 +44,7 @@ def test_a_host_key_not_pinned_is_a_warning_naming_the_hosts(prod):
 def test_no_warning_when_every_host_key_is_pinned():
     settings = example_settings("dev")
     settings["vms"][0]["ssh"]["hostKey"] = KEY
-    assert "WARNING" not in to_text(run_with_settings(settings, "dev"), settings)
+    assert "host key not pinned" not in to_text(run_with_settings(settings, "dev"), settings)
 
 
 def test_hook_settings_version_schedule_and_targets_are_in_the_text(prod):
@@ -54,7 +54,7 @@ def test_hook_settings_version_schedule_and_targets_are_in_the_text(prod):
     assert "application-consistent (hooks 1.0.0, sha256 " in lines[prod2]
     assert "instances=IRISAPP:iris IRISREPORT:iris" in lines[prod2 + 2]
     assert "continue_backup_on_failure=true" in lines[prod2 + 2] and "freeze_budget_seconds=240" in lines[prod2 + 2]
-    assert "every 4 h from 00:00 in a 24 h window (RPO 4 h)" in text
+    assert "every 4 h from 00:00 in a 24 h window: 6 a day (RPO 4 h)" in text
     assert "customer-managed key https://kv-iris-prod.vault.azure.net/keys/backup-cmk (identity id-backup-cmk)" in text
     assert "diagnostics to workspace law-prod (" in text and "alert e-mails dba-oncall@example.com" in text
 
@@ -66,4 +66,4 @@ def test_daily_and_weekly_schedules_show_days_and_times():
         "instantRestoreDays": 5, "retention": {"weekly": {"weeks": 8, "days": ["Saturday", "Sunday"]}}}
     text = to_text(run_with_settings(settings, "dev"), settings)
     assert "Policy daily-dev (standard, UTC): Daily at 22:00 (RPO 24 h)" in text
-    assert "Policy weekly (standard, UTC): Weekly on Saturday, Sunday at 21:30 (RPO 168 h)" in text
+    assert "Policy weekly (standard, UTC): Weekly on Saturday, Sunday at 21:30 (RPO 144 h)" in text
