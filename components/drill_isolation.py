@@ -60,6 +60,11 @@ class RoleGrant:
 BACKUP_OPERATOR = "00c29273-979b-4161-815c-10b084fb9324"
 VIRTUAL_MACHINE_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
 STORAGE_ACCOUNT_CONTRIBUTOR = "17d1049b-9a84-46fb-8f53-869881c3d3ab"
+ROLE_NAMES = {
+    BACKUP_OPERATOR: "Backup Operator",
+    VIRTUAL_MACHINE_CONTRIBUTOR: "Virtual Machine Contributor",
+    STORAGE_ACCOUNT_CONTRIBUTOR: "Storage Account Contributor",
+}
 
 
 def sandbox_resource_group_id(subscription_id: str, resource_group: str) -> ResourceId:
@@ -79,13 +84,13 @@ def drill_role_grants(vault: ResourceId, sandbox: ResourceId, staging: ResourceI
     (learn.microsoft.com/azure/backup/backup-rbac-rs-vault), narrowed where a smaller built-in role
     does the job. Only the vault grant reaches outside the sandbox resource group."""
     return (
-        RoleGrant("vault-backup-operator", "Backup Operator", BACKUP_OPERATOR, str(vault),
+        RoleGrant("vault-backup-operator", ROLE_NAMES[BACKUP_OPERATOR], BACKUP_OPERATOR, str(vault),
                   "list recovery points, trigger RestoreDisks and follow its job (Restore VM: Backup Operator "
                   "on the vault); cannot delete backup data, stop protection or change policies"),
-        RoleGrant("sandbox-vm-contributor", "Virtual Machine Contributor", VIRTUAL_MACHINE_CONTRIBUTOR, str(sandbox),
+        RoleGrant("sandbox-vm-contributor", ROLE_NAMES[VIRTUAL_MACHINE_CONTRIBUTOR], VIRTUAL_MACHINE_CONTRIBUTOR, str(sandbox),
                   "create and delete the restored disks, the NIC and the VM, run the check through Run Command; "
                   "joins the sandbox subnet and NSG but cannot change them, nor create public IPs"),
-        RoleGrant("staging-storage-contributor", "Storage Account Contributor", STORAGE_ACCOUNT_CONTRIBUTOR, str(staging),
+        RoleGrant("staging-storage-contributor", ROLE_NAMES[STORAGE_ACCOUNT_CONTRIBUTOR], STORAGE_ACCOUNT_CONTRIBUTOR, str(staging),
                   "the staging account RestoreDisks writes to (Restore managed disks: Storage Account "
                   "Contributor on the temporary storage account); deletes the staging containers after a drill"),
     )
