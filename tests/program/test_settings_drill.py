@@ -113,3 +113,16 @@ def test_cron_fires_between_is_half_open():
     assert weekly.fires_between(sunday, sunday.replace(hour=4))
     assert not weekly.fires_between(sunday, sunday.replace(minute=30))
     assert not weekly.fires_between(sunday.replace(minute=31), sunday.replace(hour=5))
+
+
+def test_every_drill_setting_is_in_the_configuration_reference():
+    from pydantic.alias_generators import to_camel
+
+    from components.settings_drill import DrillSettings, DrillVm
+    from tests.program.harness import ROOT
+
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    keys = [f"drill.{to_camel(name)}" for name in DrillSettings.model_fields if name != "vms"]
+    keys += [f"drill.vms[].{to_camel(name)}" for name in DrillVm.model_fields]
+    for key in keys:
+        assert f"| `{key}` |" in doc, key
