@@ -94,7 +94,7 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         ))
     drill = DrillSandbox("drill", DrillSandboxArgs(
         stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
-        vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault],
+        vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
     )) if settings.drill.enabled else None
     return BackupStackOutputs(vault, policies, protected_vms, hooks, drill)
 
