@@ -1,6 +1,8 @@
 """drill/vm/check.sh under dash, against the iris drill double: start, recovery, integrity outcomes."""
 
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +17,7 @@ def vm(tmp_path):
 
 
 def test_shellcheck_clean():
-    subprocess.run(["shellcheck", "-s", "sh", str(CHECK)], check=True)
+    subprocess.run([str(Path(sys.executable).parent / "shellcheck"), "-s", "sh", str(CHECK)], check=True)
 
 
 def test_happy_path_disarms_before_start_checks_every_database_and_stops(vm):
