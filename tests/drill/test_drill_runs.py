@@ -96,23 +96,24 @@ def test_run_command_that_never_finishes_hits_our_deadline(vm):
     assert_safe(fake)
 
 
-def test_integrity_errors(tmp_path):
+def drill_on_vm(tmp_path, run_id, **instance):
+    """A whole drill whose restored VM holds one instance with the given double outcome."""
     v = DrillVm(tmp_path)
-    v.add_instance("IRISPROD", integrity="errors")
+    v.add_instance("IRISPROD", **instance)
     drill, fake, _ = make_drill(Scenario(points=GOOD))
     wire_check(fake, v)
-    report = drill.run("run6")
+    return drill.run(run_id), fake
+
+
+def test_integrity_errors(tmp_path):
+    report, fake = drill_on_vm(tmp_path, "run6", integrity="errors")
     assert report.vms[0].verdict == "integrity errors" and report.exit_code == 1
     assert 'failures="1"' in to_junit(report)
     assert_safe(fake)
 
 
 def test_iris_does_not_start(tmp_path):
-    v = DrillVm(tmp_path)
-    v.add_instance("IRISPROD", start="mismatch")
-    drill, fake, _ = make_drill(Scenario(points=GOOD))
-    wire_check(fake, v)
-    report = drill.run("run7")
+    report, fake = drill_on_vm(tmp_path, "run7", start="mismatch")
     assert report.vms[0].verdict == "did not start"
     assert report.vms[0].check["instances"][0]["start"] == "operator-needed"
     assert_safe(fake)

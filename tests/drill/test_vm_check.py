@@ -42,31 +42,24 @@ def test_every_instance_from_qlist_when_none_named(vm):
     assert run.result["verdict"] == "passed"
 
 
-def test_integrity_errors(vm):
-    vm.add_instance("IRISPROD", integrity="errors")
+# (double outcome, verdict, instance field, its value): integrity errors, an incomplete check, a failed
+# start, and a WIJ mismatch (recovery that needs an operator).
+OUTCOMES = [
+    ({"integrity": "errors"}, "integrity-errors", "integrity", "errors"),
+    ({"integrity": "incomplete"}, "could-not-check", "integrity", "incomplete"),
+    ({"start": "fail"}, "did-not-start", "start", "failed"),
+    ({"start": "mismatch"}, "did-not-start", "start", "operator-needed"),
+]
+
+
+@pytest.mark.parametrize("outcome, verdict, key, value", OUTCOMES)
+def test_failed_outcomes(vm, outcome, verdict, key, value):
+    vm.add_instance("IRISPROD", **outcome)
     run = vm.run('DRILL_INSTANCES="IRISPROD:iris"')
-    assert run.result["verdict"] == "integrity-errors"
-    assert run.result["instances"][0]["integrity"] == "errors"
-
-
-def test_integrity_check_that_did_not_complete_is_could_not_check(vm):
-    vm.add_instance("IRISPROD", integrity="incomplete")
-    assert vm.run('DRILL_INSTANCES="IRISPROD:iris"').result["verdict"] == "could-not-check"
-
-
-def test_iris_does_not_start(vm):
-    vm.add_instance("IRISPROD", start="fail")
-    run = vm.run('DRILL_INSTANCES="IRISPROD:iris"')
-    assert run.result["verdict"] == "did-not-start"
-    assert run.result["instances"][0]["start"] == "failed"
-    assert not any("integrity" in e for e in run.events)
-
-
-def test_wij_mismatch_is_recovery_needing_an_operator(vm):
-    vm.add_instance("IRISPROD", start="mismatch")
-    run = vm.run('DRILL_INSTANCES="IRISPROD:iris"')
-    assert run.result["verdict"] == "did-not-start"
-    assert run.result["instances"][0]["start"] == "operator-needed"
+    assert run.result["verdict"] == verdict
+    assert run.result["instances"][0][key] == value
+    if key == "start":  # no integrity check on an instance that is not up
+        assert not any("integrity" in e for e in run.events)
 
 
 def test_mirror_member_is_kept_out_of_the_mirror_and_unmounted_mirrored_dbs_are_reported(vm):
