@@ -9,7 +9,10 @@ VirtualMachineRunCommands_CreateOrUpdate/GetByVirtualMachine, Disks_ListByResour
 
 State machines (advanced by the client's polls): restore job InProgress -> Completed|Failed; VM agent
 NotReady -> Ready (or never); run command Running -> Succeeded|Failed|TimedOut.
-Every request is checked by the route table (method, path, api-version) and recorded.
+Every request is recorded and checked against the ARM spec extracts (tools/arm-validate/arm_requests.py:
+operation found by path template, api-version, path/query parameters, body schema); an error is a
+violation. Warnings (values outside a modelAsString enum, e.g. a VM size newer than the spec's list)
+are kept in `spec_warnings`. The route table only dispatches to the fake's handlers.
 """
 
 from __future__ import annotations
@@ -17,40 +20,45 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "arm-validate"))
+from arm_requests import check_request  # noqa: E402
 
 HOST = "https://management.azure.com"
 SUB = "11111111-1111-1111-1111-111111111111"
 _RG = r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers"
 _ITEM = (_RG + r"/Microsoft\.RecoveryServices/vaults/(?P<vault>[^/]+)/backupFabrics/Azure"
          r"/protectionContainers/(?P<container>[^/]+)/protectedItems/(?P<item>[^/]+)")
-# (name, method, path regex, api-version the drill pins: drill/azure_ops.py)
+# (name, method, path regex): dispatch only; arm_requests checks path and api-version against the specs
 ROUTES = [
-    ("recovery_points", "GET", _ITEM + r"/recoveryPoints", "2024-10-01"),
-    ("restore", "POST", _ITEM + r"/recoveryPoints/(?P<rp>[^/]+)/restore", "2024-10-01"),
-    ("operation_status", "GET", _RG + r"/Microsoft\.RecoveryServices/vaults/(?P<vault>[^/]+)/backupOperations/(?P<op>[^/]+)", "2024-10-01"),
-    ("job", "GET", _RG + r"/Microsoft\.RecoveryServices/vaults/(?P<vault>[^/]+)/backupJobs/(?P<job>[^/]+)", "2024-10-01"),
-    ("disks", "GET", _RG + r"/Microsoft\.Compute/disks", "2024-03-02"),
-    ("disk_update", "PATCH", _RG + r"/Microsoft\.Compute/disks/(?P<name>[^/]+)", "2024-03-02"),
-    ("disk_get", "GET", _RG + r"/Microsoft\.Compute/disks/(?P<name>[^/]+)", "2024-03-02"),
-    ("disk_delete", "DELETE", _RG + r"/Microsoft\.Compute/disks/(?P<name>[^/]+)", "2024-03-02"),
-    ("nics", "GET", _RG + r"/Microsoft\.Network/networkInterfaces", "2024-05-01"),
-    ("nic_put", "PUT", _RG + r"/Microsoft\.Network/networkInterfaces/(?P<name>[^/]+)", "2024-05-01"),
-    ("nic_get", "GET", _RG + r"/Microsoft\.Network/networkInterfaces/(?P<name>[^/]+)", "2024-05-01"),
-    ("nic_delete", "DELETE", _RG + r"/Microsoft\.Network/networkInterfaces/(?P<name>[^/]+)", "2024-05-01"),
-    ("vms", "GET", _RG + r"/Microsoft\.Compute/virtualMachines", "2024-11-01"),
-    ("vm_view", "GET", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)/instanceView", "2024-11-01"),
-    ("rc_put", "PUT", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)/runCommands/(?P<rc>[^/]+)", "2024-11-01"),
-    ("rc_get", "GET", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)/runCommands/(?P<rc>[^/]+)", "2024-11-01"),
-    ("vm_put", "PUT", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)", "2024-11-01"),
-    ("vm_get", "GET", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)", "2024-11-01"),
-    ("vm_delete", "DELETE", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)", "2024-11-01"),
-    ("async_op", "GET", r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.(Compute|Network)/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)", None),
+    ("recovery_points", "GET", _ITEM + r"/recoveryPoints"),
+    ("restore", "POST", _ITEM + r"/recoveryPoints/(?P<rp>[^/]+)/restore"),
+    ("operation_status", "GET", _RG + r"/Microsoft\.RecoveryServices/vaults/(?P<vault>[^/]+)/backupOperations/(?P<op>[^/]+)"),
+    ("job", "GET", _RG + r"/Microsoft\.RecoveryServices/vaults/(?P<vault>[^/]+)/backupJobs/(?P<job>[^/]+)"),
+    ("disks", "GET", _RG + r"/Microsoft\.Compute/disks"),
+    ("disk_update", "PATCH", _RG + r"/Microsoft\.Compute/disks/(?P<name>[^/]+)"),
+    ("disk_get", "GET", _RG + r"/Microsoft\.Compute/disks/(?P<name>[^/]+)"),
+    ("disk_delete", "DELETE", _RG + r"/Microsoft\.Compute/disks/(?P<name>[^/]+)"),
+    ("nics", "GET", _RG + r"/Microsoft\.Network/networkInterfaces"),
+    ("nic_put", "PUT", _RG + r"/Microsoft\.Network/networkInterfaces/(?P<name>[^/]+)"),
+    ("nic_get", "GET", _RG + r"/Microsoft\.Network/networkInterfaces/(?P<name>[^/]+)"),
+    ("nic_delete", "DELETE", _RG + r"/Microsoft\.Network/networkInterfaces/(?P<name>[^/]+)"),
+    ("vms", "GET", _RG + r"/Microsoft\.Compute/virtualMachines"),
+    ("vm_view", "GET", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)/instanceView"),
+    ("rc_put", "PUT", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)/runCommands/(?P<rc>[^/]+)"),
+    ("rc_get", "GET", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)/runCommands/(?P<rc>[^/]+)"),
+    ("vm_put", "PUT", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)"),
+    ("vm_get", "GET", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)"),
+    ("vm_delete", "DELETE", _RG + r"/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)"),
+    ("async_op", "GET", r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.(Compute|Network)/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)"),
 ]
 
 
@@ -85,6 +93,7 @@ class FakeAzure(BaseAdapter):
         self.s = scenario
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
+        self.spec_warnings: list[str] = []
         self.resources: dict[tuple[str, str, str], dict] = {}  # (rg, kind, name) -> resource
         self.restores: dict[str, dict] = {}
         self.polls: dict[str, int] = {}
@@ -96,16 +105,18 @@ class FakeAzure(BaseAdapter):
 
     def send(self, request, **_kwargs):
         url = urlsplit(request.url)
-        version = parse_qs(url.query).get("api-version", [None])[0]
+        query = {name: values[0] for name, values in parse_qs(url.query).items()}
         body = json.loads(request.body) if request.body else None
         route, match = self._route(request.method, url.path)
-        rec = Recorded(request.method, url.path, version, body, route[0] if route else None)
+        rec = Recorded(request.method, url.path, query.get("api-version"), body, route[0] if route else None)
         self.requests.append(rec)
+        if not route or route[0] != "async_op":  # async_op: a URL the service returned, not a spec operation
+            for problem in check_request(request.method, url.path, query, body):
+                where = self.violations if problem.severity == "error" else self.spec_warnings
+                where.append(f"{request.method} {url.path}: {problem}")
         if route is None:
             self.violations.append(f"no such operation: {request.method} {url.path}")
             return self._respond(request, 404, {"error": {"code": "NotFound", "message": "no route"}})
-        if route[3] and version != route[3]:
-            self.violations.append(f"{route[0]}: api-version {version}, expected {route[3]}")
         if self.on_request:
             self.on_request(rec)
         status, payload, headers = getattr(self, "_" + route[0])({k: unquote(v) for k, v in match.groupdict().items() if v}, body)

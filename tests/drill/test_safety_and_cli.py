@@ -93,9 +93,3 @@ def test_sweep_cli_deletes_old_leftovers(capsys):
     assert "leftover: nic nic-old" in capsys.readouterr().out and len(fake.resources) == 2
     assert cli.main(["sweep", "--stack", "prod"], **kwargs) == 0
     assert [k[2] for k in fake.resources] == ["sandbox"]
-
-
-def test_request_check_catches_a_body_the_spec_does_not_allow():
-    from request_check import body_problems
-    assert body_problems("rc_put", {"location": "westeurope", "properties": {"source": {"script": "x"}}}) == []
-    assert body_problems("rc_put", {"location": "westeurope", "properties": {"source": {"scripts": "x"}}}) != []

@@ -142,6 +142,11 @@ def to_arm_request(type_token: str, inputs: dict) -> tuple[dict, dict]:
 def unresolved_refs(type_token: str) -> list[str]:
     """Every $ref reachable from the PUT parameters (incl. all subtypes) that does not resolve."""
     resource = _resource(type_token)
+    return unresolved_from(resource.spec, _put(resource)["parameters"])
+
+
+def unresolved_from(spec: str, parameters: list) -> list[str]:
+    """Every $ref reachable from `parameters` of `spec` (incl. all subtypes) that does not resolve."""
     missing: list[str] = []
     seen: set[tuple[str, str]] = set()
 
@@ -170,7 +175,7 @@ def unresolved_refs(type_token: str) -> list[str]:
         for sub in subtypes.values():
             walk(target_doc, {"$ref": f"#/definitions/{sub}"})
 
-    walk(resource.spec, _put(resource)["parameters"])
+    walk(spec, parameters)
     return missing
 
 
@@ -423,7 +428,7 @@ def _has_type(value, kind: str) -> bool:
         return kind == "boolean"
     if kind == "integer":  # Pulumi sends every number as a float
         return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    python_types = {"number": (int, float), "string": str, "array": list, "object": dict}
+    python_types = {"number": (int, float), "string": str, "array": list, "object": dict, "boolean": bool}
     return isinstance(value, python_types.get(kind, object))
 
 
