@@ -10,11 +10,13 @@ import difflib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from tzlocal.windows_tz import win_tz
 
 from .azure_ids import ResourceId, parse_resource_group_id, parse_resource_id
+from .settings_base import _Settings
+from .settings_drill import DrillField, DrillSettings
 
 PROJECT = "irisbackup"
 CONFIG_KEY = "settings"
@@ -78,14 +80,6 @@ WorkspaceId = Annotated[ResourceId, _resource_id(WORKSPACE_TYPE)]
 IdentityId = Annotated[ResourceId, _resource_id(IDENTITY_TYPE)]
 ResourceGroupId = Annotated[ResourceId, BeforeValidator(_resource_group_id)]
 Seconds = Annotated[int, Field(ge=1, strict=True)]
-
-
-class _Settings(BaseModel):
-    """camelCase keys in the stack file, snake_case in Python; unknown keys are errors (typos)."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, extra="forbid", frozen=True, arbitrary_types_allowed=True
-    )
 
 
 # --- vault -------------------------------------------------------------------------------------
@@ -348,6 +342,7 @@ class StackSettings(_Settings):
     policies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{2,149}$")], PolicySettings] = Field(min_length=1)
     network_security_groups: list[NsgSettings] = []
     vms: list[VmSettings] = Field(min_length=1)
+    drill: DrillField = DrillSettings()
 
     @model_validator(mode="after")
     def _destroy_must_be_possible(self) -> StackSettings:

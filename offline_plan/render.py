@@ -5,8 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components.drill_isolation import ROLE_NAMES
+
 from .engine import PlanRun, Registration, mask_secrets
 from .posture import build_posture
+
+# The restore-drill sandbox (docs/restore-drill.md), shown from the registrations themselves.
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+VNET = "azure-native:network:VirtualNetwork"
+NSG = "azure-native:network:NetworkSecurityGroup"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
           "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
@@ -46,7 +56,7 @@ def _options(resource: Registration) -> dict[str, Any]:
 
 def to_text(run: PlanRun, settings: dict[str, Any] | None = None) -> str:
     posture = plan_document(run, settings)["posture"]
-    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *review_summary(posture)])
+    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *review_summary(posture, run.resources)])
 
 
 def _tree(run: PlanRun) -> list[str]:
@@ -68,8 +78,9 @@ def _tree(run: PlanRun) -> list[str]:
     return lines
 
 
-def review_summary(posture: dict[str, Any]) -> list[str]:
-    """What a reviewer checks before approving: protections, RPO, retention ladder, coverage, connections."""
+def review_summary(posture: dict[str, Any], resources: list[Registration] | None = None) -> list[str]:
+    """What a reviewer checks before approving: protections, RPO, retention ladder, coverage, connections,
+    and the restore-drill sandbox when `resources` (the registrations) are given."""
     lines = ["Backup settings for review:"]
     if posture.get("vault"):
         lines += _vault_lines(posture["vault"])
@@ -86,7 +97,53 @@ def review_summary(posture: dict[str, Any]) -> list[str]:
     if unpinned:
         lines.append(f"  WARNING: SSH host key not pinned for {', '.join(unpinned)}: pulumi-command does not verify which host "
                      "it reached. Pin it with ssh.hostKey / ssh.proxy.hostKey (ssh-keyscan -t ed25519 HOST).")
-    return lines
+    return lines + _drill_lines(resources)
+
+
+def _rules_text(rules: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{r.get('direction')} {r.get('access')} {r.get('protocol')}/{r.get('destinationPortRange')}"
+        f" to {r.get('destinationAddressPrefix')} (priority {r.get('priority')})"
+        for r in sorted(rules, key=lambda r: (r.get("direction", ""), r.get("priority", 0)))
+    )
+
+
+def _drill_lines(resources: list[Registration] | None) -> list[str]:
+    """The restore-drill sandbox: what isolates it and what its identity may do (docs/restore-drill.md)."""
+    if resources is None:
+        return []
+    by_type: dict[str, list[Registration]] = {}
+    for resource in resources:
+        by_type.setdefault(resource.type, []).append(resource)
+    groups = [g for g in by_type.get(RESOURCE_GROUP, []) if g.parent.endswith("::drill")]
+    if not groups:
+        return ["  Restore drill sandbox: none (drill.enabled is false)"]
+    group, [vnet], [nsg], [account] = groups[0], by_type[VNET], by_type[NSG], by_type[STORAGE_ACCOUNT]
+    public_ips = [r.name for r in by_type.get(PUBLIC_IP, [])]
+    sku = account.inputs.get("sku", {}).get("name")
+    network = account.inputs.get("networkRuleSet", {})
+    grants = "; ".join(
+        f"{ROLE_NAMES.get(r.inputs['roleDefinitionId'].rsplit('/', 1)[-1], r.inputs['roleDefinitionId'])} on {_scope_text(r.inputs['scope'])}"
+        for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name)
+    )
+    return [
+        f"  Restore drill sandbox {group.inputs.get('resourceGroupName')} ({group.inputs.get('location')}): "
+        f"VNet {', '.join(vnet.inputs.get('addressSpace', {}).get('addressPrefixes', []))}, "
+        f"{'PUBLIC IPs ' + ', '.join(public_ips) if public_ips else 'no public IP'}, "
+        f"{'PEERED' if vnet.inputs.get('virtualNetworkPeerings') else 'no peering'}",
+        f"    NSG {nsg.inputs.get('networkSecurityGroupName')}: {_rules_text(nsg.inputs.get('securityRules', []))}",
+        f"    staging account {account.inputs.get('accountName')}: {sku} {account.inputs.get('kind')}, "
+        f"public blob access {'ON' if account.inputs.get('allowBlobPublicAccess') is not False else 'off'}, "
+        f"TLS {account.inputs.get('minimumTlsVersion')}, network default {network.get('defaultAction', 'Allow')} "
+        f"(bypass {network.get('bypass', 'none')})",
+        f"    drill identity: {grants}",
+    ]
+
+
+def _scope_text(scope: str) -> str:
+    """`resource group rg-x` or `Microsoft.Storage/storageAccounts/st` (the provider part of the ID)."""
+    resource = scope.partition("/providers/")[2]
+    return resource or f"resource group {scope.rsplit('/', 1)[-1]}"
 
 
 def _unpinned(name: str, ssh: dict[str, Any] | None) -> list[str]:

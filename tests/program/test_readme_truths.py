@@ -11,6 +11,11 @@ ROLE_FOR_PROVIDER = {
     "azure-native:network": "Network Contributor",
     "azure-native:monitor": "Monitoring Contributor",
     "azure-native:alertsmanagement": "Monitoring Contributor",
+    # The restore-drill sandbox (drill.enabled, on in prod).
+    "azure-native:resources": "Contributor",
+    "azure-native:storage": "Storage Account Contributor",
+    "azure-native:managedidentity": "Managed Identity Contributor",
+    "azure-native:authorization": "Role Based Access Control Administrator",
 }
 
 
