@@ -168,6 +168,14 @@ def test_the_uninstall_step_keeps_a_release_the_ssh_channel_also_installed(agent
     assert agent.vm.backup(snapshot_seconds=0.1).outcome == "application-consistent"
 
 
+def test_switching_from_ssh_the_ssh_delete_keeps_the_release_the_run_command_installed(agent, prod_settings):
+    assert agent.run(run_command(prod_settings)).returncode == 0
+    # What FreezeThawHooks' delete runs for this VM (owner <stack>:<vm>) after the switch.
+    assert agent.vm.install_sh("--uninstall", "--owner", f"test:{VM_NAME}").returncode == 0
+    assert agent.vm.config_path.exists()
+    assert agent.vm.backup(snapshot_seconds=0.1).outcome == "application-consistent"
+
+
 def test_an_install_failure_fails_with_the_installers_exit_code_and_reason(agent, prod_settings):
     agent.vm.double.set_status("CACHE", "down")
     result = agent.run(run_command(prod_settings))

@@ -60,8 +60,9 @@ def test_a_stack_mixes_both_channels_and_shows_the_channel_per_vm(prod_settings)
 def test_the_timeout_covers_the_installers_longest_wait(prod_settings):
     hooks = parse_settings(prod_settings).vms[CACHE_VM].hooks
     timeout = only(run_with_settings(prod_settings), RUN_COMMAND).inputs["timeoutInSeconds"]
-    # install.sh's uninstall of a replaced bundle waits for an active run up to freeze budget + 30 s.
-    assert timeout > hooks.freeze_budget_seconds + 30 + hooks.call_timeout_seconds
+    # install.sh's uninstall of a replaced bundle waits for an active run up to freeze budget + 30 s;
+    # docs/hooks.md gives this formula.
+    assert timeout == hooks.freeze_budget_seconds + 30 + hooks.call_timeout_seconds + 120
 
 
 def test_allow_destroy_leaves_the_install_unprotected_and_the_plan_says_crash_step(prod_settings):
