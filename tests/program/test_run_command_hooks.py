@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.hook_bundle import load_bundle
-from components.run_command_script import INLINE_SCRIPT_LIMIT, ScriptTooLarge, render_install_script
+from components.run_command_script import (
+    INLINE_SCRIPT_LIMIT,
+    ScriptTooLarge,
+    render_install_script,
+    render_uninstall_script,
+)
 from components.settings import SettingsError, parse_settings
 from offline_plan.render import review_summary
 from tests.policy.policyharness import checked, edited, failing
@@ -125,3 +133,15 @@ def test_the_uninstall_step_does_not_count_as_hooks(prod_settings):
                      for r in run.resources]
     assert "coverage-hooks" in failing(checked("prod", prod_settings, registrations=registrations,
                                                extra={"coverage-hooks": {"crashConsistentVms": []}}))
+
+
+def test_the_rendered_scripts_are_shellcheck_clean_posix_sh(tmp_path):
+    shellcheck = Path(sys.executable).with_name("shellcheck")
+    scripts = {"install.sh": render_install_script(load_bundle(), "test:vm:runcommand"),
+               "uninstall.sh": render_uninstall_script("test:vm:runcommand")}
+    for name, text in scripts.items():
+        assert text.startswith("#!/bin/sh\n")  # the handler execs the file: the shebang picks sh
+        (tmp_path / name).write_text(text)
+    result = subprocess.run([str(shellcheck), "-s", "sh", *(str(tmp_path / n) for n in scripts)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
