@@ -20,7 +20,7 @@ from components.run_command_script import (
 )
 from components.settings import SettingsError, parse_settings
 from offline_plan.render import review_summary
-from tests.policy.policyharness import checked, edited, failing
+from tests.policy.policyharness import checked, edited, failing, with_inputs
 from tests.program.harness import of_type, only, run_with_settings
 
 RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
@@ -110,14 +110,9 @@ def test_the_pack_reads_the_run_commands_protected_settings(prod_settings):
 
 def test_an_unpinned_run_command_fails_hooks_version_pinned(prod_settings):
     run = run_with_settings(prod_settings)
-
-    def unpin(registration):
-        registration.inputs["parameters"] = [p for p in registration.inputs["parameters"]
-                                             if p["name"] != "IRISBACKUP_BUNDLE_SHA256"]
-        return registration
-
-    result = checked("prod", prod_settings, registrations=edited(run, "hooks-vm-cache-prod-1-runcommand", unpin))
-    assert failing(result)["hooks-version-pinned"] == [
+    parameters = [p for p in only(run, RUN_COMMAND).inputs["parameters"] if p["name"] != "IRISBACKUP_BUNDLE_SHA256"]
+    unpinned = edited(run, "hooks-vm-cache-prod-1-runcommand", with_inputs(("parameters",), parameters))
+    assert failing(checked("prod", prod_settings, registrations=unpinned))["hooks-version-pinned"] == [
         "hooks of VM vm-cache-prod-1: the run command is not pinned to a bundle version and sha256 (parameters "
         "IRISBACKUP_BUNDLE_VERSION=1.0.0, IRISBACKUP_BUNDLE_SHA256=not set); deploy the hooks through RunCommandHooks"]
 
