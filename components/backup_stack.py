@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_command import remote
@@ -100,10 +101,11 @@ def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
     ))
 
 
-def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle, action: str) -> RunCommandHooks:
+def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
+                       action: Literal["install", "uninstall"]) -> RunCommandHooks:
     return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
         vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
-        owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,  # type: ignore[arg-type]
+        owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
         protect=not settings.allow_destroy,
     ))
 
