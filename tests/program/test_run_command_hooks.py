@@ -75,6 +75,7 @@ def test_the_timeout_covers_the_installers_longest_wait(prod_settings):
 
 def test_allow_destroy_leaves_the_install_unprotected_and_the_plan_says_crash_step(prod_settings):
     prod_settings["allowDestroy"] = True
+    prod_settings["vault"].update(immutability="Disabled", softDelete={"state": "Disabled"})
     assert not only(run_with_settings(prod_settings), RUN_COMMAND).protect
     prod_settings["vms"][CACHE_VM]["consistency"] = "crash"
     lines = "\n".join(review_summary(run_with_settings(prod_settings)))
@@ -103,7 +104,8 @@ def test_the_shipped_bundle_fits_the_inline_limit():
 
 def test_the_pack_reads_the_run_commands_protected_settings(prod_settings):
     prod_settings["vms"][CACHE_VM]["hooks"]["continueBackupOnFailure"] = True
-    assert failing(checked("prod", prod_settings))["hooks-plugin-config"] == [
+    required = {"hooks-plugin-config": {"continueBackupOnFailure": False}}
+    assert failing(checked("prod", prod_settings, extra=required))["hooks-plugin-config"] == [
         "hooks of VM vm-cache-prod-1: continueBackupOnFailure is true; this estate requires false "
         "(set vms[].hooks.continueBackupOnFailure: false)"]
 
