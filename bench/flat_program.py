@@ -17,6 +17,9 @@ from pulumi_azure_native import alertsmanagement, compute, monitor, network
 from pulumi_azure_native import recoveryservices as rs
 from pulumi_command import remote
 
+from components.hook_bundle import HookBundle
+from components.run_command_script import render_install_script, render_uninstall_script, run_command_owner_id
+
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
 TAGS = ("Storage",)  # regional: Storage.<location>
 
@@ -203,6 +206,7 @@ version = (HOOKS / "VERSION").read_text().strip()
 files = sorted((f"./{f.relative_to(HOOKS).as_posix()}", f) for f in HOOKS.rglob("*") if f.is_file())
 sha256 = hashlib.sha256("".join(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {n}\n" for n, f in files).encode()).hexdigest()
 staging = f"irisbackup-staging/{version}-{sha256[:12]}"
+bundle = HookBundle(HOOKS, version, sha256)
 
 # --- per VM: hooks over SSH, snapshot extension, protected item ---
 protected_items, hooks = {}, {}
@@ -210,17 +214,9 @@ for vm in s["vms"]:
     parts = vm["id"].rstrip("/").split("/")
     vm_rg, vm_name = parts[4], parts[8]
     depends = [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
-    if vm.get("consistency", "application") == "application":
-        ssh, h = vm["ssh"], vm.get("hooks", {})
-        proxy = ssh.get("proxy")
-        connection = remote.ConnectionArgs(
-            host=ssh["host"], user=ssh["user"], port=ssh.get("port", 22),
-            private_key=config.require_secret(ssh.get("privateKeyConfig", "sshPrivateKey")), host_key=ssh.get("hostKey"),
-            proxy=remote.ProxyConnectionArgs(
-                host=proxy["host"], user=proxy["user"], port=proxy.get("port", 22),
-                private_key=config.require_secret(proxy.get("privateKeyConfig", "sshPrivateKey")),
-            ) if proxy else None,
-        )
+    h, delivery = vm.get("hooks", {}), vm.get("delivery", "ssh")
+    application = vm.get("consistency", "application") == "application"
+    if application:
         instances = " ".join(f"{i['name']}:{i.get('product', 'iris')}" for i in h.get("instances", []))
         settings_text = (
             "# irisbackup hook settings, rendered by Pulumi. An empty instances= means: every running instance.\n"
@@ -232,6 +228,44 @@ for vm in s["vms"]:
             f"external_freeze_timeout_seconds={h.get('externalFreezeTimeoutSeconds', 600)}\n"
             f"continue_backup_on_failure={str(h.get('continueBackupOnFailure', True)).lower()}\n"
             f"credentials_file={h.get('credentialsFile') or ''}\n"
+        )
+    if delivery == "runCommand":
+        # The inline script is text; the flat program renders it with the same pure function.
+        action = "install" if application else "uninstall"
+        owner = run_command_owner_id(pulumi.get_stack(), vm_name)
+        script = render_install_script(bundle, owner) if application else render_uninstall_script(owner)
+        parameters = [compute.RunCommandInputParameterArgs(name="IRISBACKUP_ACTION", value=action)]
+        if application:
+            parameters += [compute.RunCommandInputParameterArgs(name="IRISBACKUP_BUNDLE_VERSION", value=version),
+                           compute.RunCommandInputParameterArgs(name="IRISBACKUP_BUNDLE_SHA256", value=sha256)]
+        run_command = compute.VirtualMachineRunCommandByVirtualMachine(
+            f"hooks-{vm_name}-runcommand",
+            resource_group_name=vm_rg,
+            vm_name=vm_name,
+            run_command_name="irisbackup-hooks",
+            location=location,
+            source=compute.VirtualMachineRunCommandScriptSourceArgs(script=script),
+            parameters=parameters,
+            protected_parameters=pulumi.Output.secret([compute.RunCommandInputParameterArgs(
+                name="IRISBACKUP_SETTINGS", value=settings_text)]) if application else None,
+            async_execution=False,
+            treat_failure_as_deployment_failure=True,
+            timeout_in_seconds=h.get("freezeBudgetSeconds", 240) + 30 + h.get("callTimeoutSeconds", 20) + 120,
+            opts=pulumi.ResourceOptions(protect=protect and application),
+        )
+        if application:
+            depends.append(run_command)
+            hooks[vm_name] = {"version": version, "sha256": sha256, "channel": "runCommand"}
+    elif application:
+        ssh = vm["ssh"]
+        proxy = ssh.get("proxy")
+        connection = remote.ConnectionArgs(
+            host=ssh["host"], user=ssh["user"], port=ssh.get("port", 22),
+            private_key=config.require_secret(ssh.get("privateKeyConfig", "sshPrivateKey")), host_key=ssh.get("hostKey"),
+            proxy=remote.ProxyConnectionArgs(
+                host=proxy["host"], user=proxy["user"], port=proxy.get("port", 22),
+                private_key=config.require_secret(proxy.get("privateKeyConfig", "sshPrivateKey")),
+            ) if proxy else None,
         )
         owner = re.sub(r"[^A-Za-z0-9._:-]", "-", f"{pulumi.get_stack()}:{vm_name}")[:128]
         installer = f"sudo -n sh {shlex.quote(staging)}/hooks/install.sh --owner {shlex.quote(owner)}"
@@ -261,7 +295,7 @@ for vm in s["vms"]:
             opts=pulumi.ResourceOptions(depends_on=[copy]),
         )
         depends += [staging_dir, copy, install]
-        hooks[vm_name] = {"version": version, "sha256": sha256}
+        hooks[vm_name] = {"version": version, "sha256": sha256, "channel": "ssh"}
     if vm.get("manageExtension", False):
         depends.append(compute.VirtualMachineExtension(
             f"{vm_name}-snapshot-extension",

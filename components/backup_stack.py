@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_command import remote
@@ -15,6 +16,8 @@ from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
 from .hook_bundle import HookBundle, render_hook_settings
 from .naming import hook_owner_id
 from .protected_vm import ProtectedVm, ProtectedVmArgs
+from .run_command_hooks import RunCommandHooks, RunCommandHooksArgs
+from .run_command_script import run_command_owner_id
 from .settings import Ssh, SshProxy, StackSettings, VmSettings
 from .vault import BackupVault, BackupVaultArgs
 
@@ -26,7 +29,7 @@ class BackupStackOutputs:
     vault: BackupVault
     policies: dict[str, BackupPolicy]
     protected_vms: dict[str, ProtectedVm]
-    hooks: dict[str, FreezeThawHooks]
+    hooks: dict[str, FreezeThawHooks | RunCommandHooks]
     drill: DrillSandbox | None = None
 
     def export(self) -> None:
@@ -36,7 +39,9 @@ class BackupStackOutputs:
         pulumi.export("protectedItems", {
             vm: {"id": item.protected_item_id, "policyId": item.policy_id} for vm, item in self.protected_vms.items()
         })
-        pulumi.export("hooks", {vm: {"version": hooks.version, "sha256": hooks.sha256} for vm, hooks in self.hooks.items()})
+        pulumi.export("hooks", {
+            vm: {"version": hooks.version, "sha256": hooks.sha256, "channel": _channel(hooks)} for vm, hooks in self.hooks.items()
+        })
         if self.drill:
             # What `python -m drill` and the restore-drill workflow need (AZURE_CLIENT_ID: identityClientId).
             pulumi.export("drill", {
@@ -79,16 +84,16 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         for nsg in settings.network_security_groups
     }
     protected_vms: dict[str, ProtectedVm] = {}
-    hooks: dict[str, FreezeThawHooks] = {}
+    hooks: dict[str, FreezeThawHooks | RunCommandHooks] = {}
     for vm in settings.vms:
         prerequisites: list[pulumi.Resource] = [egress_by_nsg[str(nsg).lower()] for nsg in vm.network_security_groups]
         if vm.consistency == "application":
-            hooks[vm.name] = FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
-                connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
-                owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
-            ))
+            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret)
             # The first backup after `pulumi up` must already be application-consistent.
             prerequisites.append(hooks[vm.name])
+        elif vm.delivery == "runCommand":
+            # A crash-consistent VM on Run Command: the deliberate removal step of its hooks.
+            _run_command_hooks(vm, settings, bundle, "uninstall")
         protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
             vm_id=vm.id, location=settings.location, policy_id=policies[vm.policy].policy_id,
             vault_name=vault.vault_name, vault_resource_group_name=resource_group,
@@ -99,6 +104,29 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
     )) if settings.drill.enabled else None
     return BackupStackOutputs(vault, policies, protected_vms, hooks, drill)
+
+
+def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
+                   secret: SecretLookup) -> FreezeThawHooks | RunCommandHooks:
+    if vm.delivery == "runCommand":
+        return _run_command_hooks(vm, settings, bundle, "install")
+    return FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
+        connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
+    ))
+
+
+def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
+                       action: Literal["install", "uninstall"]) -> RunCommandHooks:
+    return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
+        vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
+        protect=not settings.allow_destroy,
+    ))
+
+
+def _channel(hooks: FreezeThawHooks | RunCommandHooks) -> str:
+    return "runCommand" if isinstance(hooks, RunCommandHooks) else "ssh"
 
 
 def _connection(vm: VmSettings, secret: SecretLookup) -> remote.ConnectionArgs:

@@ -315,6 +315,8 @@ class VmSettings(_Settings):
     # "crash" is an explicit, reviewable opt-out of freeze/thaw hooks.
     consistency: Literal["application", "crash"] = "application"
     ssh: Ssh | None = None
+    # How the hooks reach the VM: pulumi-command over SSH, or Azure managed Run Command (no SSH).
+    delivery: Literal["ssh", "runCommand"] = "ssh"
     hooks: HookSettings = HookSettings()
 
     @property
@@ -322,10 +324,13 @@ class VmSettings(_Settings):
         return self.id.name
 
     @model_validator(mode="after")
-    def _application_consistency_needs_ssh(self) -> VmSettings:
-        if self.consistency == "application" and self.ssh is None:
+    def _delivery_matches_ssh(self) -> VmSettings:
+        if self.delivery == "runCommand" and self.ssh is not None:
+            raise ValueError("delivery 'runCommand' takes no ssh (Azure's VM agent runs the installer; nothing connects "
+                             "to the VM); remove ssh, or set delivery: ssh")
+        if self.delivery == "ssh" and self.consistency == "application" and self.ssh is None:
             raise ValueError("consistency 'application' needs ssh (how pulumi-command reaches the VM to install the hooks); "
-                             "add ssh, or set consistency: crash to back up without freezing IRIS")
+                             "add ssh, set delivery: runCommand, or set consistency: crash to back up without freezing IRIS")
         return self
 
 

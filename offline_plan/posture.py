@@ -24,6 +24,7 @@ SECURITY_RULE = "azure-native:network:SecurityRule"
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
+RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
 INSTALL_SUFFIX = "-install"
 
 # Settings read into the curated posture below; any other key is carried as it stands.
@@ -156,6 +157,7 @@ def _vms(by_type: Mapping[str, list], resources: list, outputs: Mapping[str, Any
     extensions = {ext.get("parent") for ext in by_type.get(EXTENSION, [])}
     installs = {r.get("name"): r for r in resources if str(r.get("name", "")).endswith(INSTALL_SUFFIX)}
     hooks_out = outputs.get("hooks") if isinstance(outputs.get("hooks"), Mapping) else {}
+    uninstalling = _run_command_uninstalls(by_type.get(RUN_COMMAND, []))
     vms = {}
     for name in sorted(set(vm_settings) | set(items)):
         raw = vm_settings.get(name, {})
@@ -171,14 +173,24 @@ def _vms(by_type: Mapping[str, list], resources: list, outputs: Mapping[str, Any
             "policy": policy_names.get(item_properties.get("policyId"), item_properties.get("policyId")) if item else raw.get("policy"),
             "consistency": consistency,
             "extension": "declared" if item and item.get("parent") in extensions else "left to Azure Backup",
+            "hooksUninstall": name in uninstalling,
             "hooks": {
-                "version": hooks.get("version"), "sha256": hooks.get("sha256"),
+                "version": hooks.get("version"), "sha256": hooks.get("sha256"), "channel": hooks.get("channel", "ssh"),
                 "settings": hook_settings(install.get("inputs", {}).get("stdin")) if install else None,
             } if hooks else None,
             "ssh": ssh_summary(raw.get("ssh")),
             **_extra(raw, _VM_KEYS),
         }
     return vms
+
+
+def _run_command_uninstalls(run_commands: list[Mapping[str, Any]]) -> set[str]:
+    """VMs whose hooks Run Command is the removal step (parameter IRISBACKUP_ACTION=uninstall)."""
+    return {
+        str(command.get("inputs", {}).get("vmName"))
+        for command in run_commands
+        if {"name": "IRISBACKUP_ACTION", "value": "uninstall"} in (command.get("inputs", {}).get("parameters") or [])
+    }
 
 
 def hook_settings(text: Any) -> dict[str, str] | None:

@@ -17,6 +17,7 @@ NSG = "azure-native:network:NetworkSecurityGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
+RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
           "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
@@ -55,8 +56,12 @@ def _options(resource: Registration) -> dict[str, Any]:
 
 
 def to_text(run: PlanRun, settings: dict[str, Any] | None = None) -> str:
-    posture = plan_document(run, settings)["posture"]
-    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *review_summary(posture, run.resources)])
+    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *summary(run, settings)])
+
+
+def summary(run: PlanRun, settings: dict[str, Any] | None = None) -> list[str]:
+    """The review summary of a run; without the raw settings the SSH connections are not shown."""
+    return review_summary(plan_document(run, settings)["posture"], run.resources)
 
 
 def _tree(run: PlanRun) -> list[str]:
@@ -216,8 +221,11 @@ def _policy_lines(name: str, policy: dict[str, Any]) -> list[str]:
 
 def _vm_lines(name: str, vm: dict[str, Any]) -> list[str]:
     hooks = vm.get("hooks")
-    consistency = (f"application-consistent (hooks {hooks.get('version')}, sha256 {str(hooks.get('sha256'))[:12]})"
+    consistency = (f"application-consistent (hooks {hooks.get('version')}, sha256 {str(hooks.get('sha256'))[:12]},"
+                   f" via {hooks.get('channel')})"
                    if vm.get("consistency") == "application" and hooks else "CRASH-CONSISTENT ONLY (no freeze/thaw hooks)")
+    if vm.get("hooksUninstall"):
+        consistency += "; a Run Command uninstalls the hooks from the VM"
     lines = [f"    {name}: policy {vm.get('policy')}, {consistency}, VMSnapshotLinux {vm.get('extension')}, "
              f"{'protected from destroy' if vm.get('protectedFromDestroy') else 'DESTROYABLE'}"
              f"{', RETIRED (protection stopped, data kept)' if vm.get('retired') else ''}"]

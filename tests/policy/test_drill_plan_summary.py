@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from offline_plan.render import plan_document, review_summary
+from offline_plan.render import summary
 from tests.program.harness import example_settings, run_with_settings
 
 
 def drill_lines(settings) -> list[str]:
-    run = run_with_settings(settings)
-    lines = review_summary(plan_document(run, settings)["posture"], run.resources)
+    lines = summary(run_with_settings(settings), settings)
     start = next(i for i, line in enumerate(lines) if line.startswith("  Restore drill sandbox"))
     return lines[start:]
 

@@ -145,8 +145,9 @@ def test_a_vm_without_hooks_is_accepted_only_when_marked_crash_consistent(settin
     result = checked("prod", settings, extra={"coverage-hooks": {"crashConsistentVms": []}})
     assert failing(result)["coverage-hooks"] == [
         "protected item vm-cache-prod-1-protected-item: VM vm-cache-prod-1 has no freeze/thaw hooks deployment "
-        "(hooks-vm-cache-prod-1-install) that its protection depends on, so its backups are only crash-consistent; "
-        "give the VM ssh and hooks, or mark it explicitly with consistency: crash"]
+        "(hooks-vm-cache-prod-1-install over SSH or hooks-vm-cache-prod-1-runcommand installing through Run Command) "
+        "that its protection depends on, so its backups are only crash-consistent; give the VM ssh or delivery: "
+        "runCommand, or mark it explicitly with consistency: crash"]
 
 
 def _destroyable(settings, **changes):

@@ -16,7 +16,7 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq7Yk5cQ0sIu0tq0ZBqv1V0b2m5m8f6a0QZs
 def prod():
     settings = example_settings("prod")
     settings["vms"][0]["ssh"].update(hostKey=KEY, port=2222)
-    for vm in settings["vms"]:
+    for vm in (vm for vm in settings["vms"] if "ssh" in vm):  # vm-cache-prod-1 takes delivery: runCommand
         vm["ssh"]["proxy"]["hostKey"] = f"10.20.0.4 {KEY}"  # as ssh-keyscan prints it
     settings["vms"][1]["hooks"]["continueBackupOnFailure"] = True
     run = run_with_settings(settings, "prod")
@@ -37,8 +37,9 @@ def test_the_connection_shows_host_user_port_bastion_and_pinning_but_no_key(prod
 def test_a_host_key_not_pinned_is_a_warning_naming_the_hosts(prod):
     text, _ = prod
     warning = next(line for line in text.splitlines() if "WARNING: SSH host key not pinned" in line)
-    assert "vm-iris-prod-2" in warning and "vm-cache-prod-1" in warning
-    assert "vm-iris-prod-1" not in warning and "bastion" not in warning
+    assert "vm-iris-prod-2" in warning
+    # pinned, or no SSH at all (Run Command)
+    assert "vm-iris-prod-1" not in warning and "bastion" not in warning and "vm-cache-prod-1" not in warning
 
 
 def test_no_warning_when_every_host_key_is_pinned():
@@ -51,7 +52,8 @@ def test_hook_settings_version_schedule_and_targets_are_in_the_text(prod):
     text, _ = prod
     lines = text.splitlines()
     prod2 = lines.index(next(line for line in lines if line.startswith("    vm-iris-prod-2:")))
-    assert "application-consistent (hooks 1.0.0, sha256 " in lines[prod2]
+    assert "application-consistent (hooks 1.0.0, sha256 " in lines[prod2] and "via ssh" in lines[prod2]
+    assert "    vm-cache-prod-1: policy enhanced-4h, application-consistent (hooks 1.0.0" in text and "via runCommand" in text
     assert "instances=IRISAPP:iris IRISREPORT:iris" in lines[prod2 + 2]
     assert "continue_backup_on_failure=true" in lines[prod2 + 2] and "freeze_budget_seconds=240" in lines[prod2 + 2]
     assert "every 4 h from 00:00 in a 24 h window: 6 a day (RPO 4 h)" in text

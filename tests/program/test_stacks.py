@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pulumi.runtime import rpc
 
 from offline_plan.engine import run_program
 from offline_plan.stack_file import SECRET_PLACEHOLDER, load_stack_config
@@ -51,7 +52,12 @@ def test_prod_runs_two_instances_on_one_vm_and_cache_on_another():
     run = run_stack_file("prod")
     stdin = {r.name: r.inputs["stdin"] for r in of_type(run, "command:remote:Command") if r.name.endswith("-install")}
     assert "instances=IRISAPP:iris IRISREPORT:iris\n" in stdin["hooks-vm-iris-prod-2-install"]
-    assert "instances=CACHE:cache\n" in stdin["hooks-vm-cache-prod-1-install"]
+    # vm-cache-prod-1 gets its hooks through Run Command: the settings are a secret protected parameter.
+    run_command = only(run, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine").inputs
+    assert run_command["protectedParameters"][rpc._special_sig_key] == rpc._special_secret_sig
+    [settings] = run_command["protectedParameters"]["value"]
+    assert settings["name"] == "IRISBACKUP_SETTINGS" and "instances=CACHE:cache\n" in settings["value"]
+    assert "instances=" not in run_command["source"]["script"]
 
 
 def test_secure_values_in_a_stack_file_become_masked_secrets():
@@ -63,8 +69,7 @@ def test_secure_values_in_a_stack_file_become_masked_secrets():
 def test_ssh_keys_stay_secret_in_every_recorded_input(prod_settings):
     run = run_with_settings(prod_settings)
     connections = [r.inputs["connection"] for r in run.resources if r.type.startswith("command:remote:")]
-    assert len(connections) == 9
-    from pulumi.runtime import rpc
+    assert len(connections) == 6  # three commands for each of the two VMs on SSH
     for connection in connections:
         assert connection[rpc._special_sig_key] == rpc._special_secret_sig
         assert connection["value"]["privateKey"] == TEST_PRIVATE_KEY
@@ -136,10 +141,10 @@ def test_plan_cli_prints_the_review_and_writes_json(tmp_path):
 
 
 def test_the_review_warns_what_the_program_cannot_check(dev_settings):
-    from offline_plan.render import plan_document, review_summary
+    from offline_plan.render import summary as review_lines
     dev_settings.update(allowDestroy=False)
     dev_settings["vault"].update(immutability="Locked")
-    summary = "\n".join(review_summary(plan_document(run_with_settings(dev_settings), dev_settings)["posture"]))
+    summary = "\n".join(review_lines(run_with_settings(dev_settings), dev_settings))
     # azure-cli issue 27785: Azure refuses to create a vault directly as Locked.
     assert "Azure refuses to CREATE a vault as Locked: create it Unlocked, then set Locked in a later `pulumi up`" in summary
     # Enhanced policy is required for Trusted Launch VMs (backup-azure-vms-enhanced-policy).

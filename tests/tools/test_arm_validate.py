@@ -232,11 +232,29 @@ def alert_processing_rule():
     )
 
 
+def vm_run_command():
+    compute = azure_native.compute
+    compute.VirtualMachineRunCommandByVirtualMachine(
+        "hooks",
+        resource_group_name="rg-app",
+        vm_name="vm-app",
+        run_command_name="irisbackup-hooks",
+        location="westeurope",
+        source=compute.VirtualMachineRunCommandScriptSourceArgs(script="#!/bin/sh\necho ok\n"),
+        parameters=[compute.RunCommandInputParameterArgs(name="IRISBACKUP_ACTION", value="install")],
+        protected_parameters=pulumi.Output.secret([compute.RunCommandInputParameterArgs(name="S", value="x=1")]),
+        async_execution=False,
+        treat_failure_as_deployment_failure=True,
+        timeout_in_seconds=390,
+    )
+
+
 KNOWN_GOOD = {
     "azure-native:recoveryservices:Vault": vault,
     "azure-native:recoveryservices:ProtectionPolicy": protection_policy,
     "azure-native:recoveryservices:ProtectedItem": protected_item,
     "azure-native:compute:VirtualMachineExtension": vm_extension,
+    "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": vm_run_command,
     "azure-native:network:SecurityRule": security_rule,
     "azure-native:monitor:DiagnosticSetting": diagnostic_setting,
     "azure-native:monitor:ActionGroup": action_group,

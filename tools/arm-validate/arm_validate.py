@@ -53,6 +53,7 @@ class Problem:
 _VAULTS = "recoveryservices/resource-manager/Microsoft.RecoveryServices/stable/2024-10-01/vaults.json"
 _BMS = "recoveryservicesbackup/resource-manager/Microsoft.RecoveryServices/stable/2024-10-01/bms.json"
 _VM = "compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-11-01/virtualMachine.json"
+_RUN_COMMAND = "compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-11-01/runCommand.json"
 _NSG = "network/resource-manager/Microsoft.Network/stable/2024-05-01/networkSecurityGroup.json"
 _DIAG = "monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json"
 _AG = "monitor/resource-manager/Microsoft.Insights/preview/2024-10-01-preview/actionGroups_API.json"
@@ -75,6 +76,9 @@ RESOURCES = {
         "/protectionContainers/{containerName}/protectedItems/{protectedItemName}", "2024-10-01"),
     "azure-native:compute:VirtualMachineExtension": Resource(
         _VM, f"{_RG}/Microsoft.Compute/virtualMachines/{{vmName}}/extensions/{{vmExtensionName}}",
+        "2024-11-01"),
+    "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": Resource(
+        _RUN_COMMAND, f"{_RG}/Microsoft.Compute/virtualMachines/{{vmName}}/runCommands/{{runCommandName}}",
         "2024-11-01"),
     "azure-native:network:SecurityRule": Resource(
         _NSG, f"{_RG}/Microsoft.Network/networkSecurityGroups/{{networkSecurityGroupName}}"
