@@ -39,6 +39,7 @@ PACK_NAME = "irisbackup-backup-posture"
 AZURE_SCRIPT_TIMEOUT_CAP = 1800  # VMSnapshotPluginHost.conf: no pre/post script may run longer
 IRIS_FREEZE_TIMEOUT_CAP = 1200  # reported maximum of IRIS's ExternalFreezeTimeOut
 BACKUP_SERVICE_TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+RETIRED_STATES = ("ProtectionStopped", "BackupsSuspended")  # components/parity_spec.py
 
 VAULT = "azure-native:recoveryservices:Vault"
 PROTECTION_POLICY = "azure-native:recoveryservices:ProtectionPolicy"
@@ -441,13 +442,18 @@ def check_coverage_protected_items(resources: list[PolicyResource], config: Mapp
     return problems
 
 
+def _is_retired(item: PolicyResource) -> bool:
+    """A retired VM's item takes no more backups, so it needs no hooks (docs/vm-lifecycle.md)."""
+    return _get(item.props, "properties", "protectionState") in RETIRED_STATES
+
+
 def check_coverage_hooks(resources: list[PolicyResource], config: Mapping[str, Any],
                          stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
     crash_consistent = {str(vm).lower() for vm in config["crashConsistentVms"]}
     problems = []
     for item in (r for r in resources if r.resource_type == PROTECTED_ITEM):
         vm = _item_vm(item)
-        if vm in crash_consistent:
+        if vm in crash_consistent or _is_retired(item):
             continue
         hooked = any(
             _hooks_vm(d) == vm and d.resource_type == COMMAND

@@ -137,7 +137,7 @@ def test_allow_destroy_lifts_the_protection_rule_only_where_the_settings_say_so(
     settings = _prod(settings_of, lambda s: s.update(allowDestroy=True, tags={"environment": "staging"}))
     assert checked("prod", settings).passed
     result = checked("prod", settings, extra={"data-safety-protect": {"allowDestroy": False}})
-    assert len(failing(result)["data-safety-protect"]) == 4  # the vault and three protected items
+    assert len(failing(result)["data-safety-protect"]) == 5  # the vault and four protected items (one retired)
     assert ("vault rsv-iris-prod is not protected from deletion, so `pulumi destroy` would delete backup data; keep "
             "protect=True (settings allowDestroy: false); only a throwaway stack may set allowDestroy: true"
             ) in failing(result)["data-safety-protect"]
