@@ -142,7 +142,8 @@ def test_allow_destroy_lifts_the_protection_rule_only_where_the_settings_say_so(
             "protect=True (settings allowDestroy: false); only a throwaway stack may set allowDestroy: true"
             ) in failing(result)["data-safety-protect"]
     assert {v.resource for v in result.violations} == {
-        "rsv-iris-prod-vault", "vm-iris-prod-1-protected-item", "vm-iris-prod-2-protected-item", "vm-cache-prod-1-protected-item"}
+        "rsv-iris-prod-vault", "vm-iris-prod-1-protected-item", "vm-iris-prod-2-protected-item", "vm-cache-prod-1-protected-item",
+        "vm-iris-prod-old-protected-item"}
 
 
 def test_a_production_vault_may_not_allow_destroy(settings_of):
