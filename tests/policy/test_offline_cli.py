@@ -40,7 +40,7 @@ def test_plan_prints_a_verdict_per_rule_under_the_tree_and_passes_dev():
     assert "config: stack settings + policy/config/dev.json" in out
     assert "  passed     vault-soft-delete (mandatory)" in out
     assert "  ADVISORY   vault-customer-managed-key\n      rsv-iris-dev-vault: vault rsv-iris-dev: backup data is encrypted" in out
-    assert "Policy check passed: no mandatory violation, 2 advisory." in out
+    assert "Policy check passed: no mandatory violation, 3 advisory." in out
 
 
 def test_a_mandatory_violation_fails_the_plan_and_lands_in_the_json(tmp_path, capsys):
@@ -48,7 +48,7 @@ def test_a_mandatory_violation_fails_the_plan_and_lands_in_the_json(tmp_path, ca
     result = plan_here(capsys, "--stack", "dev", "--stack-file", str(weakened_dev(tmp_path, "dev")), "--json", str(out))
     assert result.returncode == 1, result.stderr
     assert "  MANDATORY  vault-soft-delete" in result.stdout
-    assert "Policy check FAILED: 1 mandatory violation(s), 2 advisory" in result.stdout
+    assert "Policy check FAILED: 1 mandatory violation(s), 3 advisory" in result.stdout
     document = json.loads(out.read_text())
     assert {"policy": "vault-soft-delete", "level": "mandatory", "resource": "rsv-iris-dev-vault",
             "message": "vault rsv-iris-dev: soft delete is Disabled; set vault.softDelete.state to AlwaysON or Enabled "
@@ -97,9 +97,9 @@ def test_review_checks_every_stack_file_and_fails_on_any_mandatory_violation(tmp
     assert review_all(None, tmp_path) == 1
     out = capsys.readouterr().out
     assert "=== stack dev (Pulumi.dev.yaml) ===" in out and "=== stack weak (Pulumi.weak.yaml) ===" in out
-    assert "  dev: passed (2 advisory violations)" in out
+    assert "  dev: passed (3 advisory violations)"  # CMK, diagnostics, resource guard in out
     # weak has no reviewed exceptions file: production thresholds apply on top of the disabled soft delete.
-    assert "  weak: FAILED (5 mandatory, 2 advisory violations)" in out
+    assert "  weak: FAILED (5 mandatory, 3 advisory violations)" in out
 
 
 def test_make_review_is_wired_to_every_stack_and_the_policy_config():

@@ -29,7 +29,7 @@ def test_prod_passes_even_the_advisory_rules(prod_run):
 def test_dev_shows_its_advisory_gaps_without_failing(dev_run):
     run, settings = dev_run
     result = checked("dev", settings, registrations=run.resources)
-    assert set(failing(result)) == {"vault-customer-managed-key", "vault-diagnostic-settings"}
+    assert set(failing(result)) == {"vault-customer-managed-key", "vault-diagnostic-settings", "vault-multi-user-authorization"}
     assert {v.level for v in result.violations} == {"advisory"}
 
 
