@@ -112,7 +112,7 @@ class VaultSettings(_Settings):
     # Multi-user authorization: the vault's critical operations need the guard owner's approval.
     resource_guard_id: ResourceGuardId | None = None
     # A CanNotDelete lock on the vault; lifted while allowDestroy is true.
-    delete_lock: bool = True
+    delete_lock: bool = Field(True, strict=True)
 
     @model_validator(mode="after")
     def _cross_region_restore_needs_grs(self) -> VaultSettings:
@@ -294,7 +294,7 @@ class VmSettings(_Settings):
     ssh: Ssh | None = None
     hooks: HookSettings = HookSettings()
     # Stop protection, keep the recovery points (docs/vm-lifecycle.md); no hooks, no extension.
-    retired: bool = False
+    retired: bool = Field(False, strict=True)
     disks: DiskSelection | None = None
 
     @property
