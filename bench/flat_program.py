@@ -18,7 +18,7 @@ from pulumi_azure_native import recoveryservices as rs
 from pulumi_command import remote
 
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
-TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+TAGS = ("Storage",)  # regional: Storage.<location>
 
 config = pulumi.Config()
 s = config.require_object("settings")
@@ -66,7 +66,7 @@ vault = rs.Vault(
         ),
         encryption=rs.VaultPropertiesEncryptionArgs(
             key_vault_properties=rs.CmkKeyVaultPropertiesArgs(key_uri=cmk["keyUri"]),
-            kek_identity=rs.CmkKekIdentityArgs(user_assigned_identity=cmk["identityId"]),
+            kek_identity=rs.CmkKekIdentityArgs(user_assigned_identity=cmk["identityId"], use_system_assigned_identity=False),
             infrastructure_encryption="Disabled",
         ) if cmk else None,
     ),
@@ -212,14 +212,14 @@ for nsg in s.get("networkSecurityGroups", []):
             resource_group_name=nsg_rg,
             network_security_group_name=nsg_name,
             security_rule_name=f"Allow-AzureBackup-{tag}-Https-Outbound",
-            description=f"Azure VM backup: HTTPS to the {tag} service tag (managed by irisbackup)",
+            description=f"Azure VM backup: HTTPS to {tag}.{location} (managed by irisbackup)",
             priority=nsg["firstPriority"] + offset,
             direction="Outbound",
             access="Allow",
             protocol="Tcp",
             source_address_prefix="VirtualNetwork",
             source_port_range="*",
-            destination_address_prefix=tag,
+            destination_address_prefix=f"{tag}.{location}",
             destination_port_range="443",
         )
         for offset, tag in enumerate(TAGS)
@@ -307,7 +307,7 @@ for vm in s["vms"]:
         )
         depends += [staging_dir, copy, install]
         hooks[vm_name] = {"version": version, "sha256": sha256}
-    if vm.get("manageExtension", True):
+    if vm.get("manageExtension", False):
         depends.append(compute.VirtualMachineExtension(
             f"{vm_name}-snapshot-extension",
             resource_group_name=vm_rg,
@@ -318,6 +318,7 @@ for vm in s["vms"]:
             type="VMSnapshotLinux",
             type_handler_version="1.0",
             auto_upgrade_minor_version=True,
+            suppress_failures=True,
             opts=pulumi.ResourceOptions(retain_on_delete=True, ignore_changes=[
                 "typeHandlerVersion", "autoUpgradeMinorVersion", "enableAutomaticUpgrade", "settings",
                 "protectedSettings", "forceUpdateTag", "suppressFailures", "tags"]),

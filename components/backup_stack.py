@@ -71,7 +71,8 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
     }
     egress_by_nsg = {
         str(nsg.id).lower(): BackupEgressRules(
-            f"egress-{nsg.id.resource_group}-{nsg.id.name}", BackupEgressRulesArgs(nsg_id=nsg.id, first_priority=nsg.first_priority)
+            f"egress-{nsg.id.resource_group}-{nsg.id.name}", BackupEgressRulesArgs(
+                nsg_id=nsg.id, first_priority=nsg.first_priority, location=settings.location)
         )
         for nsg in settings.network_security_groups
     }

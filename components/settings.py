@@ -42,7 +42,8 @@ MONTHS = Literal[
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 ]
-BACKUP_SERVICE_TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+# Egress rules name these tags with the vault's region (Storage.westeurope): see components/egress_rules.py.
+REGIONAL_SERVICE_TAGS = ("Storage",)
 INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 CONFIG_KEY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 # Azure's limit for one pre- or post-script (VMSnapshotPluginHost.conf).
@@ -225,8 +226,8 @@ class PolicySettings(_Settings):
 
 class NsgSettings(_Settings):
     id: NsgId
-    # Our rules take firstPriority, +1, +2 (one per service tag), so they never collide with each other.
-    first_priority: int = Field(ge=100, le=4096 - len(BACKUP_SERVICE_TAGS) + 1, strict=True)
+    # Our rules take firstPriority, +1, ... (one per service tag), so they never collide with each other.
+    first_priority: int = Field(ge=100, le=4096 - len(REGIONAL_SERVICE_TAGS) + 1, strict=True)
 
 
 # --- VMs and hooks -----------------------------------------------------------------------------
@@ -287,8 +288,9 @@ class VmSettings(_Settings):
     id: VmId
     policy: str
     network_security_groups: list[NsgId] = []
-    # False leaves the VMSnapshotLinux extension to Azure Backup, as Microsoft recommends.
-    manage_extension: bool = True
+    # False (default): Azure Backup installs VMSnapshotLinux on the first backup, as Microsoft recommends;
+    # true declares it too (see components/protected_vm.py for why that is safe, and when it is not needed).
+    manage_extension: bool = False
     # "crash" is an explicit, reviewable opt-out of freeze/thaw hooks.
     consistency: Literal["application", "crash"] = "application"
     ssh: Ssh | None = None
@@ -322,6 +324,26 @@ class StackSettings(_Settings):
     policies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{2,149}$")], PolicySettings] = Field(min_length=1)
     network_security_groups: list[NsgSettings] = []
     vms: list[VmSettings] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _destroy_must_be_possible(self) -> StackSettings:
+        # What Azure refuses on `pulumi destroy`: "stop protection and delete data" in an immutable vault
+        # (backup-azure-immutable-vault-concept, restricted operations), and deleting a vault that holds
+        # soft-deleted items; "disabling soft delete is the only way to guarantee immediate deletion"
+        # (use-restapi-update-vault-properties). AlwaysON can never be turned off.
+        if not self.allow_destroy:
+            return self
+        problems = []
+        if self.vault.immutability != "Disabled":
+            problems.append(f"allowDestroy: true needs vault.immutability: Disabled (got {self.vault.immutability}); "
+                            "an immutable vault refuses to delete protected items' recovery points before they expire")
+        if self.vault.soft_delete.state != "Disabled":
+            problems.append(f"allowDestroy: true needs vault.softDelete.state: Disabled (got {self.vault.soft_delete.state}); "
+                            "a vault holding soft-deleted items cannot be deleted"
+                            + (" and AlwaysON can never be turned off" if self.vault.soft_delete.state == "AlwaysON" else ""))
+        if problems:
+            raise ValueError("; ".join(problems) + " (or set allowDestroy: false)")
+        return self
 
 
 def _cross_references(raw: Any) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from policy.backup_rules import rpo_hours
+from components.schedule import backups_per_day, rpo_hours, snapshot_only_backups_per_day, vault_retention_days
 
 from .engine import PlanRun, Registration, mask_secrets
 from .render_parity import disks_text, policy_parity_line, retired_text, vault_guard_line
@@ -130,13 +130,27 @@ def _vault_lines(vault: Registration) -> list[str]:
     return [
         f"  Vault {vault.inputs.get('vaultName')} ({vault.inputs.get('location')}):"
         f" {'protected from destroy' if vault.protect else 'DESTROYABLE (allowDestroy: true)'}",
-        f"    soft delete {soft_delete.get('softDeleteState')} for {_days(soft_delete.get('softDeleteRetentionPeriodInDays'))},"
+        f"    soft delete {soft_delete.get('softDeleteState')}"
+        f"{'' if soft_delete.get('softDeleteState') == 'Disabled' else ' for ' + _days(soft_delete.get('softDeleteRetentionPeriodInDays'))},"
         f" immutability {security.get('immutabilitySettings', {}).get('state')}",
         f"    storage {redundancy.get('standardTierStorageRedundancy')}, cross-region restore {redundancy.get('crossRegionRestore')},"
         f" cross-subscription restore {restore.get('crossSubscriptionRestoreState')}",
         f"    public network access {properties.get('publicNetworkAccess')}, job failure alerts {alerts.get('alertsForAllJobFailures')},"
         f" encryption {'customer-managed key' if encryption else 'platform-managed key'}",
+        *_one_way_lines(security.get("immutabilitySettings", {}).get("state"), encryption),
     ]
+
+
+def _one_way_lines(immutability: Any, encryption: Any) -> list[str]:
+    """What a reviewer must know the program cannot check: it does not know the vault's history."""
+    lines = []
+    if immutability == "Locked":
+        lines.append("    NOTE: immutability Locked is irreversible, and Azure refuses to CREATE a vault as Locked: "
+                     "create it Unlocked, then set Locked in a later `pulumi up`")
+    if encryption:
+        lines.append("    NOTE: a customer-managed key applies only to a vault that never had an item registered; "
+                     "its identity must never be disabled or switched")
+    return lines
 
 
 def _policy_lines(policy: Registration) -> list[str]:
@@ -145,8 +159,9 @@ def _policy_lines(policy: Registration) -> list[str]:
     frequency = schedule.get("scheduleRunFrequency")
     hours = _whole(rpo_hours(properties))
     if frequency == "Hourly":
-        window = schedule.get("hourlySchedule", {}).get("scheduleWindowDuration")
-        rpo = f"every {hours} h in a {window} h window (RPO {hours} h)"
+        hourly = schedule.get("hourlySchedule", {})
+        rpo = (f"every {hourly.get('interval')} h in a {hourly.get('scheduleWindowDuration')} h window: "
+               f"{backups_per_day(properties)} a day (RPO {hours} h)")
     else:
         rpo = f"{frequency} (RPO {hours} h)"
     retention = properties.get("retentionPolicy", {})
@@ -155,11 +170,19 @@ def _policy_lines(policy: Registration) -> list[str]:
         for key, unit in (("dailySchedule", "day"), ("weeklySchedule", "week"), ("monthlySchedule", "month"), ("yearlySchedule", "year"))
         if retention.get(key)
     ]
-    return [
-        f"  Policy {policy.inputs.get('policyName')} ({'enhanced' if properties.get('policyType') == 'V2' else 'standard'},"
+    enhanced = properties.get("policyType") == "V2"
+    lines = [
+        f"  Policy {policy.inputs.get('policyName')} ({'enhanced' if enhanced else 'standard'},"
         f" {properties.get('timeZone')}): {rpo}",
         f"    instant restore {_days(properties.get('instantRpRetentionRangeInDays'))}; retention {' / '.join(ladder) or 'none'}",
     ]
+    if snapshots := snapshot_only_backups_per_day(properties):
+        lines.append(f"    only the last backup of a day goes to the vault (kept {_days(_whole(vault_retention_days(properties)))}); "
+                     f"the other {snapshots} are snapshots kept {_days(properties.get('instantRpRetentionRangeInDays'))}")
+    if not enhanced:
+        lines.append("    WARNING: a standard policy cannot protect Trusted Launch VMs at the pinned API version; "
+                     "use kind: enhanced for them")
+    return lines
 
 
 def _hooks_by_vm(run: PlanRun) -> dict[str, str]:
