@@ -237,25 +237,9 @@ for vm in s["vms"]:
     parts = vm["id"].rstrip("/").split("/")
     vm_rg, vm_name = parts[4], parts[8]
     policy_id = policies[vm["policy"]].id
-    if vm.get("retired"):
-        state = "ProtectionStopped" if v.get("immutability", "Unlocked") == "Disabled" else "BackupsSuspended"
-        item = rs.ProtectedItem(
-            f"{vm_name}-protected-item",
-            resource_group_name=rg,
-            vault_name=vault.name,
-            fabric_name="Azure",
-            container_name=f"iaasvmcontainer;iaasvmcontainerv2;{vm_rg};{vm_name}",
-            protected_item_name=f"vm;iaasvmcontainerv2;{vm_rg};{vm_name}",
-            location=location,
-            properties=rs.AzureIaaSComputeVMProtectedItemArgs(
-                protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"],
-                policy_id=policy_id if state == "BackupsSuspended" else None, protection_state=state),
-            opts=pulumi.ResourceOptions(protect=protect),
-        )
-        protected_items[vm_name] = {"id": item.id, "policyId": policy_id}
-        continue
-    depends = [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
-    if vm.get("consistency", "application") == "application":
+    retired = vm.get("retired", False)
+    depends = [] if retired else [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
+    if not retired and vm.get("consistency", "application") == "application":
         ssh, h = vm["ssh"], vm.get("hooks", {})
         proxy = ssh.get("proxy")
         connection = remote.ConnectionArgs(
@@ -307,7 +291,7 @@ for vm in s["vms"]:
         )
         depends += [staging_dir, copy, install]
         hooks[vm_name] = {"version": version, "sha256": sha256}
-    if vm.get("manageExtension", False):
+    if not retired and vm.get("manageExtension", False):
         depends.append(compute.VirtualMachineExtension(
             f"{vm_name}-snapshot-extension",
             resource_group_name=vm_rg,
@@ -324,6 +308,17 @@ for vm in s["vms"]:
                 "protectedSettings", "forceUpdateTag", "suppressFailures", "tags"]),
         ))
     disks = vm.get("disks")
+    if retired:
+        state = "ProtectionStopped" if v.get("immutability", "Unlocked") == "Disabled" else "BackupsSuspended"
+        properties = rs.AzureIaaSComputeVMProtectedItemArgs(
+            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"],
+            policy_id=policy_id if state == "BackupsSuspended" else None, protection_state=state)
+    else:
+        properties = rs.AzureIaaSComputeVMProtectedItemArgs(
+            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"], policy_id=policy_id,
+            extended_properties=rs.ExtendedPropertiesArgs(disk_exclusion_properties=rs.DiskExclusionPropertiesArgs(
+                disk_lun_list=sorted(disks.get("include", disks.get("exclude", []))),
+                is_inclusion_list="include" in disks)) if disks else None)
     item = rs.ProtectedItem(
         f"{vm_name}-protected-item",
         resource_group_name=rg,
@@ -332,11 +327,7 @@ for vm in s["vms"]:
         container_name=f"iaasvmcontainer;iaasvmcontainerv2;{vm_rg};{vm_name}",
         protected_item_name=f"vm;iaasvmcontainerv2;{vm_rg};{vm_name}",
         location=location,
-        properties=rs.AzureIaaSComputeVMProtectedItemArgs(
-            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"], policy_id=policy_id,
-            extended_properties=rs.ExtendedPropertiesArgs(disk_exclusion_properties=rs.DiskExclusionPropertiesArgs(
-                disk_lun_list=sorted(disks.get("include", disks.get("exclude", []))),
-                is_inclusion_list="include" in disks)) if disks else None),
+        properties=properties,
         opts=pulumi.ResourceOptions(protect=protect, depends_on=depends),
     )
     protected_items[vm_name] = {"id": item.id, "policyId": policy_id}
