@@ -21,9 +21,9 @@ from pulumi_azure_native import compute
 from pulumi_azure_native import recoveryservices as rs
 
 from .azure_ids import ResourceId
+from .naming import FABRIC_NAME, SNAPSHOT_EXTENSION_NAME, protected_item_name, protection_container_name
 from .parity_spec import protected_item_properties
 from .settings_parity import DiskSelection
-from .naming import FABRIC_NAME, SNAPSHOT_EXTENSION_NAME, protected_item_name, protection_container_name
 
 # Azure Backup upgrades and reconfigures its own extension; Pulumi must not undo that on the next `up`.
 _AZURE_MANAGED_EXTENSION_PROPERTIES = [
