@@ -15,6 +15,7 @@ from tzlocal.windows_tz import win_tz
 
 from .azure_ids import ResourceId, parse_resource_group_id
 from .settings_base import _resource_id, _Settings
+from .settings_drill import DrillField, DrillSettings
 from .settings_parity import (
     ArchiveTiering,
     DiskSelection,
@@ -324,6 +325,7 @@ class StackSettings(_Settings):
     policies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{2,149}$")], PolicySettings] = Field(min_length=1)
     network_security_groups: list[NsgSettings] = []
     vms: list[VmSettings] = Field(min_length=1)
+    drill: DrillField = DrillSettings()
 
     @model_validator(mode="after")
     def _destroy_must_be_possible(self) -> StackSettings:

@@ -1,6 +1,5 @@
-"""The base every settings model shares, in its own module so that a section's models can live in
-their own module (components/settings_<area>.py) without importing components/settings.py, which
-imports them."""
+"""The base of every settings model, in its own module so that a section's models
+(components/settings_<area>.py) and components/settings.py can both import it without a cycle."""
 
 from __future__ import annotations
 

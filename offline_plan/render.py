@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components.drill_isolation import ROLE_NAMES
 from components.schedule import backups_per_day, rpo_hours, snapshot_only_backups_per_day, vault_retention_days
 
 from .engine import PlanRun, Registration, mask_secrets
@@ -15,6 +16,12 @@ POLICY = "azure-native:recoveryservices:ProtectionPolicy"
 PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
 SECURITY_RULE = "azure-native:network:SecurityRule"
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+VNET = "azure-native:network:VirtualNetwork"
+NSG = "azure-native:network:NetworkSecurityGroup"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
           "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
@@ -101,6 +108,7 @@ def review_summary(run: PlanRun) -> list[str]:
     if not items:
         lines.append("    none")
     lines += _egress_lines(by_type.get(SECURITY_RULE, []))
+    lines += _drill_lines(by_type)
     return lines
 
 
@@ -109,14 +117,50 @@ def _egress_lines(rules: list[Registration]) -> list[str]:
     for rule in rules:
         by_nsg.setdefault(str(rule.inputs.get("networkSecurityGroupName")), []).append(rule)
     lines = ["  NSG egress rules:"] + [
-        f"    {nsg}: " + ", ".join(
-            f"{r.inputs.get('direction')} {r.inputs.get('access')} {r.inputs.get('protocol')}/{r.inputs.get('destinationPortRange')}"
-            f" to {r.inputs.get('destinationAddressPrefix')} (priority {r.inputs.get('priority')})"
-            for r in sorted(nsg_rules, key=lambda r: r.inputs.get("priority", 0))
-        )
-        for nsg, nsg_rules in sorted(by_nsg.items())
+        f"    {nsg}: " + _rules_text([rule.inputs for rule in nsg_rules]) for nsg, nsg_rules in sorted(by_nsg.items())
     ]
     return lines if by_nsg else ["  NSG egress rules: none declared"]
+
+
+def _rules_text(rules: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{r.get('direction')} {r.get('access')} {r.get('protocol')}/{r.get('destinationPortRange')}"
+        f" to {r.get('destinationAddressPrefix')} (priority {r.get('priority')})"
+        for r in sorted(rules, key=lambda r: (r.get("direction", ""), r.get("priority", 0)))
+    )
+
+
+def _drill_lines(by_type: dict[str, list[Registration]]) -> list[str]:
+    """The restore-drill sandbox: what isolates it and what its identity may do (docs/restore-drill.md)."""
+    groups = [g for g in by_type.get(RESOURCE_GROUP, []) if g.parent.endswith("::drill")]
+    if not groups:
+        return ["  Restore drill sandbox: none (drill.enabled is false)"]
+    group, [vnet], [nsg], [account] = groups[0], by_type[VNET], by_type[NSG], by_type[STORAGE_ACCOUNT]
+    public_ips = [r.name for r in by_type.get(PUBLIC_IP, [])]
+    sku = account.inputs.get("sku", {}).get("name")
+    network = account.inputs.get("networkRuleSet", {})
+    grants = "; ".join(
+        f"{ROLE_NAMES.get(r.inputs['roleDefinitionId'].rsplit('/', 1)[-1], r.inputs['roleDefinitionId'])} on {_scope_text(r.inputs['scope'])}"
+        for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name)
+    )
+    return [
+        f"  Restore drill sandbox {group.inputs.get('resourceGroupName')} ({group.inputs.get('location')}): "
+        f"VNet {', '.join(vnet.inputs.get('addressSpace', {}).get('addressPrefixes', []))}, "
+        f"{'PUBLIC IPs ' + ', '.join(public_ips) if public_ips else 'no public IP'}, "
+        f"{'PEERED' if vnet.inputs.get('virtualNetworkPeerings') else 'no peering'}",
+        f"    NSG {nsg.inputs.get('networkSecurityGroupName')}: {_rules_text(nsg.inputs.get('securityRules', []))}",
+        f"    staging account {account.inputs.get('accountName')}: {sku} {account.inputs.get('kind')}, "
+        f"public blob access {'ON' if account.inputs.get('allowBlobPublicAccess') is not False else 'off'}, "
+        f"TLS {account.inputs.get('minimumTlsVersion')}, network default {network.get('defaultAction', 'Allow')} "
+        f"(bypass {network.get('bypass', 'none')})",
+        f"    drill identity: {grants}",
+    ]
+
+
+def _scope_text(scope: str) -> str:
+    """`resource group rg-x` or `Microsoft.Storage/storageAccounts/st` (the provider part of the ID)."""
+    resource = scope.partition("/providers/")[2]
+    return resource or f"resource group {scope.rsplit('/', 1)[-1]}"
 
 
 def _vault_lines(vault: Registration) -> list[str]:

@@ -11,8 +11,11 @@ ROLE_FOR_PROVIDER = {
     "azure-native:network": "Network Contributor",
     "azure-native:monitor": "Monitoring Contributor",
     "azure-native:alertsmanagement": "Monitoring Contributor",
-    # The vault's delete lock: Microsoft.Authorization/locks/* (Owner or User Access Administrator).
-    "azure-native:authorization": "User Access Administrator",
+    # The restore-drill sandbox (drill.enabled, on in prod).
+    "azure-native:resources": "Contributor",
+    "azure-native:storage": "Storage Account Contributor",
+    "azure-native:managedidentity": "Managed Identity Contributor",
+    "azure-native:authorization": "Role Based Access Control Administrator",
 }
 
 
@@ -33,6 +36,9 @@ def test_the_checklist_names_a_role_for_every_kind_of_resource_the_program_decla
     # Assigning the CMK's user-assigned identity to the vault is the identity's own permission.
     assert prod_settings["vault"]["customerManagedKey"]["identityId"]
     assert "*Managed Identity Operator* on the customer-managed-key identity" in checklist
+    # The vault's delete lock needs Microsoft.Authorization/locks/*, which the role-assignment role lacks.
+    assert any(r.type == "azure-native:authorization:ManagementLockByScope" for r in run.resources)
+    assert "*User Access Administrator* (or Owner) on the vault's resource group for the vault's delete lock" in checklist
 
 
 def test_the_checklist_says_what_the_scripts_and_policies_cannot_promise():
