@@ -13,7 +13,7 @@ import shlex
 from pathlib import Path
 
 import pulumi
-from pulumi_azure_native import alertsmanagement, compute, monitor, network
+from pulumi_azure_native import alertsmanagement, authorization, compute, monitor, network
 from pulumi_azure_native import recoveryservices as rs
 from pulumi_command import remote
 
@@ -113,6 +113,27 @@ if v.get("alertEmails"):
     )
 
 
+# --- resource guard link and delete lock ---
+if v.get("resourceGuardId"):
+    rs.ResourceGuardProxy(
+        f"{v['name']}-guard-resource-guard",
+        resource_group_name=rg,
+        vault_name=vault.name,
+        resource_guard_proxy_name="VaultProxy",
+        properties=rs.ResourceGuardProxyBaseArgs(resource_guard_resource_id=v["resourceGuardId"]),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
+if v.get("deleteLock", True) and protect:
+    authorization.ManagementLockByScope(
+        f"{v['name']}-guard-delete-lock",
+        scope=vault.id,
+        lock_name="irisbackup-vault-cannot-delete",
+        level="CanNotDelete",
+        notes="Backup data of IRIS VMs: set allowDestroy: true in the irisbackup stack (reviewed) to lift this lock; "
+              "never delete it by hand",
+    )
+
+
 # --- backup policies ---
 def at(hhmm):
     return f"2024-01-01T{hhmm}:00Z"
@@ -142,6 +163,7 @@ for pname, p in s["policies"].items():
         schedule = rs.SimpleSchedulePolicyArgs(schedule_policy_type="SimpleSchedulePolicy", schedule_run_frequency=freq,
                                                schedule_run_times=[t], schedule_run_days=days or None)
     w, m, y = ret.get("weekly"), ret.get("monthly"), ret.get("yearly")
+    archive, irg = p.get("archive"), p.get("instantRestoreResourceGroup")
     policies[pname] = rs.ProtectionPolicy(
         f"{pname}-policy",
         resource_group_name=rg,
@@ -152,6 +174,11 @@ for pname, p in s["policies"].items():
             policy_type="V2" if enhanced else "V1",
             time_zone=p.get("timeZone", "UTC"),
             instant_rp_retention_range_in_days=p.get("instantRestoreDays", 2),
+            tiering_policy={"ArchivedRP": rs.TieringPolicyArgs(
+                tiering_mode=archive["mode"], duration=archive.get("afterMonths"),
+                duration_type="Months" if archive.get("afterMonths") else None)} if archive else None,
+            instant_rp_details=rs.InstantRPAdditionalDetailsArgs(
+                azure_backup_rg_name_prefix=irg["prefix"], azure_backup_rg_name_suffix=irg.get("suffix")) if irg else None,
             schedule_policy=schedule,
             retention_policy=rs.LongTermRetentionPolicyArgs(
                 retention_policy_type="LongTermRetentionPolicy",
@@ -213,9 +240,11 @@ protected_items, hooks = {}, {}
 for vm in s["vms"]:
     parts = vm["id"].rstrip("/").split("/")
     vm_rg, vm_name = parts[4], parts[8]
-    depends = [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
+    policy_id = policies[vm["policy"]].id
+    retired = vm.get("retired", False)
+    depends = [] if retired else [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
     h, delivery = vm.get("hooks", {}), vm.get("delivery", "ssh")
-    application = vm.get("consistency", "application") == "application"
+    application = not retired and vm.get("consistency", "application") == "application"
     if application:
         instances = " ".join(f"{i['name']}:{i.get('product', 'iris')}" for i in h.get("instances", []))
         settings_text = (
@@ -296,7 +325,7 @@ for vm in s["vms"]:
         )
         depends += [staging_dir, copy, install]
         hooks[vm_name] = {"version": version, "sha256": sha256, "channel": "ssh"}
-    if vm.get("manageExtension", False):
+    if not retired and vm.get("manageExtension", False):
         depends.append(compute.VirtualMachineExtension(
             f"{vm_name}-snapshot-extension",
             resource_group_name=vm_rg,
@@ -312,7 +341,18 @@ for vm in s["vms"]:
                 "typeHandlerVersion", "autoUpgradeMinorVersion", "enableAutomaticUpgrade", "settings",
                 "protectedSettings", "forceUpdateTag", "suppressFailures", "tags"]),
         ))
-    policy_id = policies[vm["policy"]].id
+    disks = vm.get("disks")
+    if retired:
+        state = "ProtectionStopped" if v.get("immutability", "Unlocked") == "Disabled" else "BackupsSuspended"
+        properties = rs.AzureIaaSComputeVMProtectedItemArgs(
+            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"],
+            policy_id=policy_id if state == "BackupsSuspended" else None, protection_state=state)
+    else:
+        properties = rs.AzureIaaSComputeVMProtectedItemArgs(
+            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"], policy_id=policy_id,
+            extended_properties=rs.ExtendedPropertiesArgs(disk_exclusion_properties=rs.DiskExclusionPropertiesArgs(
+                disk_lun_list=sorted(disks.get("include", disks.get("exclude", []))),
+                is_inclusion_list="include" in disks)) if disks else None)
     item = rs.ProtectedItem(
         f"{vm_name}-protected-item",
         resource_group_name=rg,
@@ -321,8 +361,7 @@ for vm in s["vms"]:
         container_name=f"iaasvmcontainer;iaasvmcontainerv2;{vm_rg};{vm_name}",
         protected_item_name=f"vm;iaasvmcontainerv2;{vm_rg};{vm_name}",
         location=location,
-        properties=rs.AzureIaaSComputeVMProtectedItemArgs(
-            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"], policy_id=policy_id),
+        properties=properties,
         opts=pulumi.ResourceOptions(protect=protect, depends_on=depends),
     )
     protected_items[vm_name] = {"id": item.id, "policyId": policy_id}

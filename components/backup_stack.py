@@ -15,11 +15,13 @@ from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
 from .hook_bundle import HookBundle, render_hook_settings
 from .naming import hook_owner_id
+from .parity_spec import retired_protection_state
 from .protected_vm import ProtectedVm, ProtectedVmArgs
 from .run_command_hooks import RunCommandHooks, RunCommandHooksArgs
 from .run_command_script import run_command_owner_id
 from .settings import Ssh, SshProxy, StackSettings, VmSettings
 from .vault import BackupVault, BackupVaultArgs
+from .vault_guard import VaultGuard, VaultGuardArgs
 
 SecretLookup = Callable[[str], pulumi.Output[str]]
 
@@ -70,6 +72,12 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         settings=settings.vault, resource_group_name=resource_group, location=settings.location,
         protect=protect, tags=settings.tags,
     ))
+    VaultGuard(f"{settings.vault.name}-guard", VaultGuardArgs(
+        vault_id=vault.vault_id, vault_name=vault.vault_name, resource_group_name=resource_group,
+        resource_guard_id=settings.vault.resource_guard_id,
+        # On by default, lifted only while the stack allows destroy (settings reject deleteLock + allowDestroy).
+        delete_lock=settings.vault.delete_lock and not settings.allow_destroy, protect=protect,
+    ), pulumi.ResourceOptions(parent=vault))
     policies = {
         name: BackupPolicy(name, BackupPolicyArgs(
             policy_name=name, settings=policy, resource_group_name=resource_group, vault_name=vault.vault_name,
@@ -86,6 +94,18 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
     protected_vms: dict[str, ProtectedVm] = {}
     hooks: dict[str, FreezeThawHooks | RunCommandHooks] = {}
     for vm in settings.vms:
+        if vm.retired:
+            # No more backups: no hooks, extension or egress to wait for (docs/vm-lifecycle.md).
+            protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
+                vm_id=vm.id, location=settings.location, policy_id=policies[vm.policy].policy_id,
+                vault_name=vault.vault_name, vault_resource_group_name=resource_group, manage_extension=False,
+                protect=protect, retired_state=retired_protection_state(settings.vault.immutability),
+            ))
+            if vm.delivery == "runCommand":
+                # An SSH install's delete uninstalls it; a run command's delete runs nothing, so retiring
+                # takes the same deliberate uninstall step as switching to crash consistency.
+                _run_command_hooks(vm, settings, bundle, "uninstall")
+            continue
         prerequisites: list[pulumi.Resource] = [egress_by_nsg[str(nsg).lower()] for nsg in vm.network_security_groups]
         if vm.consistency == "application":
             hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret)
@@ -97,7 +117,7 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
             vm_id=vm.id, location=settings.location, policy_id=policies[vm.policy].policy_id,
             vault_name=vault.vault_name, vault_resource_group_name=resource_group,
-            manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites,
+            manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites, disks=vm.disks,
         ))
     drill = DrillSandbox("drill", DrillSandboxArgs(
         stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,

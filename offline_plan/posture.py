@@ -24,21 +24,26 @@ SECURITY_RULE = "azure-native:network:SecurityRule"
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
+RESOURCE_GUARD_PROXY = "azure-native:recoveryservices:ResourceGuardProxy"
+LOCK = "azure-native:authorization:ManagementLockByScope"
 RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
 INSTALL_SUFFIX = "-install"
 
 # Settings read into the curated posture below; any other key is carried as it stands.
 _STACK_KEYS = {"location", "resourceGroupId", "allowDestroy", "tags", "vault", "policies", "networkSecurityGroups", "vms"}
 _VAULT_KEYS = {"name", "storageRedundancy", "crossRegionRestore", "softDelete", "immutability", "publicNetworkAccess",
-               "crossSubscriptionRestore", "jobFailureAlerts", "customerManagedKey", "diagnostics", "alertEmails"}
-_POLICY_KEYS = {"kind", "timeZone", "schedule", "instantRestoreDays", "retention"}
-_VM_KEYS = {"id", "policy", "networkSecurityGroups", "manageExtension", "consistency", "ssh", "hooks", "retired"}
+               "crossSubscriptionRestore", "jobFailureAlerts", "customerManagedKey", "diagnostics", "alertEmails",
+               "resourceGuardId", "deleteLock"}
+_POLICY_KEYS = {"kind", "timeZone", "schedule", "instantRestoreDays", "retention", "archive", "instantRestoreResourceGroup"}
+_VM_KEYS = {"id", "policy", "networkSecurityGroups", "manageExtension", "consistency", "ssh", "hooks", "retired", "disks"}
 # ARM properties read into the curated posture; the rest of `properties` is carried under `other`.
 _VAULT_PROPERTIES = ("securitySettings.softDeleteSettings", "securitySettings.immutabilitySettings.state",
                      "redundancySettings", "restoreSettings.crossSubscriptionRestoreSettings.crossSubscriptionRestoreState",
                      "monitoringSettings.azureMonitorAlertSettings.alertsForAllJobFailures", "publicNetworkAccess", "encryption")
 _POLICY_PROPERTIES = ("timeZone", "schedulePolicy", "instantRpRetentionRangeInDays", "policyType", "backupManagementType",
-                      "retentionPolicy")
+                      "retentionPolicy", "tieringPolicy", "instantRPDetails")
+# A retired VM (vms[].retired): its protected item stays, with one of these states.
+RETIRED_STATES = ("BackupsSuspended", "ProtectionStopped")
 
 
 def build_posture(plan: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,6 +97,11 @@ def _vault(by_type: Mapping[str, list], vault_settings: Mapping[str, Any]) -> di
         "customerManagedKeyIdentity": encryption.get("kekIdentity", {}).get("userAssignedIdentity"),
         "diagnosticsWorkspace": next((d.get("inputs", {}).get("workspaceId") for d in by_type.get(DIAGNOSTICS, [])), None),
         "alertEmails": emails,
+        "deleteLock": next((lock.get("inputs", {}).get("level") for lock in by_type.get(LOCK, [])
+                            if lock.get("inputs", {}).get("scope") == f"<id of {vault.get('name')}>"), None),
+        "resourceGuardId": next((proxy.get("inputs", {}).get("properties", {}).get("resourceGuardResourceId")
+                                 for proxy in by_type.get(RESOURCE_GUARD_PROXY, [])
+                                 if proxy.get("inputs", {}).get("vaultName") == inputs.get("vaultName")), None),
         **_extra(vault_settings, _VAULT_KEYS),
         "other": _unread(properties, _VAULT_PROPERTIES),
     }
@@ -120,6 +130,8 @@ def _policy(policy: Mapping[str, Any], policy_settings: Mapping[str, Any]) -> di
         "schedule": schedule_details(properties.get("schedulePolicy", {})),
         "instantRestoreDays": properties.get("instantRpRetentionRangeInDays"),
         "retention": ladder,
+        "archive": (properties.get("tieringPolicy") or {}).get("ArchivedRP"),
+        "instantRestoreResourceGroup": properties.get("instantRPDetails"),
         **_extra(policy_settings.get(inputs.get("policyName")) or {}, _POLICY_KEYS),
         "other": _unread(properties, _POLICY_PROPERTIES),
     }
@@ -168,7 +180,9 @@ def _vms(by_type: Mapping[str, list], resources: list, outputs: Mapping[str, Any
         install = installs.get(f"hooks-{name}{INSTALL_SUFFIX}")
         vms[name] = {
             "protected": item is not None,
-            "retired": bool(raw.get("retired", False)),
+            "retired": bool(raw.get("retired", False)) or item_properties.get("protectionState") in RETIRED_STATES,
+            "protectionState": item_properties.get("protectionState"),
+            "disks": (item_properties.get("extendedProperties") or {}).get("diskExclusionProperties"),
             "protectedFromDestroy": bool(item and item.get("options", {}).get("protect")),
             "policy": policy_names.get(item_properties.get("policyId"), item_properties.get("policyId")) if item else raw.get("policy"),
             "consistency": consistency,

@@ -9,6 +9,7 @@ from components.drill_isolation import ROLE_NAMES
 
 from .engine import PlanRun, Registration, mask_secrets
 from .posture import build_posture
+from .render_parity import disks_text, policy_parity_line, retired_text, vault_guard_line
 
 # The restore-drill sandbox (docs/restore-drill.md), shown from the registrations themselves.
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
@@ -17,7 +18,6 @@ NSG = "azure-native:network:NetworkSecurityGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
-RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
           "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
@@ -88,9 +88,9 @@ def review_summary(posture: dict[str, Any], resources: list[Registration] | None
     and the restore-drill sandbox when `resources` (the registrations) are given."""
     lines = ["Backup settings for review:"]
     if posture.get("vault"):
-        lines += _vault_lines(posture["vault"])
+        lines += _vault_lines(posture["vault"]) + [vault_guard_line(posture["vault"])]
     for name, policy in posture.get("policies", {}).items():
-        lines += _policy_lines(name, policy)
+        lines += _policy_lines(name, policy) + [policy_parity_line(policy)]
     lines.append("  Covered VMs:")
     for name, vm in posture.get("vms", {}).items():
         lines += _vm_lines(name, vm)
@@ -220,6 +220,9 @@ def _policy_lines(name: str, policy: dict[str, Any]) -> list[str]:
 
 
 def _vm_lines(name: str, vm: dict[str, Any]) -> list[str]:
+    protection = "protected from destroy" if vm.get("protectedFromDestroy") else "DESTROYABLE"
+    if retired := retired_text(vm):
+        return [f"    {name}: {retired}, {protection}"]
     hooks = vm.get("hooks")
     consistency = (f"application-consistent (hooks {hooks.get('version')}, sha256 {str(hooks.get('sha256'))[:12]},"
                    f" via {hooks.get('channel')})"
@@ -227,8 +230,7 @@ def _vm_lines(name: str, vm: dict[str, Any]) -> list[str]:
     if vm.get("hooksUninstall"):
         consistency += "; a Run Command uninstalls the hooks from the VM"
     lines = [f"    {name}: policy {vm.get('policy')}, {consistency}, VMSnapshotLinux {vm.get('extension')}, "
-             f"{'protected from destroy' if vm.get('protectedFromDestroy') else 'DESTROYABLE'}"
-             f"{', RETIRED (protection stopped, data kept)' if vm.get('retired') else ''}"]
+             f"{disks_text(vm)}, {protection}"]
     ssh = vm.get("ssh")
     if ssh and vm.get("consistency") == "application":
         proxy = ssh.get("proxy")

@@ -48,6 +48,7 @@ REGIONAL_SERVICE_TAGS = ("Storage",)
 # Global tags Microsoft documents for the backup agents (backup-azure-arm-vms-prepare); not needed by the
 # snapshot extension itself, still acceptable destinations.
 GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory")
+RETIRED_STATES = ("ProtectionStopped", "BackupsSuspended")  # components/parity_spec.py
 
 VAULT = "azure-native:recoveryservices:Vault"
 PROTECTION_POLICY = "azure-native:recoveryservices:ProtectionPolicy"
@@ -55,6 +56,7 @@ PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
 SECURITY_RULE = "azure-native:network:SecurityRule"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+RESOURCE_GUARD_PROXY = "azure-native:recoveryservices:ResourceGuardProxy"
 COMMAND = "command:remote:Command"
 HOOKS_COMPONENT = "irisbackup:hooks:FreezeThawHooks"
 # The Run Command delivery channel (components/run_command_hooks.py); its script reads the bundle
@@ -283,6 +285,34 @@ def check_vault_diagnostic_settings(resources: list[PolicyResource], config: Map
     return problems
 
 
+def _unguarded_vaults(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """Vaults no ResourceGuardProxy of the stack links to a resource guard (multi-user authorization)."""
+    guarded = set()
+    for proxy in (r for r in resources if r.resource_type == RESOURCE_GUARD_PROXY):
+        guard = str(_get(proxy.props, "properties", "resourceGuardResourceId") or "")
+        if "/providers/microsoft.dataprotection/resourceguards/" in guard.lower():
+            guarded |= {d.urn for d in proxy.dependencies} | {_get(proxy.props, "vaultName")}
+    return [v for v in resources if v.resource_type == VAULT and not {v.urn, _get(v.props, "vaultName")} & guarded]
+
+
+def _guard_violations(resources: list[PolicyResource]) -> list[tuple[str, str | None]]:
+    return [(f"vault {_get(v.props, 'vaultName') or v.name} is not linked to a resource guard (multi-user "
+             "authorization), so a compromised Contributor can disable soft delete or stop protection and delete "
+             "backup data without a second person; set vault.resourceGuardId to the security team's resource guard",
+             v.urn) for v in _unguarded_vaults(resources)]
+
+
+def check_vault_multi_user_authorization(resources: list[PolicyResource], config: Mapping[str, Any],
+                                         stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    # Production stacks are the mandatory twin's (vault-multi-user-authorization-production).
+    return [] if is_production(resources, config, stack_tags) else _guard_violations(resources)
+
+
+def check_vault_multi_user_authorization_production(resources: list[PolicyResource], config: Mapping[str, Any],
+                                                    stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    return _guard_violations(resources) if is_production(resources, config, stack_tags) else []
+
+
 # --- backup policies ---------------------------------------------------------------------------
 
 
@@ -445,13 +475,18 @@ def check_coverage_protected_items(resources: list[PolicyResource], config: Mapp
     return problems
 
 
+def _is_retired(item: PolicyResource) -> bool:
+    """A retired VM's item takes no more backups, so it needs no hooks (docs/vm-lifecycle.md)."""
+    return _get(item.props, "properties", "protectionState") in RETIRED_STATES
+
+
 def check_coverage_hooks(resources: list[PolicyResource], config: Mapping[str, Any],
                          stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
     crash_consistent = {str(vm).lower() for vm in config["crashConsistentVms"]}
     problems = []
     for item in (r for r in resources if r.resource_type == PROTECTED_ITEM):
         vm = _item_vm(item)
-        if vm in crash_consistent:
+        if vm in crash_consistent or _is_retired(item):
             continue
         hooked = any(_hooks_vm(d) == vm and _installs_hooks(d) for d in item.dependencies)
         if not hooked:
@@ -647,6 +682,13 @@ RULES: list[Policy] = [
     _stack_rule(
         "vault-diagnostic-settings", "Every vault sends its backup logs to Log Analytics", ADVISORY,
         check_vault_diagnostic_settings, "Set vault.diagnostics.workspaceId."),
+    _stack_rule(
+        "vault-multi-user-authorization", "Vaults of non-production stacks are linked to a resource guard", ADVISORY,
+        check_vault_multi_user_authorization, "Set vault.resourceGuardId.", dict(_PRODUCTION_PROPERTIES)),
+    _stack_rule(
+        "vault-multi-user-authorization-production", "Vaults of production stacks are linked to a resource guard",
+        MANDATORY, check_vault_multi_user_authorization_production, "Set vault.resourceGuardId.",
+        dict(_PRODUCTION_PROPERTIES)),
     _resource_rule(
         "policy-rpo", "Backup policies leave no gap over maxHours hours between scheduled recovery points", MANDATORY,
         (PROTECTION_POLICY,), check_policy_rpo,

@@ -138,8 +138,11 @@ def _present(_path: Path, before: Any, after: Any, _context: Context) -> Verdict
     return Verdict(IMPROVEMENT if after else REGRESSION)
 
 
-def _delete_lock(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
-    return Verdict(_rank((False, True), before is not False, after is not False))  # default true
+def _disks(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
+    """None: every disk; a selection (include or exclude LUNs) backs up fewer."""
+    if before and after:
+        return Verdict(NEUTRAL, note="another disk selection")
+    return Verdict(REGRESSION if after else IMPROVEMENT, note="fewer disks backed up" if after else "every disk backed up")
 
 
 def _vm_added_or_removed(path: Path, before: Any, after: Any, _context: Context) -> Verdict:
@@ -224,7 +227,7 @@ RULES: list[tuple[Path, Rule]] = [
     (("vault", "diagnosticsWorkspace"), _present),
     (("vault", "alertEmails"), _present),
     (("vault", "resourceGuardId"), _present),
-    (("vault", "deleteLock"), _delete_lock),
+    (("vault", "deleteLock"), _present),
     (("policies", "*", "kind"), _policy_kind),
     (("policies", "*", "rpoHours"), _rpo),
     (("policies", "*", "instantRestoreDays"), _more_is_better),
@@ -235,6 +238,7 @@ RULES: list[tuple[Path, Rule]] = [
     (("vms", "*", "retired"), _retired),
     (("vms", "*", "consistency"), _consistency),
     (("vms", "*", "protectedFromDestroy"), _enabled),
+    (("vms", "*", "disks"), _disks),
     (("vms", "*", "policy"), _vm_policy),
     (("vms", "*", "hooks", "settings", "continue_backup_on_failure"), _continue_on_failure),
     (("vms", "*", "ssh", "hostKeyPinned"), _enabled),

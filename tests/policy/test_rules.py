@@ -31,7 +31,7 @@ def test_dev_shows_its_advisory_gaps_without_failing(dev_run):
     result = checked("dev", settings, registrations=run.resources)
     # Soft delete and immutability are off so that `pulumi destroy` can finish: reviewed, advisory.
     assert set(failing(result)) == {"vault-customer-managed-key", "vault-diagnostic-settings", "vault-soft-delete",
-                                    "vault-immutability"}
+                                    "vault-immutability", "vault-multi-user-authorization"}
     assert {v.level for v in result.violations} == {"advisory"}
 
 
@@ -160,12 +160,13 @@ def test_allow_destroy_lifts_the_protection_rule_only_where_the_settings_say_so(
     staging = {"vault-soft-delete": {"enforcementLevel": "advisory"}, "vault-immutability": {"enforcementLevel": "advisory"}}
     assert checked("prod", settings, extra=staging).passed
     result = checked("prod", settings, extra={**staging, "data-safety-protect": {"allowDestroy": False}})
-    assert len(failing(result)["data-safety-protect"]) == 4  # the vault and three protected items
+    assert len(failing(result)["data-safety-protect"]) == 5  # the vault and four protected items (one retired)
     assert ("vault rsv-iris-prod is not protected from deletion, so `pulumi destroy` would delete backup data; keep "
             "protect=True (settings allowDestroy: false); only a throwaway stack may set allowDestroy: true"
             ) in failing(result)["data-safety-protect"]
     assert {v.resource for v in result.violations} == {
-        "rsv-iris-prod-vault", "vm-iris-prod-1-protected-item", "vm-iris-prod-2-protected-item", "vm-cache-prod-1-protected-item"}
+        "rsv-iris-prod-vault", "vm-iris-prod-1-protected-item", "vm-iris-prod-2-protected-item", "vm-cache-prod-1-protected-item",
+        "vm-iris-prod-old-protected-item"}
 
 
 def test_a_production_vault_may_not_allow_destroy(settings_of):

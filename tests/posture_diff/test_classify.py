@@ -112,7 +112,7 @@ def test_a_new_vm_and_hook_and_ssh_changes(prod):
 
 
 def posture(**vm: Any) -> dict[str, Any]:
-    return {"vault": {"immutability": "Unlocked"}, "policies": {"p": {"kind": "enhanced", "rpoHours": 4}},
+    return {"vault": {"immutability": "Unlocked", "deleteLock": "CanNotDelete"}, "policies": {"p": {"kind": "enhanced", "rpoHours": 4}},
             "vms": {"vm1": {"protected": True, "retired": False, **vm}}}
 
 
@@ -128,7 +128,7 @@ def test_retiring_a_vm_keeps_its_data_and_deleting_it_loses_it():
 def test_enhanced_to_standard_is_refused_and_unknown_settings_are_neutral_never_dropped():
     before, after = posture(), posture(delivery="runCommand")
     after["policies"]["p"]["kind"] = "standard"
-    after["vault"]["deleteLock"] = False
+    after["vault"]["deleteLock"] = None
     after["drill"] = {"schedule": "monthly"}
     changes = {c.path: c for c in diff_postures(before, after)}
     assert classes(changes["policies.p.kind"]) == {"regression", "irreversible"}
@@ -162,3 +162,20 @@ def test_the_posture_holds_the_reviewer_facts_of_prod(prod):
     assert flat["vms.vm-iris-prod-1.ssh.proxy.host"] == "10.20.0.4"
     assert flat["vms.vm-iris-prod-1.hooks.version"] and flat["egress.nsg-iris-data.Storage.westeurope.rule"] == "Outbound Allow Tcp/443"
     assert "PRIVATE KEY" not in json.dumps(facts)
+
+
+def test_parity_settings_retire_lock_guard_and_disks_are_classified(prod):
+    def edit(settings):
+        settings["vms"][0]["retired"] = True
+        del settings["vms"][1]["disks"]
+        settings["vault"]["deleteLock"] = False
+        del settings["vault"]["resourceGuardId"]
+        if "drill" in settings:  # a retired VM is not drilled
+            settings["drill"]["vms"] = [vm for vm in settings["drill"]["vms"] if vm["name"] != "vm-iris-prod-1"]
+
+    changes = changes_after(prod, edit)
+    assert classes(changes["vms.vm-iris-prod-1.retired"]) == {"regression"}  # data kept: no data loss
+    assert "vms.vm-iris-prod-1.protected" not in changes
+    assert classes(changes["vms.vm-iris-prod-2.disks"]) == {"improvement"}  # every disk again
+    assert classes(changes["vault.deleteLock"]) == {"regression"}
+    assert classes(changes["vault.resourceGuardId"]) == {"regression"}

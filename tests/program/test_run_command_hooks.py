@@ -83,6 +83,19 @@ def test_allow_destroy_leaves_the_install_unprotected_and_the_plan_says_crash_st
             "uninstalls the hooks from the VM") in lines
 
 
+def test_retiring_a_run_command_vm_takes_the_uninstall_step_instead_of_dropping_the_protected_install(prod_settings):
+    # Retiring removes an SSH install through its delete; a run command's delete runs nothing, and the
+    # install is protected: without the uninstall step the `pulumi up` that retires would be refused.
+    prod_settings["vms"][CACHE_VM]["retired"] = True
+    run = run_with_settings(prod_settings)
+    step = only(run, RUN_COMMAND)
+    assert {p["name"]: p["value"] for p in step.inputs["parameters"]}["IRISBACKUP_ACTION"] == "uninstall"
+    assert not step.protect
+    assert "vm-cache-prod-1" not in run.outputs["hooks"]
+    item = only(run, "azure-native:recoveryservices:ProtectedItem", "vm-cache-prod-1-protected-item")
+    assert item.inputs["properties"]["protectionState"] == "BackupsSuspended"
+
+
 def test_a_bundle_too_large_for_an_inline_script_fails_with_size_and_limit(tmp_path):
     hooks = tmp_path / "hooks"
     hooks.mkdir()

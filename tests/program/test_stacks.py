@@ -28,8 +28,9 @@ def run_stack_file(stack: str):
 def test_example_stack_declares_everything_with_outputs(stack):
     run = run_stack_file(stack)
     vms = {"dev": ["vm-iris-dev-1"], "prod": ["vm-iris-prod-1", "vm-iris-prod-2", "vm-cache-prod-1"]}[stack]
+    retired = {"dev": [], "prod": ["vm-iris-prod-old"]}[stack]
     assert len(of_type(run, "azure-native:recoveryservices:Vault")) == 1
-    assert sorted(run.outputs["protectedItems"]) == sorted(vms)
+    assert sorted(run.outputs["protectedItems"]) == sorted(vms + retired)
     assert sorted(run.outputs["hooks"]) == sorted(vms)
     assert run.outputs["vaultName"] == f"rsv-iris-{stack}"
     assert run.outputs["vaultId"] == f"<id of rsv-iris-{stack}-vault>"
@@ -103,7 +104,7 @@ def test_vault_and_protected_items_are_protected_from_destroy_by_default(prod_se
     run = run_with_settings(prod_settings)
     assert only(run, "azure-native:recoveryservices:Vault").protect
     items = of_type(run, "azure-native:recoveryservices:ProtectedItem")
-    assert len(items) == 3 and all(item.protect for item in items)
+    assert len(items) == 4 and all(item.protect for item in items)  # a retired VM's item too
 
 
 def test_allow_destroy_lifts_the_protection(prod_settings):

@@ -58,6 +58,7 @@ _NSG = "network/resource-manager/Microsoft.Network/stable/2024-05-01/networkSecu
 _DIAG = "monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json"
 _AG = "monitor/resource-manager/Microsoft.Insights/preview/2024-10-01-preview/actionGroups_API.json"
 _APR = "alertsmanagement/resource-manager/Microsoft.AlertsManagement/stable/2021-08-08/AlertProcessingRules.json"
+_LOCKS = "resources/resource-manager/Microsoft.Authorization/stable/2020-05-01/locks.json"
 _VNET = "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json"
 _STORAGE = "storage/resource-manager/Microsoft.Storage/stable/2024-01-01/storage.json"
 _ROLES = "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json"
@@ -74,6 +75,11 @@ RESOURCES = {
     "azure-native:recoveryservices:ProtectedItem": Resource(
         _BMS, f"{_RG}/Microsoft.RecoveryServices/vaults/{{vaultName}}/backupFabrics/{{fabricName}}"
         "/protectionContainers/{containerName}/protectedItems/{protectedItemName}", "2024-10-01"),
+    "azure-native:recoveryservices:ResourceGuardProxy": Resource(
+        _BMS, f"{_RG}/Microsoft.RecoveryServices/vaults/{{vaultName}}/backupResourceGuardProxies"
+        "/{resourceGuardProxyName}", "2024-10-01"),
+    "azure-native:authorization:ManagementLockByScope": Resource(
+        _LOCKS, "/{scope}/providers/Microsoft.Authorization/locks/{lockName}", "2020-05-01"),
     "azure-native:compute:VirtualMachineExtension": Resource(
         _VM, f"{_RG}/Microsoft.Compute/virtualMachines/{{vmName}}/extensions/{{vmExtensionName}}",
         "2024-11-01"),
