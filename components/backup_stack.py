@@ -11,6 +11,8 @@ from pulumi_command import remote
 from .backup_policy import BackupPolicy, BackupPolicyArgs
 from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
+from .health_alerts import HealthAlerts, HealthAlertsArgs
+from .health_rules import health_targets
 from .hook_bundle import HookBundle, render_hook_settings
 from .naming import hook_owner_id
 from .protected_vm import ProtectedVm, ProtectedVmArgs
@@ -26,6 +28,7 @@ class BackupStackOutputs:
     policies: dict[str, BackupPolicy]
     protected_vms: dict[str, ProtectedVm]
     hooks: dict[str, FreezeThawHooks]
+    health: HealthAlerts | None = None
 
     def export(self) -> None:
         pulumi.export("vaultId", self.vault.vault_id)
@@ -83,7 +86,15 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
             vault_name=vault.vault_name, vault_resource_group_name=resource_group,
             manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites,
         ))
-    return BackupStackOutputs(vault, policies, protected_vms, hooks)
+    return BackupStackOutputs(vault, policies, protected_vms, hooks, _health(settings, vault))
+
+
+def _health(settings: StackSettings, vault: BackupVault) -> HealthAlerts | None:
+    if not settings.health.enabled:
+        return None
+    return HealthAlerts(f"health-{settings.vault.name}", HealthAlertsArgs(
+        settings=settings, targets=health_targets(settings), action_group_id=vault.action_group_id, tags=settings.tags,
+    ))
 
 
 def _connection(vm: VmSettings, secret: SecretLookup) -> remote.ConnectionArgs:

@@ -2,7 +2,8 @@
 
 Health is on by default wherever the vault sends its logs to a workspace (`vault.diagnostics`), because
 the alerts query that workspace; it can be switched off explicitly, and switching it on without a
-workspace or without anyone to notify (`vault.alertEmails`) is an error.
+workspace is an error. The alerts go to the vault's action group (`vault.alertEmails`); without
+addresses they still fire in Azure Monitor, unrouted, and the offline plan says so.
 """
 
 from __future__ import annotations
@@ -37,9 +38,6 @@ def _resolve(health: HealthSettings, info: ValidationInfo) -> HealthSettings:
     if enabled and workspace is None:
         raise ValueError("health.enabled is true but vault.diagnostics.workspaceId is not set; the health alerts query "
                          "the vault's logs in that Log Analytics workspace: set it, or set health.enabled: false")
-    if enabled and not vault.alert_emails:
-        raise ValueError("health is on but vault.alertEmails is empty; the health alerts go to the vault's action group, "
-                         "which e-mails those addresses: add at least one, or set health.enabled: false")
     return health.model_copy(update={"enabled": enabled})
 
 

@@ -220,7 +220,7 @@ def test_components_follow_the_pulumi_conventions(prod_settings):
     components = [r for r in run.resources if not r.custom]
     assert {c.type for c in components} == {
         "irisbackup:vault:BackupVault", "irisbackup:policy:BackupPolicy", "irisbackup:network:BackupEgressRules",
-        "irisbackup:hooks:FreezeThawHooks", "irisbackup:vm:ProtectedVm",
+        "irisbackup:hooks:FreezeThawHooks", "irisbackup:vm:ProtectedVm", "irisbackup:health:HealthAlerts",
     }
     component_urns = {c.urn: c.name for c in components}
     for resource in run.resources:

@@ -312,6 +312,11 @@ def _to_arm(value, doc: str, schema: dict):
             nested[key] = {identity: {} for identity in item}  # azure-native takes a list of ids
         else:
             nested[key] = item
+    # azure-native sends a required flattened container even when nothing goes into it
+    # (QueryPack `properties`; pulumi/pulumi-azure-native#2856).
+    for name in view.required - nested.keys():
+        if view.props.get(name, (None, {}))[1].get("x-ms-client-flatten"):
+            nested[name] = {}
     result = {}
     for key, item in nested.items():
         child = view.props.get(key, view.additional)
