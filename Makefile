@@ -8,7 +8,7 @@ JSON ?=
 # POLICY_CONFIG=file: policy pack config (as for pulumi preview --policy-pack-config) over the stack's own
 POLICY_CONFIG ?=
 
-.PHONY: plan review test shellcheck clean
+.PHONY: plan review test shellcheck kql-check clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,16 @@ review: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench $(if $(QUICK),--quick) $(if $(JSON),--json $(JSON))
 
-## test: shellcheck of the VM scripts, then the whole pytest suite
-test: shellcheck
+## test: shellcheck of the VM scripts, the KQL checker's pinned npm package, then the whole pytest suite
+test: shellcheck kql-check
 	$(PY) -m pytest -q
+
+# Microsoft's Kusto language service for tests/health (needs node and npm; exact versions in package-lock.json)
+KQL_CHECK := tools/kql-check/node_modules/.installed
+kql-check: $(KQL_CHECK)
+$(KQL_CHECK): tools/kql-check/package-lock.json
+	cd tools/kql-check && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 shellcheck: $(STAMP)
 	$(VENV)/bin/shellcheck -s sh -x hooks/*.sh

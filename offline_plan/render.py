@@ -14,6 +14,9 @@ POLICY = "azure-native:recoveryservices:ProtectionPolicy"
 PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
 SECURITY_RULE = "azure-native:network:SecurityRule"
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
+ALERT_RULE = "azure-native:monitor:ScheduledQueryRule"
+COLLECTION = "azure-native:monitor:DataCollectionRuleAssociation"
+QUERY_PACK = "azure-native:operationalinsights:QueryPack"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
           "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
@@ -96,6 +99,26 @@ def review_summary(run: PlanRun) -> list[str]:
     if not items:
         lines.append("    none")
     lines += _egress_lines(by_type.get(SECURITY_RULE, []))
+    lines += _health_lines(by_type)
+    return lines
+
+
+def _health_lines(by_type: dict[str, list[Registration]]) -> list[str]:
+    rules = by_type.get(ALERT_RULE, [])
+    if not rules:
+        return ["  Backup health alerts: OFF (needs vault.diagnostics.workspaceId; see docs/operating.md)"]
+    lines = ["  Backup health alerts (docs/operating.md):"]
+    for rule in rules:
+        inputs = rule.inputs
+        routed = "to the vault's action group" if inputs.get("actions") else "NOT ROUTED (vault.alertEmails is empty)"
+        lines.append(f"    {inputs.get('displayName')}: severity {int(inputs.get('severity', 0))}, every "
+                     f"{inputs.get('evaluationFrequency')} over {inputs.get('windowSize')}, {routed}")
+    agents = {str(e.inputs.get("vmName")) for e in by_type.get(EXTENSION, []) if e.inputs.get("type") == "AzureMonitorLinuxAgent"}
+    vms = [str(a.inputs.get("resourceUri", "")).rsplit("/", 1)[-1] for a in by_type.get(COLLECTION, [])]
+    lines.append("    hook verdicts collected from: " + (", ".join(
+        f"{vm} (Azure Monitor Agent {'declared' if vm in agents else 'left to you'})" for vm in vms) or "none"))
+    packs = [str(p.inputs.get("queryPackName")) for p in by_type.get(QUERY_PACK, [])]
+    lines.append(f"    on-call queries: query pack {', '.join(packs) or 'none'}")
     return lines
 
 

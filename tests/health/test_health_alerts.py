@@ -105,3 +105,17 @@ def test_agent_identity_and_opting_out_of_the_agent(prod_settings):
 def test_render_rejects_a_parameter_the_file_does_not_have():
     with pytest.raises(ValueError, match=r"rpo_breach.kql has no parameter\(s\) \['vaultname'\]"):
         health_rules.render("rpo_breach.kql", vaultname='"x"')
+
+
+def test_plan_review_shows_what_fires_where(prod_settings, dev_settings):
+    from offline_plan.render import review_summary
+    lines = review_summary(run_with_settings(prod_settings))
+    assert ("    Backup RPO breach (rsv-iris-prod): severity 1, every PT1H over P2D, to the vault's action group"
+            in lines)
+    assert "    on-call queries: query pack qp-rsv-iris-prod-oncall" in lines
+    assert any(line.startswith("    hook verdicts collected from: vm-cache-prod-1 (Azure Monitor Agent declared)")
+               for line in lines)
+    prod_settings["vault"]["alertEmails"] = []
+    assert any(line.endswith("NOT ROUTED (vault.alertEmails is empty)") for line in review_summary(run_with_settings(prod_settings)))
+    assert "  Backup health alerts: OFF (needs vault.diagnostics.workspaceId; see docs/operating.md)" in review_summary(
+        run_with_settings(dev_settings))
