@@ -28,6 +28,11 @@ review: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench $(if $(QUICK),--quick) $(if $(JSON),--json $(JSON))
 
+## drill: restore drill of Pulumi.$(STACK).yaml (DRY_RUN=1: print every step and resource, no credentials; docs/restore-drill.md)
+.PHONY: drill
+drill: $(STAMP)
+	$(PY) -m drill --stack $(STACK) $(if $(DRY_RUN),--dry-run) $(if $(REPORT_DIR),--report-dir $(REPORT_DIR))
+
 ## test: shellcheck of the VM scripts, the KQL checker's pinned npm package, then the whole pytest suite
 test: shellcheck kql-check
 	$(PY) -m pytest -q
@@ -40,7 +45,7 @@ $(KQL_CHECK): tools/kql-check/package-lock.json
 	touch $@
 
 shellcheck: $(STAMP)
-	$(VENV)/bin/shellcheck -s sh -x hooks/*.sh
+	$(VENV)/bin/shellcheck -s sh -x hooks/*.sh drill/vm/*.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache

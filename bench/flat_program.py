@@ -18,7 +18,7 @@ from pulumi_azure_native import recoveryservices as rs
 from pulumi_command import remote
 
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
-TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+TAGS = ("Storage",)  # regional: Storage.<location>
 
 config = pulumi.Config()
 s = config.require_object("settings")
@@ -66,7 +66,7 @@ vault = rs.Vault(
         ),
         encryption=rs.VaultPropertiesEncryptionArgs(
             key_vault_properties=rs.CmkKeyVaultPropertiesArgs(key_uri=cmk["keyUri"]),
-            kek_identity=rs.CmkKekIdentityArgs(user_assigned_identity=cmk["identityId"]),
+            kek_identity=rs.CmkKekIdentityArgs(user_assigned_identity=cmk["identityId"], use_system_assigned_identity=False),
             infrastructure_encryption="Disabled",
         ) if cmk else None,
     ),
@@ -185,14 +185,14 @@ for nsg in s.get("networkSecurityGroups", []):
             resource_group_name=nsg_rg,
             network_security_group_name=nsg_name,
             security_rule_name=f"Allow-AzureBackup-{tag}-Https-Outbound",
-            description=f"Azure VM backup: HTTPS to the {tag} service tag (managed by irisbackup)",
+            description=f"Azure VM backup: HTTPS to {tag}.{location} (managed by irisbackup)",
             priority=nsg["firstPriority"] + offset,
             direction="Outbound",
             access="Allow",
             protocol="Tcp",
             source_address_prefix="VirtualNetwork",
             source_port_range="*",
-            destination_address_prefix=tag,
+            destination_address_prefix=f"{tag}.{location}",
             destination_port_range="443",
         )
         for offset, tag in enumerate(TAGS)
@@ -262,7 +262,7 @@ for vm in s["vms"]:
         )
         depends += [staging_dir, copy, install]
         hooks[vm_name] = {"version": version, "sha256": sha256}
-    if vm.get("manageExtension", True):
+    if vm.get("manageExtension", False):
         depends.append(compute.VirtualMachineExtension(
             f"{vm_name}-snapshot-extension",
             resource_group_name=vm_rg,
@@ -273,6 +273,7 @@ for vm in s["vms"]:
             type="VMSnapshotLinux",
             type_handler_version="1.0",
             auto_upgrade_minor_version=True,
+            suppress_failures=True,
             opts=pulumi.ResourceOptions(retain_on_delete=True, ignore_changes=[
                 "typeHandlerVersion", "autoUpgradeMinorVersion", "enableAutomaticUpgrade", "settings",
                 "protectedSettings", "forceUpdateTag", "suppressFailures", "tags"]),
@@ -291,6 +292,55 @@ for vm in s["vms"]:
         opts=pulumi.ResourceOptions(protect=protect, depends_on=depends),
     )
     protected_items[vm_name] = {"id": item.id, "policyId": policy_id}
+
+# --- restore-drill sandbox (names, NSG rules and role grants from the pure modules ours uses) ---
+d = s.get("drill", {})
+if d.get("enabled"):
+    from pulumi_azure_native import authorization, managedidentity, resources, storage
+
+    from components import drill_isolation as iso
+    from components import drill_naming as dn
+
+    stack, sub = pulumi.get_stack(), s["resourceGroupId"].split("/")[2].lower()
+    drg = dn.drill_resource_group_name(stack, d.get("resourceGroupName"))
+    dtags = dn.sandbox_tags(stack, tags)
+    prefix = d.get("addressPrefix", "10.255.0.0/24")
+    group = resources.ResourceGroup("drill-rg", resource_group_name=drg, location=location, tags=dtags)
+    after_group = pulumi.ResourceOptions(depends_on=[group])
+    nsg = network.NetworkSecurityGroup(
+        "drill-nsg", resource_group_name=drg, network_security_group_name=dn.nsg_name(stack), location=location,
+        tags=dtags, opts=after_group, security_rules=[network.SecurityRuleArgs(
+            name=r.name, priority=r.priority, direction=r.direction, access=r.access, protocol=r.protocol,
+            source_address_prefix="*", source_port_range="*", destination_address_prefix=r.destination,
+            destination_port_range=r.port, description=r.description) for r in iso.SANDBOX_NSG_RULES])
+    vnet = network.VirtualNetwork(
+        "drill-vnet", resource_group_name=drg, virtual_network_name=dn.vnet_name(stack), location=location, tags=dtags,
+        address_space=network.AddressSpaceArgs(address_prefixes=[prefix]), opts=after_group)
+    subnet = network.Subnet(
+        "drill-subnet", resource_group_name=drg, virtual_network_name=dn.vnet_name(stack), subnet_name=dn.SUBNET_NAME,
+        address_prefix=prefix, network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+        default_outbound_access=True, opts=pulumi.ResourceOptions(depends_on=[vnet]))
+    account_name = dn.staging_account_name(sub, drg, stack)
+    account = storage.StorageAccount(
+        "drill-staging", resource_group_name=drg, account_name=account_name, location=location, tags=dtags,
+        sku=storage.SkuArgs(name="Standard_LRS"), kind="StorageV2", access_tier="Hot", allow_blob_public_access=False,
+        minimum_tls_version="TLS1_2", enable_https_traffic_only=True, allow_cross_tenant_replication=False,
+        network_rule_set=storage.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"), opts=after_group)
+    identity = managedidentity.UserAssignedIdentity(
+        "drill-identity", resource_group_name=drg, resource_name_=dn.identity_name(stack), location=location,
+        tags=dtags, opts=after_group)
+    sandbox = f"/subscriptions/{sub}/resourceGroups/{drg}"
+    grants = iso.drill_role_grants(
+        iso.ResourceId(sub, rg, iso.VAULT_TYPE, v["name"]), iso.ResourceId(sub, drg),
+        iso.ResourceId(sub, drg, iso.STORAGE_ACCOUNT_TYPE, account_name))
+    for grant in grants:
+        authorization.RoleAssignment(
+            f"drill-{grant.key}", scope=grant.scope, role_definition_id=grant.role_definition_id(sub),
+            principal_id=identity.principal_id, principal_type="ServicePrincipal",
+            description=f"irisbackup restore drill: {grant.why}"[:1024],
+            opts=pulumi.ResourceOptions(depends_on=[group, account, vault]))
+    pulumi.export("drill", {"resourceGroupName": drg, "subnetId": subnet.id, "storageAccountId": account.id,
+                            "identityClientId": identity.client_id, "identityId": identity.id})
 
 pulumi.export("vaultId", vault.id)
 pulumi.export("vaultName", vault.name)

@@ -9,6 +9,7 @@ import pulumi
 from pulumi_command import remote
 
 from .backup_policy import BackupPolicy, BackupPolicyArgs
+from .drill_sandbox import DrillSandbox, DrillSandboxArgs
 from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
 from .health_alerts import HealthAlerts, HealthAlertsArgs
@@ -29,6 +30,7 @@ class BackupStackOutputs:
     protected_vms: dict[str, ProtectedVm]
     hooks: dict[str, FreezeThawHooks]
     health: HealthAlerts | None = None
+    drill: DrillSandbox | None = None
 
     def export(self) -> None:
         pulumi.export("vaultId", self.vault.vault_id)
@@ -38,6 +40,13 @@ class BackupStackOutputs:
             vm: {"id": item.protected_item_id, "policyId": item.policy_id} for vm, item in self.protected_vms.items()
         })
         pulumi.export("hooks", {vm: {"version": hooks.version, "sha256": hooks.sha256} for vm, hooks in self.hooks.items()})
+        if self.drill:
+            # What `python -m drill` and the restore-drill workflow need (AZURE_CLIENT_ID: identityClientId).
+            pulumi.export("drill", {
+                "resourceGroupName": self.drill.resource_group_name, "subnetId": self.drill.subnet_id,
+                "storageAccountId": self.drill.storage_account_id, "identityClientId": self.drill.identity_client_id,
+                "identityId": self.drill.identity_id,
+            })
 
 
 def required_secret_keys(settings: StackSettings) -> set[str]:
@@ -66,7 +75,8 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
     }
     egress_by_nsg = {
         str(nsg.id).lower(): BackupEgressRules(
-            f"egress-{nsg.id.resource_group}-{nsg.id.name}", BackupEgressRulesArgs(nsg_id=nsg.id, first_priority=nsg.first_priority)
+            f"egress-{nsg.id.resource_group}-{nsg.id.name}", BackupEgressRulesArgs(
+                nsg_id=nsg.id, first_priority=nsg.first_priority, location=settings.location)
         )
         for nsg in settings.network_security_groups
     }
@@ -86,7 +96,11 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
             vault_name=vault.vault_name, vault_resource_group_name=resource_group,
             manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites,
         ))
-    return BackupStackOutputs(vault, policies, protected_vms, hooks, _health(settings, vault))
+    drill = DrillSandbox("drill", DrillSandboxArgs(
+        stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
+        vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
+    )) if settings.drill.enabled else None
+    return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill, health=_health(settings, vault))
 
 
 def _health(settings: StackSettings, vault: BackupVault) -> HealthAlerts | None:

@@ -12,10 +12,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy.backup_rules import rpo_hours
-
 from . import hook_verdict
 from .azure_ids import ResourceId
+from .schedule import rpo_hours
 from .settings import PolicySettings, StackSettings
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
@@ -65,10 +64,13 @@ class OncallQuery:
 
 
 def policy_rpo_hours(policy: PolicySettings) -> float:
-    """The policy's RPO as Azure schedules it (the policy pack's calculation, on the ARM schedule shape)."""
+    """The policy's RPO as Azure schedules it (components/schedule.py), from the ARM schedule it renders to."""
     schedule = policy.schedule
-    hours = rpo_hours({"schedulePolicy": {"scheduleRunFrequency": schedule.frequency,
-                                          "hourlySchedule": {"interval": schedule.interval_hours}}})
+    hours = rpo_hours({"schedulePolicy": {
+        "scheduleRunFrequency": schedule.frequency,
+        "hourlySchedule": {"interval": schedule.interval_hours, "scheduleWindowDuration": schedule.window_hours},
+        "weeklySchedule": {"scheduleRunDays": list(schedule.days)},
+    }})
     assert hours is not None  # settings allow only Hourly, Daily and Weekly schedules
     return hours
 

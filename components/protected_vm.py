@@ -1,4 +1,16 @@
-"""One VM under backup: the VMSnapshotLinux extension (optional) and the protected item."""
+"""One VM under backup: the VMSnapshotLinux extension (optional) and the protected item.
+
+The extension is declared only when a VM's settings say manageExtension: true (default false). Azure Backup
+installs it itself "as part of first scheduled backup" and it "is not recommended to be installed outside
+Azure Backup service context" (Azure/azure-linux-extensions, VMBackup/README.txt). Declared with empty
+settings, its handler ends in status `error` ("unable to load certificate",
+FailedHandlerGuestAgentCertificateNotFound, VMBackup/main/handle.py daemon()) until Azure Backup supplies
+its settings on the first backup; and on a VM Azure Backup has already protected the extension exists, so
+azure-native's create refuses ("cannot create already existing resource") unless it is imported first. So:
+- never by default; when declared, with suppressFailures (the handler's error does not fail the PUT or
+  later VM operations; compute API 2024-11-01), ignore_changes on everything Azure Backup rewrites, and
+  retain_on_delete so destroying the stack never uninstalls what Azure Backup needs.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +43,8 @@ class ProtectedVmArgs:
     policy_id: pulumi.Input[str]
     vault_name: pulumi.Input[str]
     vault_resource_group_name: str
-    # False leaves the extension to Azure Backup, which installs it on the first backup.
-    manage_extension: bool = True
+    # False (default) leaves the extension to Azure Backup, which installs it on the first backup.
+    manage_extension: bool = False
     # False only in throwaway stacks: destroying a protected item stops protection and deletes its data.
     protect: bool = True
     # What must be in place before the first backup: freeze/thaw hooks, NSG egress rules.
@@ -57,6 +69,8 @@ class ProtectedVm(pulumi.ComponentResource):
                 type="VMSnapshotLinux",
                 type_handler_version="1.0",
                 auto_upgrade_minor_version=True,
+                # The handler errors until Azure Backup's first backup gives it settings: never fail `up` for it.
+                suppress_failures=True,
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     ignore_changes=_AZURE_MANAGED_EXTENSION_PROPERTIES,

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from tzlocal.windows_tz import win_tz
 
 from .azure_ids import ResourceId, parse_resource_group_id, parse_resource_id
+from .settings_base import _Settings
+from .settings_drill import DrillField, DrillSettings
 
 PROJECT = "irisbackup"
 CONFIG_KEY = "settings"
@@ -33,7 +35,8 @@ MONTHS = Literal[
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 ]
-BACKUP_SERVICE_TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+# Egress rules name these tags with the vault's region (Storage.westeurope): see components/egress_rules.py.
+REGIONAL_SERVICE_TAGS = ("Storage",)
 INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 CONFIG_KEY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 # Azure's limit for one pre- or post-script (VMSnapshotPluginHost.conf).
@@ -76,14 +79,6 @@ WorkspaceId = Annotated[ResourceId, _resource_id(WORKSPACE_TYPE)]
 IdentityId = Annotated[ResourceId, _resource_id(IDENTITY_TYPE)]
 ResourceGroupId = Annotated[ResourceId, BeforeValidator(_resource_group_id)]
 Seconds = Annotated[int, Field(ge=1, strict=True)]
-
-
-class _Settings(BaseModel):
-    """camelCase keys in the stack file, snake_case in Python; unknown keys are errors (typos)."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, extra="forbid", frozen=True, arbitrary_types_allowed=True
-    )
 
 
 # --- vault -------------------------------------------------------------------------------------
@@ -226,8 +221,8 @@ class PolicySettings(_Settings):
 
 class NsgSettings(_Settings):
     id: NsgId
-    # Our rules take firstPriority, +1, +2 (one per service tag), so they never collide with each other.
-    first_priority: int = Field(ge=100, le=4096 - len(BACKUP_SERVICE_TAGS) + 1, strict=True)
+    # Our rules take firstPriority, +1, ... (one per service tag), so they never collide with each other.
+    first_priority: int = Field(ge=100, le=4096 - len(REGIONAL_SERVICE_TAGS) + 1, strict=True)
 
 
 # --- VMs and hooks -----------------------------------------------------------------------------
@@ -288,8 +283,9 @@ class VmSettings(_Settings):
     id: VmId
     policy: str
     network_security_groups: list[NsgId] = []
-    # False leaves the VMSnapshotLinux extension to Azure Backup, as Microsoft recommends.
-    manage_extension: bool = True
+    # False (default): Azure Backup installs VMSnapshotLinux on the first backup, as Microsoft recommends;
+    # true declares it too (see components/protected_vm.py for why that is safe, and when it is not needed).
+    manage_extension: bool = False
     # "crash" is an explicit, reviewable opt-out of freeze/thaw hooks.
     consistency: Literal["application", "crash"] = "application"
     ssh: Ssh | None = None
@@ -324,6 +320,27 @@ class StackSettings(_Settings):
     network_security_groups: list[NsgSettings] = []
     vms: list[VmSettings] = Field(min_length=1)
     health: HealthField  # after vault: its default depends on vault.diagnostics
+    drill: DrillField = DrillSettings()
+
+    @model_validator(mode="after")
+    def _destroy_must_be_possible(self) -> StackSettings:
+        # What Azure refuses on `pulumi destroy`: "stop protection and delete data" in an immutable vault
+        # (backup-azure-immutable-vault-concept, restricted operations), and deleting a vault that holds
+        # soft-deleted items; "disabling soft delete is the only way to guarantee immediate deletion"
+        # (use-restapi-update-vault-properties). AlwaysON can never be turned off.
+        if not self.allow_destroy:
+            return self
+        problems = []
+        if self.vault.immutability != "Disabled":
+            problems.append(f"allowDestroy: true needs vault.immutability: Disabled (got {self.vault.immutability}); "
+                            "an immutable vault refuses to delete protected items' recovery points before they expire")
+        if self.vault.soft_delete.state != "Disabled":
+            problems.append(f"allowDestroy: true needs vault.softDelete.state: Disabled (got {self.vault.soft_delete.state}); "
+                            "a vault holding soft-deleted items cannot be deleted"
+                            + (" and AlwaysON can never be turned off" if self.vault.soft_delete.state == "AlwaysON" else ""))
+        if problems:
+            raise ValueError("; ".join(problems) + " (or set allowDestroy: false)")
+        return self
 
 
 def _cross_references(raw: Any) -> list[str]:

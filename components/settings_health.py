@@ -12,8 +12,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-# settings.py imports this module after defining these two (the field line in StackSettings).
-from .settings import IdentityId, _Settings
+# settings.py imports this module after defining IdentityId (the field line in StackSettings).
+from .settings import IdentityId
+from .settings_base import _Settings
 
 
 class HealthSettings(_Settings):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from policy.backup_rules import rpo_hours
+from components.drill_isolation import ROLE_NAMES
+from components.schedule import backups_per_day, rpo_hours, snapshot_only_backups_per_day, vault_retention_days
 
 from .engine import PlanRun, Registration, mask_secrets
 
@@ -17,6 +18,12 @@ EXTENSION = "azure-native:compute:VirtualMachineExtension"
 ALERT_RULE = "azure-native:monitor:ScheduledQueryRule"
 COLLECTION = "azure-native:monitor:DataCollectionRuleAssociation"
 QUERY_PACK = "azure-native:operationalinsights:QueryPack"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+VNET = "azure-native:network:VirtualNetwork"
+NSG = "azure-native:network:NetworkSecurityGroup"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
           "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
@@ -100,6 +107,7 @@ def review_summary(run: PlanRun) -> list[str]:
         lines.append("    none")
     lines += _egress_lines(by_type.get(SECURITY_RULE, []))
     lines += _health_lines(by_type)
+    lines += _drill_lines(by_type)
     return lines
 
 
@@ -127,14 +135,50 @@ def _egress_lines(rules: list[Registration]) -> list[str]:
     for rule in rules:
         by_nsg.setdefault(str(rule.inputs.get("networkSecurityGroupName")), []).append(rule)
     lines = ["  NSG egress rules:"] + [
-        f"    {nsg}: " + ", ".join(
-            f"{r.inputs.get('direction')} {r.inputs.get('access')} {r.inputs.get('protocol')}/{r.inputs.get('destinationPortRange')}"
-            f" to {r.inputs.get('destinationAddressPrefix')} (priority {r.inputs.get('priority')})"
-            for r in sorted(nsg_rules, key=lambda r: r.inputs.get("priority", 0))
-        )
-        for nsg, nsg_rules in sorted(by_nsg.items())
+        f"    {nsg}: " + _rules_text([rule.inputs for rule in nsg_rules]) for nsg, nsg_rules in sorted(by_nsg.items())
     ]
     return lines if by_nsg else ["  NSG egress rules: none declared"]
+
+
+def _rules_text(rules: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{r.get('direction')} {r.get('access')} {r.get('protocol')}/{r.get('destinationPortRange')}"
+        f" to {r.get('destinationAddressPrefix')} (priority {r.get('priority')})"
+        for r in sorted(rules, key=lambda r: (r.get("direction", ""), r.get("priority", 0)))
+    )
+
+
+def _drill_lines(by_type: dict[str, list[Registration]]) -> list[str]:
+    """The restore-drill sandbox: what isolates it and what its identity may do (docs/restore-drill.md)."""
+    groups = [g for g in by_type.get(RESOURCE_GROUP, []) if g.parent.endswith("::drill")]
+    if not groups:
+        return ["  Restore drill sandbox: none (drill.enabled is false)"]
+    group, [vnet], [nsg], [account] = groups[0], by_type[VNET], by_type[NSG], by_type[STORAGE_ACCOUNT]
+    public_ips = [r.name for r in by_type.get(PUBLIC_IP, [])]
+    sku = account.inputs.get("sku", {}).get("name")
+    network = account.inputs.get("networkRuleSet", {})
+    grants = "; ".join(
+        f"{ROLE_NAMES.get(r.inputs['roleDefinitionId'].rsplit('/', 1)[-1], r.inputs['roleDefinitionId'])} on {_scope_text(r.inputs['scope'])}"
+        for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name)
+    )
+    return [
+        f"  Restore drill sandbox {group.inputs.get('resourceGroupName')} ({group.inputs.get('location')}): "
+        f"VNet {', '.join(vnet.inputs.get('addressSpace', {}).get('addressPrefixes', []))}, "
+        f"{'PUBLIC IPs ' + ', '.join(public_ips) if public_ips else 'no public IP'}, "
+        f"{'PEERED' if vnet.inputs.get('virtualNetworkPeerings') else 'no peering'}",
+        f"    NSG {nsg.inputs.get('networkSecurityGroupName')}: {_rules_text(nsg.inputs.get('securityRules', []))}",
+        f"    staging account {account.inputs.get('accountName')}: {sku} {account.inputs.get('kind')}, "
+        f"public blob access {'ON' if account.inputs.get('allowBlobPublicAccess') is not False else 'off'}, "
+        f"TLS {account.inputs.get('minimumTlsVersion')}, network default {network.get('defaultAction', 'Allow')} "
+        f"(bypass {network.get('bypass', 'none')})",
+        f"    drill identity: {grants}",
+    ]
+
+
+def _scope_text(scope: str) -> str:
+    """`resource group rg-x` or `Microsoft.Storage/storageAccounts/st` (the provider part of the ID)."""
+    resource = scope.partition("/providers/")[2]
+    return resource or f"resource group {scope.rsplit('/', 1)[-1]}"
 
 
 def _vault_lines(vault: Registration) -> list[str]:
@@ -148,13 +192,27 @@ def _vault_lines(vault: Registration) -> list[str]:
     return [
         f"  Vault {vault.inputs.get('vaultName')} ({vault.inputs.get('location')}):"
         f" {'protected from destroy' if vault.protect else 'DESTROYABLE (allowDestroy: true)'}",
-        f"    soft delete {soft_delete.get('softDeleteState')} for {_days(soft_delete.get('softDeleteRetentionPeriodInDays'))},"
+        f"    soft delete {soft_delete.get('softDeleteState')}"
+        f"{'' if soft_delete.get('softDeleteState') == 'Disabled' else ' for ' + _days(soft_delete.get('softDeleteRetentionPeriodInDays'))},"
         f" immutability {security.get('immutabilitySettings', {}).get('state')}",
         f"    storage {redundancy.get('standardTierStorageRedundancy')}, cross-region restore {redundancy.get('crossRegionRestore')},"
         f" cross-subscription restore {restore.get('crossSubscriptionRestoreState')}",
         f"    public network access {properties.get('publicNetworkAccess')}, job failure alerts {alerts.get('alertsForAllJobFailures')},"
         f" encryption {'customer-managed key' if encryption else 'platform-managed key'}",
+        *_one_way_lines(security.get("immutabilitySettings", {}).get("state"), encryption),
     ]
+
+
+def _one_way_lines(immutability: Any, encryption: Any) -> list[str]:
+    """What a reviewer must know the program cannot check: it does not know the vault's history."""
+    lines = []
+    if immutability == "Locked":
+        lines.append("    NOTE: immutability Locked is irreversible, and Azure refuses to CREATE a vault as Locked: "
+                     "create it Unlocked, then set Locked in a later `pulumi up`")
+    if encryption:
+        lines.append("    NOTE: a customer-managed key applies only to a vault that never had an item registered; "
+                     "its identity must never be disabled or switched")
+    return lines
 
 
 def _policy_lines(policy: Registration) -> list[str]:
@@ -163,8 +221,9 @@ def _policy_lines(policy: Registration) -> list[str]:
     frequency = schedule.get("scheduleRunFrequency")
     hours = _whole(rpo_hours(properties))
     if frequency == "Hourly":
-        window = schedule.get("hourlySchedule", {}).get("scheduleWindowDuration")
-        rpo = f"every {hours} h in a {window} h window (RPO {hours} h)"
+        hourly = schedule.get("hourlySchedule", {})
+        rpo = (f"every {hourly.get('interval')} h in a {hourly.get('scheduleWindowDuration')} h window: "
+               f"{backups_per_day(properties)} a day (RPO {hours} h)")
     else:
         rpo = f"{frequency} (RPO {hours} h)"
     retention = properties.get("retentionPolicy", {})
@@ -173,11 +232,19 @@ def _policy_lines(policy: Registration) -> list[str]:
         for key, unit in (("dailySchedule", "day"), ("weeklySchedule", "week"), ("monthlySchedule", "month"), ("yearlySchedule", "year"))
         if retention.get(key)
     ]
-    return [
-        f"  Policy {policy.inputs.get('policyName')} ({'enhanced' if properties.get('policyType') == 'V2' else 'standard'},"
+    enhanced = properties.get("policyType") == "V2"
+    lines = [
+        f"  Policy {policy.inputs.get('policyName')} ({'enhanced' if enhanced else 'standard'},"
         f" {properties.get('timeZone')}): {rpo}",
         f"    instant restore {_days(properties.get('instantRpRetentionRangeInDays'))}; retention {' / '.join(ladder) or 'none'}",
     ]
+    if snapshots := snapshot_only_backups_per_day(properties):
+        lines.append(f"    only the last backup of a day goes to the vault (kept {_days(_whole(vault_retention_days(properties)))}); "
+                     f"the other {snapshots} are snapshots kept {_days(properties.get('instantRpRetentionRangeInDays'))}")
+    if not enhanced:
+        lines.append("    WARNING: a standard policy cannot protect Trusted Launch VMs at the pinned API version; "
+                     "use kind: enhanced for them")
+    return lines
 
 
 def _hooks_by_vm(run: PlanRun) -> dict[str, str]:

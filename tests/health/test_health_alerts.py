@@ -119,3 +119,13 @@ def test_plan_review_shows_what_fires_where(prod_settings, dev_settings):
     assert any(line.endswith("NOT ROUTED (vault.alertEmails is empty)") for line in review_summary(run_with_settings(prod_settings)))
     assert "  Backup health alerts: OFF (needs vault.diagnostics.workspaceId; see docs/operating.md)" in review_summary(
         run_with_settings(dev_settings))
+
+
+def test_the_alerts_use_the_rpo_the_plan_shows(prod_settings):
+    # 4-hourly in a 12 h window: the longest gap is overnight, 24 - 8 = 16 h (components/schedule.py).
+    prod_settings["policies"]["enhanced-4h"]["schedule"]["windowHours"] = 12
+    from offline_plan.render import review_summary
+    run = run_with_settings(prod_settings)
+    assert any("(RPO 16 h)" in line for line in review_summary(run))
+    query = only(run, RULE, "health-rsv-iris-prod-rpo-breach").inputs["criteria"]["allOf"][0]["query"]
+    assert '"vm-iris-prod-1", 16.0' in query

@@ -17,6 +17,7 @@ import pytest
 TOOL_DIR = Path(__file__).resolve().parents[2] / "tools" / "arm-validate"
 sys.path.insert(0, str(TOOL_DIR))
 import arm_validate  # noqa: E402
+from tests.tools.drill_declarations import DRILL_KNOWN_GOOD  # noqa: E402
 
 rs = azure_native.recoveryservices
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
@@ -316,6 +317,7 @@ KNOWN_GOOD = {
     "azure-native:monitor:DataCollectionRuleAssociation": data_collection_rule_association,
     "azure-native:operationalinsights:QueryPack": query_pack,
     "azure-native:operationalinsights:Query": query_pack_query,
+    **DRILL_KNOWN_GOOD,
 }
 
 
@@ -370,9 +372,9 @@ def test_insights_aliases_are_supported_and_others_are_not():
     _, inputs = record(diagnostic_setting)
     assert arm_validate.validate("azure-native:insights:DiagnosticSetting", inputs) == []
     assert arm_validate.is_supported("azure-native:insights:ActionGroup")
-    assert not arm_validate.is_supported("azure-native:storage:StorageAccount")
+    assert not arm_validate.is_supported("azure-native:compute:VirtualMachine")
     with pytest.raises(ValueError):
-        arm_validate.validate("azure-native:storage:StorageAccount", {})
+        arm_validate.validate("azure-native:compute:VirtualMachine", {})
 
 
 # --- mapping of azure-native inputs to the ARM request --------------------------------------

@@ -25,6 +25,13 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 # Body properties azure-native fills in itself when omitted (from the resource group).
 PROVIDER_FILLED = frozenset({"location"})
 
+# Network sub-objects a request can reach but that were deliberately not extracted (see the
+# "lean" notes in /work/shared/reference/arm-specs/README.md): checked as free-form objects.
+OPAQUE = frozenset({
+    "ApplicationGatewayIPConfiguration", "ApplicationGatewayBackendAddressPool", "BackendAddressPool",
+    "InboundNatRule", "VirtualNetworkTap", "NatGateway", "PrivateLinkService",
+})
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -55,6 +62,11 @@ _DCR = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollec
 _DCRA = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollectionRuleAssociations_API.json"
 _QP = "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/QueryPacks.json"
 _QPQ = "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/QueryPackQueries.json"
+_VNET = "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json"
+_STORAGE = "storage/resource-manager/Microsoft.Storage/stable/2024-01-01/storage.json"
+_ROLES = "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json"
+_MSI = "msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json"
+_GROUPS = "resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json"
 _RG = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers"
 
 RESOURCES = {
@@ -72,6 +84,22 @@ RESOURCES = {
     "azure-native:network:SecurityRule": Resource(
         _NSG, f"{_RG}/Microsoft.Network/networkSecurityGroups/{{networkSecurityGroupName}}"
         "/securityRules/{securityRuleName}", "2024-05-01"),
+    "azure-native:network:NetworkSecurityGroup": Resource(
+        _NSG, f"{_RG}/Microsoft.Network/networkSecurityGroups/{{networkSecurityGroupName}}", "2024-05-01"),
+    "azure-native:network:VirtualNetwork": Resource(
+        _VNET, f"{_RG}/Microsoft.Network/virtualNetworks/{{virtualNetworkName}}", "2024-05-01"),
+    "azure-native:network:Subnet": Resource(
+        _VNET, f"{_RG}/Microsoft.Network/virtualNetworks/{{virtualNetworkName}}/subnets/{{subnetName}}",
+        "2024-05-01"),
+    "azure-native:storage:StorageAccount": Resource(
+        _STORAGE, f"{_RG}/Microsoft.Storage/storageAccounts/{{accountName}}", "2024-01-01"),
+    "azure-native:authorization:RoleAssignment": Resource(
+        _ROLES, "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+        "2022-04-01"),
+    "azure-native:managedidentity:UserAssignedIdentity": Resource(
+        _MSI, f"{_RG}/Microsoft.ManagedIdentity/userAssignedIdentities/{{resourceName}}", "2023-01-31"),
+    "azure-native:resources:ResourceGroup": Resource(
+        _GROUPS, "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", "2024-03-01"),
     "azure-native:monitor:DiagnosticSetting": Resource(
         _DIAG, "/{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
         "2021-05-01-preview"),
@@ -133,6 +161,11 @@ def to_arm_request(type_token: str, inputs: dict) -> tuple[dict, dict]:
 def unresolved_refs(type_token: str) -> list[str]:
     """Every $ref reachable from the PUT parameters (incl. all subtypes) that does not resolve."""
     resource = _resource(type_token)
+    return unresolved_from(resource.spec, _put(resource)["parameters"])
+
+
+def unresolved_from(spec: str, parameters: list) -> list[str]:
+    """Every $ref reachable from `parameters` of `spec` (incl. all subtypes) that does not resolve."""
     missing: list[str] = []
     seen: set[tuple[str, str]] = set()
 
@@ -143,10 +176,12 @@ def unresolved_refs(type_token: str) -> list[str]:
             return
         if not isinstance(node, dict):
             return
+        if node.get("readOnly") is True:
+            return  # never sent, so lean extracts leave what it refers to out
         for key, value in node.items():
             if key != "$ref":
                 walk(doc, value)
-        if "$ref" not in node or (doc, node["$ref"]) in seen:
+        if "$ref" not in node or (doc, node["$ref"]) in seen or _opaque(node["$ref"]):
             return
         seen.add((doc, node["$ref"]))
         try:
@@ -159,7 +194,7 @@ def unresolved_refs(type_token: str) -> list[str]:
         for sub in subtypes.values():
             walk(target_doc, {"$ref": f"#/definitions/{sub}"})
 
-    walk(resource.spec, _put(resource)["parameters"])
+    walk(spec, parameters)
     return missing
 
 
@@ -193,8 +228,14 @@ def _deref(doc: str, schema: dict) -> tuple[str, dict, str | None]:
     """Follow a $ref chain: (document, schema, definition name or None for inline schemas)."""
     name = None
     while "$ref" in schema:
+        if _opaque(schema["$ref"]):
+            return doc, {"type": "object"}, None
         doc, schema, name = _lookup(doc, schema["$ref"])
     return doc, schema, name
+
+
+def _opaque(ref: str) -> bool:
+    return ref.rpartition("/")[2] in OPAQUE
 
 
 def _put(resource: Resource) -> dict:
@@ -318,10 +359,22 @@ def _to_arm(value, doc: str, schema: dict):
         if view.props.get(name, (None, {}))[1].get("x-ms-client-flatten"):
             nested[name] = {}
     result = {}
+    renamed = _client_names(view)
     for key, item in nested.items():
+        key = key if key in view.props else renamed.get(key, key)
         child = view.props.get(key, view.additional)
-        result[key] = _to_arm(item, *child) if child else item
+        # Read-only values are reported as such, not reshaped (lean extracts omit their schemas).
+        result[key] = _to_arm(item, *child) if child and not _read_only(*child) else item
     return result
+
+
+def _client_names(view: _View) -> dict[str, str]:
+    """azure-native input name -> ARM name, for properties renamed by `x-ms-client-name`
+    (StorageAccount `networkRuleSet` is ARM `networkAcls`)."""
+    return {
+        prop["x-ms-client-name"][:1].lower() + prop["x-ms-client-name"][1:]: name
+        for name, (_, prop) in view.props.items() if "x-ms-client-name" in prop
+    }
 
 
 def _flatten_target(view: _View, key: str) -> str | None:
@@ -334,8 +387,10 @@ def _flatten_target(view: _View, key: str) -> str | None:
     if own and not _read_only(*own):
         return None
     for name, (doc, prop) in view.props.items():
-        if prop.get("x-ms-client-flatten") and key in _view(doc, prop).props:
-            return name
+        if prop.get("x-ms-client-flatten"):
+            inner = _view(doc, prop)
+            if key in inner.props or key in _client_names(inner):
+                return name
     return None
 
 
@@ -397,7 +452,7 @@ def _has_type(value, kind: str) -> bool:
         return kind == "boolean"
     if kind == "integer":  # Pulumi sends every number as a float
         return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    python_types = {"number": (int, float), "string": str, "array": list, "object": dict}
+    python_types = {"number": (int, float), "string": str, "array": list, "object": dict, "boolean": bool}
     return isinstance(value, python_types.get(kind, object))
 
 
