@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_command import remote
@@ -16,9 +17,13 @@ from .health_alerts import HealthAlerts, HealthAlertsArgs
 from .health_rules import health_targets
 from .hook_bundle import HookBundle, render_hook_settings
 from .naming import hook_owner_id
+from .parity_spec import retired_protection_state
 from .protected_vm import ProtectedVm, ProtectedVmArgs
+from .run_command_hooks import RunCommandHooks, RunCommandHooksArgs
+from .run_command_script import run_command_owner_id
 from .settings import Ssh, SshProxy, StackSettings, VmSettings
 from .vault import BackupVault, BackupVaultArgs
+from .vault_guard import VaultGuard, VaultGuardArgs
 
 SecretLookup = Callable[[str], pulumi.Output[str]]
 
@@ -28,7 +33,7 @@ class BackupStackOutputs:
     vault: BackupVault
     policies: dict[str, BackupPolicy]
     protected_vms: dict[str, ProtectedVm]
-    hooks: dict[str, FreezeThawHooks]
+    hooks: dict[str, FreezeThawHooks | RunCommandHooks]
     health: HealthAlerts | None = None
     drill: DrillSandbox | None = None
 
@@ -39,7 +44,9 @@ class BackupStackOutputs:
         pulumi.export("protectedItems", {
             vm: {"id": item.protected_item_id, "policyId": item.policy_id} for vm, item in self.protected_vms.items()
         })
-        pulumi.export("hooks", {vm: {"version": hooks.version, "sha256": hooks.sha256} for vm, hooks in self.hooks.items()})
+        pulumi.export("hooks", {
+            vm: {"version": hooks.version, "sha256": hooks.sha256, "channel": _channel(hooks)} for vm, hooks in self.hooks.items()
+        })
         if self.drill:
             # What `python -m drill` and the restore-drill workflow need (AZURE_CLIENT_ID: identityClientId).
             pulumi.export("drill", {
@@ -67,6 +74,12 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         settings=settings.vault, resource_group_name=resource_group, location=settings.location,
         protect=protect, tags=settings.tags,
     ))
+    VaultGuard(f"{settings.vault.name}-guard", VaultGuardArgs(
+        vault_id=vault.vault_id, vault_name=vault.vault_name, resource_group_name=resource_group,
+        resource_guard_id=settings.vault.resource_guard_id,
+        # On by default, lifted only while the stack allows destroy (settings reject deleteLock + allowDestroy).
+        delete_lock=settings.vault.delete_lock and not settings.allow_destroy, protect=protect,
+    ), pulumi.ResourceOptions(parent=vault))
     policies = {
         name: BackupPolicy(name, BackupPolicyArgs(
             policy_name=name, settings=policy, resource_group_name=resource_group, vault_name=vault.vault_name,
@@ -81,20 +94,32 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         for nsg in settings.network_security_groups
     }
     protected_vms: dict[str, ProtectedVm] = {}
-    hooks: dict[str, FreezeThawHooks] = {}
+    hooks: dict[str, FreezeThawHooks | RunCommandHooks] = {}
     for vm in settings.vms:
+        if vm.retired:
+            # No more backups: no hooks, extension or egress to wait for (docs/vm-lifecycle.md).
+            protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
+                vm_id=vm.id, location=settings.location, policy_id=policies[vm.policy].policy_id,
+                vault_name=vault.vault_name, vault_resource_group_name=resource_group, manage_extension=False,
+                protect=protect, retired_state=retired_protection_state(settings.vault.immutability),
+            ))
+            if vm.delivery == "runCommand":
+                # An SSH install's delete uninstalls it; a run command's delete runs nothing, so retiring
+                # takes the same deliberate uninstall step as switching to crash consistency.
+                _run_command_hooks(vm, settings, bundle, "uninstall")
+            continue
         prerequisites: list[pulumi.Resource] = [egress_by_nsg[str(nsg).lower()] for nsg in vm.network_security_groups]
         if vm.consistency == "application":
-            hooks[vm.name] = FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
-                connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
-                owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
-            ))
+            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret)
             # The first backup after `pulumi up` must already be application-consistent.
             prerequisites.append(hooks[vm.name])
+        elif vm.delivery == "runCommand":
+            # A crash-consistent VM on Run Command: the deliberate removal step of its hooks.
+            _run_command_hooks(vm, settings, bundle, "uninstall")
         protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
             vm_id=vm.id, location=settings.location, policy_id=policies[vm.policy].policy_id,
             vault_name=vault.vault_name, vault_resource_group_name=resource_group,
-            manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites,
+            manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites, disks=vm.disks,
         ))
     drill = DrillSandbox("drill", DrillSandboxArgs(
         stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
@@ -109,6 +134,29 @@ def _health(settings: StackSettings, vault: BackupVault) -> HealthAlerts | None:
     return HealthAlerts(f"health-{settings.vault.name}", HealthAlertsArgs(
         settings=settings, targets=health_targets(settings), action_group_id=vault.action_group_id, tags=settings.tags,
     ))
+
+
+def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
+                   secret: SecretLookup) -> FreezeThawHooks | RunCommandHooks:
+    if vm.delivery == "runCommand":
+        return _run_command_hooks(vm, settings, bundle, "install")
+    return FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
+        connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
+    ))
+
+
+def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
+                       action: Literal["install", "uninstall"]) -> RunCommandHooks:
+    return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
+        vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
+        protect=not settings.allow_destroy,
+    ))
+
+
+def _channel(hooks: FreezeThawHooks | RunCommandHooks) -> str:
+    return "runCommand" if isinstance(hooks, RunCommandHooks) else "ssh"
 
 
 def _connection(vm: VmSettings, secret: SecretLookup) -> remote.ConnectionArgs:

@@ -22,6 +22,8 @@ from pulumi_azure_native import recoveryservices as rs
 
 from .azure_ids import ResourceId
 from .naming import FABRIC_NAME, SNAPSHOT_EXTENSION_NAME, protected_item_name, protection_container_name
+from .parity_spec import protected_item_properties
+from .settings_parity import DiskSelection
 
 # Azure Backup upgrades and reconfigures its own extension; Pulumi must not undo that on the next `up`.
 _AZURE_MANAGED_EXTENSION_PROPERTIES = [
@@ -49,6 +51,10 @@ class ProtectedVmArgs:
     protect: bool = True
     # What must be in place before the first backup: freeze/thaw hooks, NSG egress rules.
     prerequisites: list[pulumi.Resource] = field(default_factory=list)
+    # Data disks to back up (None: all); the OS disk is always backed up.
+    disks: DiskSelection | None = None
+    # None: protected. Retired: parity_spec.RETIRED_STATES (backups stop, recovery points stay).
+    retired_state: str | None = None
 
 
 class ProtectedVm(pulumi.ComponentResource):
@@ -86,11 +92,7 @@ class ProtectedVm(pulumi.ComponentResource):
             container_name=protection_container_name(args.vm_id),
             protected_item_name=protected_item_name(args.vm_id),
             location=args.location,
-            properties=rs.AzureIaaSComputeVMProtectedItemArgs(
-                protected_item_type="Microsoft.Compute/virtualMachines",
-                source_resource_id=str(args.vm_id),
-                policy_id=args.policy_id,
-            ),
+            properties=protected_item_properties(str(args.vm_id), args.policy_id, args.disks, args.retired_state),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=prerequisites),
         )
         self.protected_item_id = item.id

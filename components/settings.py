@@ -13,9 +13,17 @@ from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from tzlocal.windows_tz import win_tz
 
-from .azure_ids import ResourceId, parse_resource_group_id, parse_resource_id
-from .settings_base import _Settings
+from .azure_ids import ResourceId, parse_resource_group_id
+from .settings_base import _resource_id, _Settings
 from .settings_drill import DrillField, DrillSettings
+from .settings_parity import (
+    ArchiveTiering,
+    DiskSelection,
+    InstantRestoreResourceGroup,
+    ResourceGuardId,
+    archive_problems,
+    parity_problems,
+)
 
 PROJECT = "irisbackup"
 CONFIG_KEY = "settings"
@@ -43,15 +51,6 @@ CONFIG_KEY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 AZURE_SCRIPT_TIMEOUT_CAP = 1800
 # Reported maximum of IRIS's ExternalFreezeTimeOut.
 IRIS_FREEZE_TIMEOUT_CAP = 1200
-
-
-def _resource_id(resource_type: str) -> BeforeValidator:
-    def parse(value: Any) -> ResourceId:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a {resource_type} ID as a string")
-        return parse_resource_id(value, resource_type)
-
-    return BeforeValidator(parse)
 
 
 def _resource_group_id(value: Any) -> ResourceId:
@@ -112,6 +111,10 @@ class VaultSettings(_Settings):
     customer_managed_key: CustomerManagedKey | None = None
     diagnostics: Diagnostics | None = None
     alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    # Multi-user authorization: the vault's critical operations need the guard owner's approval.
+    resource_guard_id: ResourceGuardId | None = None
+    # A CanNotDelete lock on the vault; lifted while allowDestroy is true.
+    delete_lock: bool = Field(True, strict=True)
 
     @model_validator(mode="after")
     def _cross_region_restore_needs_grs(self) -> VaultSettings:
@@ -187,6 +190,8 @@ class PolicySettings(_Settings):
     schedule: Schedule
     instant_restore_days: int = Field(2, ge=1, le=30, strict=True)
     retention: Retention
+    archive: ArchiveTiering | None = None
+    instant_restore_resource_group: InstantRestoreResourceGroup | None = None
 
     @model_validator(mode="after")
     def _azure_policy_rules(self) -> PolicySettings:
@@ -211,6 +216,7 @@ class PolicySettings(_Settings):
                     problems.append(f"a monthly/yearly retention day ({tier.day}) must be one of the schedule's days {self.schedule.days}")
         elif self.retention.daily_days is None:
             problems.append(f"a {frequency} schedule needs retention.dailyDays (7-9999)")
+        problems += archive_problems(self.archive, self.retention)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -289,17 +295,26 @@ class VmSettings(_Settings):
     # "crash" is an explicit, reviewable opt-out of freeze/thaw hooks.
     consistency: Literal["application", "crash"] = "application"
     ssh: Ssh | None = None
+    # How the hooks reach the VM: pulumi-command over SSH, or Azure managed Run Command (no SSH).
+    delivery: Literal["ssh", "runCommand"] = "ssh"
     hooks: HookSettings = HookSettings()
+    # Stop protection, keep the recovery points (docs/vm-lifecycle.md); no hooks, no extension.
+    retired: bool = Field(False, strict=True)
+    disks: DiskSelection | None = None
 
     @property
     def name(self) -> str:
         return self.id.name
 
     @model_validator(mode="after")
-    def _application_consistency_needs_ssh(self) -> VmSettings:
-        if self.consistency == "application" and self.ssh is None:
+    def _delivery_matches_ssh(self) -> VmSettings:
+        if self.delivery == "runCommand" and self.ssh is not None:
+            raise ValueError("delivery 'runCommand' takes no ssh (Azure's VM agent runs the installer; nothing connects "
+                             "to the VM); remove ssh, or set delivery: ssh")
+        if (self.delivery == "ssh" and self.consistency == "application" and self.ssh is None
+                and not self.retired):
             raise ValueError("consistency 'application' needs ssh (how pulumi-command reaches the VM to install the hooks); "
-                             "add ssh, or set consistency: crash to back up without freezing IRIS")
+                             "add ssh, set delivery: runCommand, or set consistency: crash to back up without freezing IRIS")
         return self
 
 
@@ -350,7 +365,7 @@ def _cross_references(raw: Any) -> list[str]:
     policies = raw.get("policies") if isinstance(raw.get("policies"), dict) else {}
     nsg_entries = [e for e in _list(raw.get("networkSecurityGroups")) if isinstance(e, dict)]
     declared_nsgs = [str(e.get("id", "")).lower() for e in nsg_entries]
-    problems = []
+    problems = parity_problems(raw, _SHOWN_KEY)
     if len(set(declared_nsgs)) != len(declared_nsgs):
         problems.append(f"{_SHOWN_KEY}.networkSecurityGroups: the same NSG is listed twice; give each NSG one firstPriority")
     vault_subscription = _subscription(raw.get("resourceGroupId"))

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
+
+from .azure_ids import ResourceId, parse_resource_id
 
 
 class _Settings(BaseModel):
@@ -13,3 +17,12 @@ class _Settings(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, extra="forbid", frozen=True, arbitrary_types_allowed=True
     )
+
+
+def _resource_id(resource_type: str) -> BeforeValidator:
+    def parse(value: Any) -> ResourceId:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a {resource_type} ID as a string")
+        return parse_resource_id(value, resource_type)
+
+    return BeforeValidator(parse)

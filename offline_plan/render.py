@@ -9,6 +9,7 @@ from components.drill_isolation import ROLE_NAMES
 from components.schedule import backups_per_day, rpo_hours, snapshot_only_backups_per_day, vault_retention_days
 
 from .engine import PlanRun, Registration, mask_secrets
+from .render_parity import disks_text, policy_parity_line, retired_text, vault_guard_line
 
 VAULT = "azure-native:recoveryservices:Vault"
 POLICY = "azure-native:recoveryservices:ProtectionPolicy"
@@ -24,6 +25,7 @@ NSG = "azure-native:network:NetworkSecurityGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
+RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
           "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
@@ -86,23 +88,30 @@ def review_summary(run: PlanRun) -> list[str]:
         by_type.setdefault(resource.type, []).append(resource)
     lines = ["Backup settings for review:"]
     for vault in by_type.get(VAULT, []):
-        lines += _vault_lines(vault)
+        lines += _vault_lines(vault) + [vault_guard_line(vault, by_type)]
     policy_names = {f"<id of {policy.name}>": policy.inputs.get("policyName") for policy in by_type.get(POLICY, [])}
     for policy in by_type.get(POLICY, []):
-        lines += _policy_lines(policy)
+        lines += _policy_lines(policy) + [policy_parity_line(policy.inputs.get("properties", {}))]
     lines.append("  Covered VMs:")
     hooks_by_vm = _hooks_by_vm(run)
+    uninstalling = _run_command_uninstalls(by_type.get(RUN_COMMAND, []))
     items = by_type.get(PROTECTED_ITEM, [])
     extension_parents = {extension.parent for extension in by_type.get(EXTENSION, [])}
     for item in items:
         properties = item.inputs.get("properties", {})
         vm = str(properties.get("sourceResourceId", "")).rsplit("/", 1)[-1]
+        policy = policy_names.get(properties.get('policyId'), properties.get('policyId'))
+        protection = 'protected from destroy' if item.protect else 'DESTROYABLE'
+        if retired := retired_text(properties, policy):
+            lines.append(f"    {vm}: {retired}, {protection}")
+            continue
         hooks = hooks_by_vm.get(vm)
         consistency = f"application-consistent (hooks {hooks})" if hooks else "CRASH-CONSISTENT ONLY (no freeze/thaw hooks)"
+        if vm in uninstalling:
+            consistency += "; a Run Command uninstalls the hooks from the VM"
         extension = "declared" if item.parent in extension_parents else "left to Azure Backup"
-        lines.append(f"    {vm}: policy {policy_names.get(properties.get('policyId'), properties.get('policyId'))}, "
-                     f"{consistency}, VMSnapshotLinux {extension}, "
-                     f"{'protected from destroy' if item.protect else 'DESTROYABLE'}")
+        lines.append(f"    {vm}: policy {policy}, {consistency}, VMSnapshotLinux {extension}, "
+                     f"{disks_text(properties)}, {protection}")
     if not items:
         lines.append("    none")
     lines += _egress_lines(by_type.get(SECURITY_RULE, []))
@@ -248,11 +257,20 @@ def _policy_lines(policy: Registration) -> list[str]:
 
 
 def _hooks_by_vm(run: PlanRun) -> dict[str, str]:
-    """VM name -> 'version, sha256 ...' of its hooks, from the stack output `hooks`."""
+    """VM name -> 'version, sha256 ..., via <channel>' of its hooks, from the stack output `hooks`."""
     return {
-        vm: f"{identity.get('version')}, sha256 {str(identity.get('sha256'))[:12]}"
+        vm: f"{identity.get('version')}, sha256 {str(identity.get('sha256'))[:12]}, via {identity.get('channel')}"
         for vm, identity in (run.outputs.get("hooks") or {}).items()
         if isinstance(identity, dict)
+    }
+
+
+def _run_command_uninstalls(run_commands: list[Registration]) -> set[str]:
+    """VMs whose hooks run command is the removal step (parameter IRISBACKUP_ACTION=uninstall)."""
+    return {
+        str(command.inputs.get("vmName"))
+        for command in run_commands
+        if {"name": "IRISBACKUP_ACTION", "value": "uninstall"} in (command.inputs.get("parameters") or [])
     }
 
 

@@ -48,6 +48,7 @@ REGIONAL_SERVICE_TAGS = ("Storage",)
 # Global tags Microsoft documents for the backup agents (backup-azure-arm-vms-prepare); not needed by the
 # snapshot extension itself, still acceptable destinations.
 GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory")
+RETIRED_STATES = ("ProtectionStopped", "BackupsSuspended")  # components/parity_spec.py
 
 VAULT = "azure-native:recoveryservices:Vault"
 PROTECTION_POLICY = "azure-native:recoveryservices:ProtectionPolicy"
@@ -55,8 +56,15 @@ PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
 SECURITY_RULE = "azure-native:network:SecurityRule"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+RESOURCE_GUARD_PROXY = "azure-native:recoveryservices:ResourceGuardProxy"
 COMMAND = "command:remote:Command"
 HOOKS_COMPONENT = "irisbackup:hooks:FreezeThawHooks"
+# The Run Command delivery channel (components/run_command_hooks.py); its script reads the bundle
+# identity and the action from public parameters and the settings from a protected one.
+RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
+RUN_COMMAND_HOOKS_COMPONENT = "irisbackup:hooks:RunCommandHooks"
+RUN_COMMAND_PARAMETERS = {"action": "IRISBACKUP_ACTION", "version": "IRISBACKUP_BUNDLE_VERSION",
+                          "sha256": "IRISBACKUP_BUNDLE_SHA256", "settings": "IRISBACKUP_SETTINGS"}
 
 # Azure's built-in policy definitions (first 8 hex digits of the id) that a rule mirrors.
 AZURE_BUILTIN_POLICIES = {
@@ -277,6 +285,34 @@ def check_vault_diagnostic_settings(resources: list[PolicyResource], config: Map
     return problems
 
 
+def _unguarded_vaults(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """Vaults no ResourceGuardProxy of the stack links to a resource guard (multi-user authorization)."""
+    guarded = set()
+    for proxy in (r for r in resources if r.resource_type == RESOURCE_GUARD_PROXY):
+        guard = str(_get(proxy.props, "properties", "resourceGuardResourceId") or "")
+        if "/providers/microsoft.dataprotection/resourceguards/" in guard.lower():
+            guarded |= {d.urn for d in proxy.dependencies} | {_get(proxy.props, "vaultName")}
+    return [v for v in resources if v.resource_type == VAULT and not {v.urn, _get(v.props, "vaultName")} & guarded]
+
+
+def _guard_violations(resources: list[PolicyResource]) -> list[tuple[str, str | None]]:
+    return [(f"vault {_get(v.props, 'vaultName') or v.name} is not linked to a resource guard (multi-user "
+             "authorization), so a compromised Contributor can disable soft delete or stop protection and delete "
+             "backup data without a second person; set vault.resourceGuardId to the security team's resource guard",
+             v.urn) for v in _unguarded_vaults(resources)]
+
+
+def check_vault_multi_user_authorization(resources: list[PolicyResource], config: Mapping[str, Any],
+                                         stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    # Production stacks are the mandatory twin's (vault-multi-user-authorization-production).
+    return [] if is_production(resources, config, stack_tags) else _guard_violations(resources)
+
+
+def check_vault_multi_user_authorization_production(resources: list[PolicyResource], config: Mapping[str, Any],
+                                                    stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    return _guard_violations(resources) if is_production(resources, config, stack_tags) else []
+
+
 # --- backup policies ---------------------------------------------------------------------------
 
 
@@ -377,17 +413,39 @@ def _item_vm(item: PolicyResource) -> str | None:
 
 
 def _hooks_vm(resource: PolicyResource) -> str | None:
-    """The VM a freeze/thaw hooks deployment is for (component `hooks-<vm>`, install `hooks-<vm>-install`)."""
-    if resource.resource_type == HOOKS_COMPONENT and resource.name.startswith("hooks-"):
+    """The VM a freeze/thaw hooks deployment is for: component `hooks-<vm>`, SSH install
+    `hooks-<vm>-install` or run command `hooks-<vm>-runcommand`."""
+    if resource.resource_type in (HOOKS_COMPONENT, RUN_COMMAND_HOOKS_COMPONENT) and resource.name.startswith("hooks-"):
         return resource.name.removeprefix("hooks-").lower()
-    if _is_hooks_install(resource.resource_type, resource.name, resource.urn):
-        return resource.name.removeprefix("hooks-").removesuffix("-install").lower()
+    if _is_hooks_install(resource.resource_type, resource.name, resource.urn) or _is_hooks_run_command(
+            resource.resource_type, resource.name, resource.urn):
+        return resource.name.removeprefix("hooks-").removesuffix("-install").removesuffix("-runcommand").lower()
     return None
 
 
 def _is_hooks_install(resource_type: str, name: str, urn: str) -> bool:
     return (resource_type == COMMAND and name.startswith("hooks-") and name.endswith("-install")
             and f"{HOOKS_COMPONENT}$" in (urn or ""))
+
+
+def _is_hooks_run_command(resource_type: str, name: str, urn: str) -> bool:
+    return (resource_type == RUN_COMMAND and name.startswith("hooks-") and name.endswith("-runcommand")
+            and f"{RUN_COMMAND_HOOKS_COMPONENT}$" in (urn or ""))
+
+
+def _run_command_parameter(props: Any, key: str, protected: bool = False) -> Any:
+    """A run command parameter's value by our name for it (RUN_COMMAND_PARAMETERS)."""
+    found = [_get(p, "value") for p in _list(_get(props, "protectedParameters" if protected else "parameters"))
+             if _get(p, "name") == RUN_COMMAND_PARAMETERS[key]]
+    return found[0] if found else None
+
+
+def _installs_hooks(resource: PolicyResource) -> bool:
+    """An SSH install command, or a run command whose action is install (not the uninstall step)."""
+    if _is_hooks_install(resource.resource_type, resource.name, resource.urn):
+        return True
+    return (_is_hooks_run_command(resource.resource_type, resource.name, resource.urn)
+            and _run_command_parameter(resource.props, "action") == "install")
 
 
 def check_coverage_protected_items(resources: list[PolicyResource], config: Mapping[str, Any],
@@ -417,23 +475,25 @@ def check_coverage_protected_items(resources: list[PolicyResource], config: Mapp
     return problems
 
 
+def _is_retired(item: PolicyResource) -> bool:
+    """A retired VM's item takes no more backups, so it needs no hooks (docs/vm-lifecycle.md)."""
+    return _get(item.props, "properties", "protectionState") in RETIRED_STATES
+
+
 def check_coverage_hooks(resources: list[PolicyResource], config: Mapping[str, Any],
                          stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
     crash_consistent = {str(vm).lower() for vm in config["crashConsistentVms"]}
     problems = []
     for item in (r for r in resources if r.resource_type == PROTECTED_ITEM):
         vm = _item_vm(item)
-        if vm in crash_consistent:
+        if vm in crash_consistent or _is_retired(item):
             continue
-        hooked = any(
-            _hooks_vm(d) == vm and d.resource_type == COMMAND
-            and (d.parent is None or d.parent.resource_type == HOOKS_COMPONENT)
-            for d in item.dependencies
-        )
+        hooked = any(_hooks_vm(d) == vm and _installs_hooks(d) for d in item.dependencies)
         if not hooked:
-            problems.append((f"protected item {item.name}: VM {vm} has no freeze/thaw hooks deployment (hooks-{vm}-install) "
-                             "that its protection depends on, so its backups are only crash-consistent; give the VM ssh "
-                             "and hooks, or mark it explicitly with consistency: crash", item.urn))
+            problems.append((f"protected item {item.name}: VM {vm} has no freeze/thaw hooks deployment (hooks-{vm}-install "
+                             f"over SSH or hooks-{vm}-runcommand installing through Run Command) that its protection "
+                             "depends on, so its backups are only crash-consistent; give the VM ssh or delivery: "
+                             "runCommand, or mark it explicitly with consistency: crash", item.urn))
     return problems
 
 
@@ -493,13 +553,25 @@ def parse_hook_settings(text: Any) -> dict[str, str]:
 
 
 def _hooks(subject: Subject) -> str:
-    return f"hooks of VM {subject.name.removeprefix('hooks-').removesuffix('-install')}"
+    return f"hooks of VM {subject.name.removeprefix('hooks-').removesuffix('-install').removesuffix('-runcommand')}"
+
+
+def _installed_settings(subject: Subject) -> Any:
+    """The settings text install.sh reads: stdin of the SSH install, the protected parameter of the
+    run command; None when the subject installs no hooks (other resources, the uninstall step)."""
+    if _is_hooks_install(subject.type, subject.name, subject.urn):
+        return _get(subject.props, "stdin")
+    if (_is_hooks_run_command(subject.type, subject.name, subject.urn)
+            and _run_command_parameter(subject.props, "action") == "install"):
+        return _run_command_parameter(subject.props, "settings", protected=True) or ""
+    return None
 
 
 def check_hooks_plugin_config(subject: Subject, config: Mapping[str, Any]) -> list[str]:
-    if not _is_hooks_install(subject.type, subject.name, subject.urn):
+    text = _installed_settings(subject)
+    if text is None:
         return []
-    settings = parse_hook_settings(_get(subject.props, "stdin"))
+    settings = parse_hook_settings(text)
     where = _hooks(subject)
     problems = []
     required = config.get("continueBackupOnFailure")
@@ -537,14 +609,22 @@ def check_hooks_plugin_config(subject: Subject, config: Mapping[str, Any]) -> li
 
 
 def check_hooks_version_pinned(subject: Subject, config: Mapping[str, Any]) -> list[str]:
-    if not _is_hooks_install(subject.type, subject.name, subject.urn):
+    if _is_hooks_install(subject.type, subject.name, subject.urn):
+        triggers = [str(t) for t in _list(_get(subject.props, "triggers"))]
+        if any(_SEMVER.fullmatch(t) for t in triggers) and any(_SHA256.fullmatch(t) for t in triggers):
+            return []
+        return [f"{_hooks(subject)}: the install is not pinned to a bundle version and sha256 (triggers: "
+                f"{', '.join(triggers) or 'none'}); deploy the hooks through FreezeThawHooks, whose triggers are "
+                "[version, sha256]"]
+    if _installed_settings(subject) is None:
         return []
-    triggers = [str(t) for t in _list(_get(subject.props, "triggers"))]
-    if any(_SEMVER.fullmatch(t) for t in triggers) and any(_SHA256.fullmatch(t) for t in triggers):
+    # The run command's script checks that these parameters name the bundle it carries.
+    version, sha256 = (str(_run_command_parameter(subject.props, key) or "") for key in ("version", "sha256"))
+    if _SEMVER.fullmatch(version) and _SHA256.fullmatch(sha256):
         return []
-    return [f"{_hooks(subject)}: the install is not pinned to a bundle version and sha256 (triggers: "
-            f"{', '.join(triggers) or 'none'}); deploy the hooks through FreezeThawHooks, whose triggers are "
-            "[version, sha256]"]
+    return [f"{_hooks(subject)}: the run command is not pinned to a bundle version and sha256 (parameters "
+            f"{RUN_COMMAND_PARAMETERS['version']}={_show(version)}, {RUN_COMMAND_PARAMETERS['sha256']}={_show(sha256)}); "
+            "deploy the hooks through RunCommandHooks"]
 
 
 # --- data safety -------------------------------------------------------------------------------
@@ -602,6 +682,13 @@ RULES: list[Policy] = [
     _stack_rule(
         "vault-diagnostic-settings", "Every vault sends its backup logs to Log Analytics", ADVISORY,
         check_vault_diagnostic_settings, "Set vault.diagnostics.workspaceId."),
+    _stack_rule(
+        "vault-multi-user-authorization", "Vaults of non-production stacks are linked to a resource guard", ADVISORY,
+        check_vault_multi_user_authorization, "Set vault.resourceGuardId.", dict(_PRODUCTION_PROPERTIES)),
+    _stack_rule(
+        "vault-multi-user-authorization-production", "Vaults of production stacks are linked to a resource guard",
+        MANDATORY, check_vault_multi_user_authorization_production, "Set vault.resourceGuardId.",
+        dict(_PRODUCTION_PROPERTIES)),
     _resource_rule(
         "policy-rpo", "Backup policies leave no gap over maxHours hours between scheduled recovery points", MANDATORY,
         (PROTECTION_POLICY,), check_policy_rpo,
@@ -631,7 +718,7 @@ RULES: list[Policy] = [
         {"requiredVms": _names([], "VM names that must have a protected item (the offline check fills in the stack's vms)")}),
     _stack_rule(
         "coverage-hooks", "Every protected VM depends on its freeze/thaw hooks unless marked crash-consistent",
-        MANDATORY, check_coverage_hooks, "Give the VM ssh and hooks, or set its consistency: crash.",
+        MANDATORY, check_coverage_hooks, "Give the VM ssh or delivery: runCommand, or set its consistency: crash.",
         {"crashConsistentVms": _names([], "VM names explicitly backed up without hooks (settings vms[].consistency: crash)")}),
     _resource_rule(
         "network-egress-only", "NSG rules only allow outbound TCP 443 to regional backup service tags", MANDATORY,
@@ -640,7 +727,7 @@ RULES: list[Policy] = [
          "allowedServiceTags": _names(list(GLOBAL_SERVICE_TAGS), "global service tags accepted as they are")}),
     _resource_rule(
         "hooks-plugin-config", "Freeze/thaw hook settings keep Azure's and IRIS's time limits and the failure mode",
-        MANDATORY, (COMMAND,), check_hooks_plugin_config, "Adjust vms[].hooks timeouts and continueBackupOnFailure.",
+        MANDATORY, (COMMAND, RUN_COMMAND), check_hooks_plugin_config, "Adjust vms[].hooks timeouts and continueBackupOnFailure.",
         # Unset by default: the program's default (true: a file-system-consistent backup, labelled so by Azure,
         # beats a missed one) passes; an estate may require false (a failed freeze fails the job) or true.
         {"continueBackupOnFailure": {"type": ["boolean", "null"], "default": None,
@@ -650,7 +737,8 @@ RULES: list[Policy] = [
          "maxFreezeBudgetSeconds": _integer(300, 1, IRIS_FREEZE_TIMEOUT_CAP, "longest accepted freeze of IRIS, in seconds")}),
     _resource_rule(
         "hooks-version-pinned", "The deployed freeze/thaw bundle is pinned by version and sha256", MANDATORY,
-        (COMMAND,), check_hooks_version_pinned, "Deploy hooks through FreezeThawHooks (triggers [version, sha256])."),
+        (COMMAND, RUN_COMMAND), check_hooks_version_pinned,
+        "Deploy hooks through FreezeThawHooks (triggers [version, sha256]) or RunCommandHooks (bundle parameters)."),
     _resource_rule(
         "data-safety-protect", "Vaults and protected items are protected from deletion unless the stack allows destroy",
         MANDATORY, (VAULT, PROTECTED_ITEM), check_data_safety_protect, "Keep protect=True (allowDestroy: false).",

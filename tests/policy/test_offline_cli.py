@@ -41,7 +41,7 @@ def test_plan_prints_a_verdict_per_rule_under_the_tree_and_passes_dev():
     assert "  passed     vault-public-network-access (mandatory)" in out
     assert "  ADVISORY   vault-soft-delete\n      rsv-iris-dev-vault: vault rsv-iris-dev: soft delete is Disabled" in out
     assert "  ADVISORY   vault-customer-managed-key\n      rsv-iris-dev-vault: vault rsv-iris-dev: backup data is encrypted" in out
-    assert "Policy check passed: no mandatory violation, 4 advisory." in out
+    assert "Policy check passed: no mandatory violation, 5 advisory." in out
 
 
 def test_a_mandatory_violation_fails_the_plan_and_lands_in_the_json(tmp_path, capsys):
@@ -49,7 +49,7 @@ def test_a_mandatory_violation_fails_the_plan_and_lands_in_the_json(tmp_path, ca
     result = plan_here(capsys, "--stack", "dev", "--stack-file", str(weakened_dev(tmp_path, "dev")), "--json", str(out))
     assert result.returncode == 1, result.stderr
     assert "  MANDATORY  vault-public-network-access" in result.stdout
-    assert "Policy check FAILED: 1 mandatory violation(s), 4 advisory" in result.stdout
+    assert "Policy check FAILED: 1 mandatory violation(s), 5 advisory" in result.stdout
     document = json.loads(out.read_text())
     assert {"policy": "vault-public-network-access", "level": "mandatory", "resource": "rsv-iris-dev-vault",
             "message": "vault rsv-iris-dev: public network access is Enabled (Azure enables it when unset); "
@@ -99,10 +99,10 @@ def test_review_checks_every_stack_file_and_fails_on_any_mandatory_violation(tmp
     assert review_all(None, tmp_path) == 1
     out = capsys.readouterr().out
     assert "=== stack dev (Pulumi.dev.yaml) ===" in out and "=== stack weak (Pulumi.weak.yaml) ===" in out
-    assert "  dev: passed (4 advisory violations)" in out
+    assert "  dev: passed (5 advisory violations)" in out  # + resource guard
     # weak has no reviewed exceptions file: production thresholds apply on top of the public network access
     # (storage, retention, instant restore, soft delete, immutability).
-    assert "  weak: FAILED (6 mandatory, 2 advisory violations)" in out
+    assert "  weak: FAILED (6 mandatory, 3 advisory violations)" in out
 
 
 MINIMAL_STACK = """\
@@ -140,7 +140,8 @@ def test_a_new_stack_with_only_required_keys_passes_with_no_policy_exceptions(tm
     assert result.returncode == 0, result.stdout + result.stderr
     assert "config: stack settings + none" in result.stdout
     assert "  passed     hooks-plugin-config (mandatory)" in result.stdout
-    assert "Policy check passed: no mandatory violation, 2 advisory." in result.stdout
+    # CMK, diagnostics and the resource guard: advisory outside production.
+    assert "Policy check passed: no mandatory violation, 3 advisory." in result.stdout
 
 
 def test_make_review_is_wired_to_every_stack_and_the_policy_config():

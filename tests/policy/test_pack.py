@@ -36,7 +36,8 @@ def test_every_rule_has_an_id_description_level_and_what_to_change():
         assert rule.remediation_steps
         assert isinstance(rule, (ResourceValidationPolicy, StackValidationPolicy))
     advisory = {rule.name for rule in RULES if rule.enforcement_level == EnforcementLevel.ADVISORY}
-    assert advisory == {"vault-customer-managed-key", "vault-diagnostic-settings", "policy-long-term-retention"}
+    assert advisory == {"vault-customer-managed-key", "vault-diagnostic-settings", "policy-long-term-retention",
+                        "vault-multi-user-authorization"}
 
 
 def test_rules_mirror_azure_builtin_policies_in_their_descriptions():

@@ -31,7 +31,7 @@ def test_dev_shows_its_advisory_gaps_without_failing(dev_run):
     result = checked("dev", settings, registrations=run.resources)
     # Soft delete and immutability are off so that `pulumi destroy` can finish: reviewed, advisory.
     assert set(failing(result)) == {"vault-customer-managed-key", "vault-diagnostic-settings", "vault-soft-delete",
-                                    "vault-immutability"}
+                                    "vault-immutability", "vault-multi-user-authorization"}
     assert {v.level for v in result.violations} == {"advisory"}
 
 
@@ -145,8 +145,9 @@ def test_a_vm_without_hooks_is_accepted_only_when_marked_crash_consistent(settin
     result = checked("prod", settings, extra={"coverage-hooks": {"crashConsistentVms": []}})
     assert failing(result)["coverage-hooks"] == [
         "protected item vm-cache-prod-1-protected-item: VM vm-cache-prod-1 has no freeze/thaw hooks deployment "
-        "(hooks-vm-cache-prod-1-install) that its protection depends on, so its backups are only crash-consistent; "
-        "give the VM ssh and hooks, or mark it explicitly with consistency: crash"]
+        "(hooks-vm-cache-prod-1-install over SSH or hooks-vm-cache-prod-1-runcommand installing through Run Command) "
+        "that its protection depends on, so its backups are only crash-consistent; give the VM ssh or delivery: "
+        "runCommand, or mark it explicitly with consistency: crash"]
 
 
 def _destroyable(settings, **changes):
@@ -159,12 +160,13 @@ def test_allow_destroy_lifts_the_protection_rule_only_where_the_settings_say_so(
     staging = {"vault-soft-delete": {"enforcementLevel": "advisory"}, "vault-immutability": {"enforcementLevel": "advisory"}}
     assert checked("prod", settings, extra=staging).passed
     result = checked("prod", settings, extra={**staging, "data-safety-protect": {"allowDestroy": False}})
-    assert len(failing(result)["data-safety-protect"]) == 4  # the vault and three protected items
+    assert len(failing(result)["data-safety-protect"]) == 5  # the vault and four protected items (one retired)
     assert ("vault rsv-iris-prod is not protected from deletion, so `pulumi destroy` would delete backup data; keep "
             "protect=True (settings allowDestroy: false); only a throwaway stack may set allowDestroy: true"
             ) in failing(result)["data-safety-protect"]
     assert {v.resource for v in result.violations} == {
-        "rsv-iris-prod-vault", "vm-iris-prod-1-protected-item", "vm-iris-prod-2-protected-item", "vm-cache-prod-1-protected-item"}
+        "rsv-iris-prod-vault", "vm-iris-prod-1-protected-item", "vm-iris-prod-2-protected-item", "vm-cache-prod-1-protected-item",
+        "vm-iris-prod-old-protected-item"}
 
 
 def test_a_production_vault_may_not_allow_destroy(settings_of):

@@ -233,8 +233,9 @@ def test_components_follow_the_pulumi_conventions(prod_settings):
     components = [r for r in run.resources if not r.custom]
     assert {c.type for c in components} == {
         "irisbackup:vault:BackupVault", "irisbackup:policy:BackupPolicy", "irisbackup:network:BackupEgressRules",
-        "irisbackup:hooks:FreezeThawHooks", "irisbackup:vm:ProtectedVm", "irisbackup:health:HealthAlerts",
-        "irisbackup:drill:DrillSandbox",
+        "irisbackup:hooks:FreezeThawHooks", "irisbackup:hooks:RunCommandHooks", "irisbackup:vm:ProtectedVm",
+        "irisbackup:drill:DrillSandbox", "irisbackup:vault:VaultGuard",
+        "irisbackup:health:HealthAlerts",
     }
     component_urns = {c.urn: c.name for c in components}
     for resource in run.resources:

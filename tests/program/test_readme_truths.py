@@ -38,6 +38,9 @@ def test_the_checklist_names_a_role_for_every_kind_of_resource_the_program_decla
     # Assigning the CMK's user-assigned identity to the vault is the identity's own permission.
     assert prod_settings["vault"]["customerManagedKey"]["identityId"]
     assert "*Managed Identity Operator* on the customer-managed-key identity" in checklist
+    # The vault's delete lock needs Microsoft.Authorization/locks/*, which the role-assignment role lacks.
+    assert any(r.type == "azure-native:authorization:ManagementLockByScope" for r in run.resources)
+    assert "*User Access Administrator* (or Owner) on the vault's resource group for the vault's delete lock" in checklist
 
 
 def test_the_checklist_says_what_the_scripts_and_policies_cannot_promise():

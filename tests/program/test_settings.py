@@ -37,7 +37,7 @@ def problems_for(settings: dict[str, Any]) -> list[str]:
 
 def test_both_example_stacks_are_valid(dev_settings, prod_settings):
     assert parse_settings(dev_settings).vault.name == "rsv-iris-dev"
-    assert len(parse_settings(prod_settings).vms) == 3
+    assert len(parse_settings(prod_settings).vms) == 4  # one of them retired
 
 
 def test_secure_defaults_apply_when_a_stack_says_nothing(dev_settings):

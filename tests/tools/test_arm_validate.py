@@ -300,6 +300,44 @@ def query_pack_query():
         body="Syslog | take 1",
         related=oi.LogAnalyticsQueryPackQueryPropertiesRelatedArgs(resource_types=["microsoft.compute/virtualmachines"]),
         tags={"irisbackup": ["on-call"]},
+def vm_run_command():
+    compute = azure_native.compute
+    compute.VirtualMachineRunCommandByVirtualMachine(
+        "hooks",
+        resource_group_name="rg-app",
+        vm_name="vm-app",
+        run_command_name="irisbackup-hooks",
+        location="westeurope",
+        source=compute.VirtualMachineRunCommandScriptSourceArgs(script="#!/bin/sh\necho ok\n"),
+        parameters=[compute.RunCommandInputParameterArgs(name="IRISBACKUP_ACTION", value="install")],
+        protected_parameters=pulumi.Output.secret([compute.RunCommandInputParameterArgs(name="S", value="x=1")]),
+        async_execution=False,
+        treat_failure_as_deployment_failure=True,
+        timeout_in_seconds=390,
+    )
+
+
+GUARD_ID = ("/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-guards"
+            "/providers/Microsoft.DataProtection/resourceGuards/guard-backup")
+
+
+def resource_guard_proxy():
+    rs.ResourceGuardProxy(
+        "guard",
+        resource_group_name="rg-backup",
+        vault_name="rsv-prod",
+        resource_guard_proxy_name="VaultProxy",
+        properties=rs.ResourceGuardProxyBaseArgs(resource_guard_resource_id=GUARD_ID),
+    )
+
+
+def management_lock(level="CanNotDelete"):
+    azure_native.authorization.ManagementLockByScope(
+        "vault-lock",
+        scope=VAULT_ID,
+        lock_name="irisbackup-vault-cannot-delete",
+        level=level,
+        notes="lifted only by allowDestroy",
     )
 
 
@@ -308,6 +346,7 @@ KNOWN_GOOD = {
     "azure-native:recoveryservices:ProtectionPolicy": protection_policy,
     "azure-native:recoveryservices:ProtectedItem": protected_item,
     "azure-native:compute:VirtualMachineExtension": vm_extension,
+    "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": vm_run_command,
     "azure-native:network:SecurityRule": security_rule,
     "azure-native:monitor:DiagnosticSetting": diagnostic_setting,
     "azure-native:monitor:ActionGroup": action_group,
@@ -317,6 +356,8 @@ KNOWN_GOOD = {
     "azure-native:monitor:DataCollectionRuleAssociation": data_collection_rule_association,
     "azure-native:operationalinsights:QueryPack": query_pack,
     "azure-native:operationalinsights:Query": query_pack_query,
+    "azure-native:recoveryservices:ResourceGuardProxy": resource_guard_proxy,
+    "azure-native:authorization:ManagementLockByScope": management_lock,
     **DRILL_KNOWN_GOOD,
 }
 
@@ -535,3 +576,38 @@ def test_unknown_discriminator_value_is_reported():
     assert problem.startswith("properties.protectedItemType: 'Microsoft.Compute/vms' selects no "
                               "subtype of ProtectedItem; expected one of [")
     assert "Microsoft.Compute/virtualMachines" in problem
+
+
+# --- the parity features (issue 10) ----------------------------------------------------------
+
+
+def test_lock_properties_are_flattened_by_azure_native_and_scope_is_a_path_parameter():
+    path, body = arm_validate.to_arm_request(*record(management_lock))
+    assert path == {"scope": VAULT_ID, "lockName": "irisbackup-vault-cannot-delete"}
+    assert body == {"properties": {"level": "CanNotDelete", "notes": "lifted only by allowDestroy"}}
+
+
+def test_lock_level_outside_the_spec_is_flagged_and_a_missing_level_is_an_error():
+    assert messages(*record(lambda: management_lock("Forever")), severity="warning") == [
+        "properties.level: 'Forever' not in [NotSpecified, CanNotDelete, ReadOnly] (modelAsString: ARM may accept it)"]
+    type_token, inputs = record(management_lock)
+    del inputs["level"]
+    assert messages(type_token, inputs) == ["properties.level: required property is missing"]
+
+
+def test_resource_guard_proxy_needs_the_guard_id():
+    type_token, inputs = record(resource_guard_proxy)
+    inputs["properties"] = {}
+    assert messages(type_token, inputs) == ["properties.resourceGuardResourceId: required property is missing"]
+
+
+def test_tiering_and_disk_exclusion_values_are_checked_against_the_spec():
+    type_token, inputs = record(protection_policy)
+    inputs["properties"]["tieringPolicy"] = {"ArchivedRP": {"tieringMode": "TierAfter", "duration": "three",
+                                                           "durationType": "Months"}}
+    assert messages(type_token, inputs) == [
+        "properties.tieringPolicy.ArchivedRP.duration: expected integer, got str 'three'"]
+    type_token, inputs = record(protected_item)
+    inputs["properties"]["extendedProperties"] = {"diskExclusionProperties": {"diskLunList": [0.0], "isInclusion": True}}
+    assert messages(type_token, inputs) == ["properties.extendedProperties.diskExclusionProperties.isInclusion: "
+                                            "unknown property (did you mean 'isInclusionList'?)"]

@@ -53,6 +53,7 @@ class Problem:
 _VAULTS = "recoveryservices/resource-manager/Microsoft.RecoveryServices/stable/2024-10-01/vaults.json"
 _BMS = "recoveryservicesbackup/resource-manager/Microsoft.RecoveryServices/stable/2024-10-01/bms.json"
 _VM = "compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-11-01/virtualMachine.json"
+_RUN_COMMAND = "compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-11-01/runCommand.json"
 _NSG = "network/resource-manager/Microsoft.Network/stable/2024-05-01/networkSecurityGroup.json"
 _DIAG = "monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json"
 _AG = "monitor/resource-manager/Microsoft.Insights/preview/2024-10-01-preview/actionGroups_API.json"
@@ -62,6 +63,7 @@ _DCR = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollec
 _DCRA = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollectionRuleAssociations_API.json"
 _QP = "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/QueryPacks.json"
 _QPQ = "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/QueryPackQueries.json"
+_LOCKS = "resources/resource-manager/Microsoft.Authorization/stable/2020-05-01/locks.json"
 _VNET = "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json"
 _STORAGE = "storage/resource-manager/Microsoft.Storage/stable/2024-01-01/storage.json"
 _ROLES = "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json"
@@ -78,8 +80,16 @@ RESOURCES = {
     "azure-native:recoveryservices:ProtectedItem": Resource(
         _BMS, f"{_RG}/Microsoft.RecoveryServices/vaults/{{vaultName}}/backupFabrics/{{fabricName}}"
         "/protectionContainers/{containerName}/protectedItems/{protectedItemName}", "2024-10-01"),
+    "azure-native:recoveryservices:ResourceGuardProxy": Resource(
+        _BMS, f"{_RG}/Microsoft.RecoveryServices/vaults/{{vaultName}}/backupResourceGuardProxies"
+        "/{resourceGuardProxyName}", "2024-10-01"),
+    "azure-native:authorization:ManagementLockByScope": Resource(
+        _LOCKS, "/{scope}/providers/Microsoft.Authorization/locks/{lockName}", "2020-05-01"),
     "azure-native:compute:VirtualMachineExtension": Resource(
         _VM, f"{_RG}/Microsoft.Compute/virtualMachines/{{vmName}}/extensions/{{vmExtensionName}}",
+        "2024-11-01"),
+    "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": Resource(
+        _RUN_COMMAND, f"{_RG}/Microsoft.Compute/virtualMachines/{{vmName}}/runCommands/{{runCommandName}}",
         "2024-11-01"),
     "azure-native:network:SecurityRule": Resource(
         _NSG, f"{_RG}/Microsoft.Network/networkSecurityGroups/{{networkSecurityGroupName}}"
