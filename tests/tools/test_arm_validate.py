@@ -300,6 +300,9 @@ def query_pack_query():
         body="Syslog | take 1",
         related=oi.LogAnalyticsQueryPackQueryPropertiesRelatedArgs(resource_types=["microsoft.compute/virtualmachines"]),
         tags={"irisbackup": ["on-call"]},
+    )
+
+
 def vm_run_command():
     compute = azure_native.compute
     compute.VirtualMachineRunCommandByVirtualMachine(
