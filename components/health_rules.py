@@ -79,6 +79,7 @@ def health_targets(settings: StackSettings) -> list[HealthTarget]:
     return [
         HealthTarget(vm.id, policy_rpo_hours(settings.policies[vm.policy]), vm.consistency == "application")
         for vm in settings.vms
+        if not vm.retired  # protection stopped on purpose: no backups, no hook runs to alert on
     ]
 
 

@@ -72,7 +72,8 @@ def test_without_alert_emails_the_rules_fire_unrouted(prod_settings):
 def test_crash_consistent_vm_gets_rpo_alert_but_no_agent(prod_settings):
     vm = prod_settings["vms"][2]
     vm["consistency"] = "crash"
-    del vm["ssh"], vm["hooks"]
+    for key in ("ssh", "hooks", "delivery"):
+        vm.pop(key, None)
     run = run_with_settings(prod_settings)
     assert "vm-cache-prod-1" not in {a.inputs["vmName"] for a in agents(run)}
     assert len(of_type(run, DCRA)) == 2
@@ -80,6 +81,13 @@ def test_crash_consistent_vm_gets_rpo_alert_but_no_agent(prod_settings):
     assert "vm-cache-prod-1" not in stale.partition(health_rules.PARAMETERS_END)[0]
     rpo = only(run, RULE, "health-rsv-iris-prod-rpo-breach").inputs["criteria"]["allOf"][0]["query"]
     assert '"vm-cache-prod-1", 4.0' in rpo
+
+
+def test_a_retired_vm_is_not_watched(prod_settings):
+    run = run_with_settings(prod_settings)
+    assert "vm-iris-prod-old" in {vm["id"].rsplit("/", 1)[-1] for vm in prod_settings["vms"] if vm.get("retired")}
+    rpo = only(run, RULE, "health-rsv-iris-prod-rpo-breach").inputs["criteria"]["allOf"][0]["query"]
+    assert "vm-iris-prod-old" not in rpo and "vm-iris-prod-old" not in {a.inputs["vmName"] for a in agents(run)}
 
 
 def test_weekly_rpo_is_beyond_an_alert_lookback_so_verdict_age_is_not_alerted(prod_settings):
