@@ -11,7 +11,7 @@ POLICY_CONFIG ?=
 BASE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv plan review diff test shellcheck clean
+.PHONY: help venv plan review diff test shellcheck kql-check clean
 
 ## help: this list
 help:
@@ -51,9 +51,16 @@ bench: $(STAMP)
 drill: $(STAMP)
 	$(PY) -m drill --stack $(STACK) $(if $(DRY_RUN),--dry-run) $(if $(REPORT_DIR),--report-dir $(REPORT_DIR))
 
-## test: shellcheck of the VM scripts, then the whole pytest suite
-test: shellcheck
+## test: shellcheck of the VM scripts, the KQL checker's pinned npm package, then the whole pytest suite
+test: shellcheck kql-check
 	$(PY) -m pytest -q
+
+## kql-check: install Microsoft's Kusto language service for tests/health (node and npm; exact versions in package-lock.json)
+KQL_CHECK := tools/kql-check/node_modules/.installed
+kql-check: $(KQL_CHECK)
+$(KQL_CHECK): tools/kql-check/package-lock.json
+	cd tools/kql-check && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## shellcheck: shellcheck -s sh of the VM scripts
 shellcheck: $(STAMP)
@@ -61,4 +68,4 @@ shellcheck: $(STAMP)
 
 ## clean: remove venv/ and the pytest cache
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tools/kql-check/node_modules

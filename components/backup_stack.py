@@ -13,6 +13,8 @@ from .backup_policy import BackupPolicy, BackupPolicyArgs
 from .drill_sandbox import DrillSandbox, DrillSandboxArgs
 from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
+from .health_alerts import HealthAlerts, HealthAlertsArgs
+from .health_rules import health_targets
 from .hook_bundle import HookBundle, render_hook_settings
 from .naming import hook_owner_id
 from .parity_spec import retired_protection_state
@@ -32,6 +34,7 @@ class BackupStackOutputs:
     policies: dict[str, BackupPolicy]
     protected_vms: dict[str, ProtectedVm]
     hooks: dict[str, FreezeThawHooks | RunCommandHooks]
+    health: HealthAlerts | None = None
     drill: DrillSandbox | None = None
 
     def export(self) -> None:
@@ -123,7 +126,15 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
         vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
     )) if settings.drill.enabled else None
-    return BackupStackOutputs(vault, policies, protected_vms, hooks, drill)
+    return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill, health=_health(settings, vault))
+
+
+def _health(settings: StackSettings, vault: BackupVault) -> HealthAlerts | None:
+    if not settings.health.enabled:
+        return None
+    return HealthAlerts(f"health-{settings.vault.name}", HealthAlertsArgs(
+        settings=settings, targets=health_targets(settings), action_group_id=vault.action_group_id, tags=settings.tags,
+    ))
 
 
 def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,

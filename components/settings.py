@@ -346,6 +346,9 @@ class VmSettings(_Settings):
 
 # --- the stack ---------------------------------------------------------------------------------
 
+# Sections in their own modules build on _Settings above, so they are imported here, not at the top.
+from .settings_health import HealthField  # noqa: E402
+
 
 class StackSettings(_Settings):
     location: str = Field(pattern=r"^[a-z][a-z0-9]{2,39}$")
@@ -357,6 +360,7 @@ class StackSettings(_Settings):
     policies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{2,149}$")], PolicySettings] = Field(min_length=1)
     network_security_groups: list[NsgSettings] = []
     vms: list[VmSettings] = Field(min_length=1)
+    health: HealthField  # after vault: its default depends on vault.diagnostics
     drill: DrillField = DrillSettings()
 
     @model_validator(mode="after")

@@ -34,6 +34,8 @@ class BackupVaultArgs:
 class BackupVault(pulumi.ComponentResource):
     vault_id: pulumi.Output[str]
     vault_name: pulumi.Output[str]
+    # Where the stack's alerts go: the action group e-mailing vault.alertEmails (None without addresses).
+    action_group_id: pulumi.Output[str] | None = None
 
     def __init__(self, name: str, args: BackupVaultArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("irisbackup:vault:BackupVault", name, None, opts)
@@ -118,6 +120,7 @@ class BackupVault(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.action_group_id = action_group.id
         alertsmanagement.AlertProcessingRuleByName(
             f"{name}-alert-routing",
             resource_group_name=args.resource_group_name,

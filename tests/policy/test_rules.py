@@ -237,7 +237,8 @@ def test_a_vm_with_hooks_but_no_protected_item_fails_coverage(prod_run):
         "VM vm-iris-prod-2 is part of this stack but has no protected item in its vault (Azure Backup is not enabled "
         "for it); list it under vms with a policy"]
     violation = next(v for v in result.violations if v.policy == "coverage-protected-items")
-    assert violation.resource == "hooks-vm-iris-prod-2-install"
+    # Reported on a resource the stack declares for that VM: its hooks or, with health alerts, its monitor agent.
+    assert violation.resource in {"hooks-vm-iris-prod-2-install", "health-rsv-iris-prod-vm-iris-prod-2-monitor-agent"}
 
 
 def test_a_protected_item_outside_the_stacks_vault_fails_coverage(prod_run):

@@ -235,6 +235,7 @@ def test_components_follow_the_pulumi_conventions(prod_settings):
         "irisbackup:vault:BackupVault", "irisbackup:policy:BackupPolicy", "irisbackup:network:BackupEgressRules",
         "irisbackup:hooks:FreezeThawHooks", "irisbackup:hooks:RunCommandHooks", "irisbackup:vm:ProtectedVm",
         "irisbackup:drill:DrillSandbox", "irisbackup:vault:VaultGuard",
+        "irisbackup:health:HealthAlerts",
     }
     component_urns = {c.urn: c.name for c in components}
     for resource in run.resources:

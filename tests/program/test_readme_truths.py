@@ -11,6 +11,8 @@ ROLE_FOR_PROVIDER = {
     "azure-native:network": "Network Contributor",
     "azure-native:monitor": "Monitoring Contributor",
     "azure-native:alertsmanagement": "Monitoring Contributor",
+    # Health alerts (on in prod through vault.diagnostics): the on-call query pack.
+    "azure-native:operationalinsights": "Log Analytics Contributor",
     # The restore-drill sandbox (drill.enabled, on in prod).
     "azure-native:resources": "Contributor",
     "azure-native:storage": "Storage Account Contributor",

@@ -232,6 +232,77 @@ def alert_processing_rule():
     )
 
 
+def scheduled_query_rule(severity=2, window_size="PT1H"):
+    mon = azure_native.monitor
+    mon.ScheduledQueryRule(
+        "rpo-alert",
+        resource_group_name="rg-backup",
+        rule_name="ar-rsv-prod-rpo-breach",
+        location="westeurope",
+        kind="LogAlert",
+        display_name="Backup RPO breach",
+        severity=severity,
+        enabled=True,
+        scopes=[WORKSPACE_ID],
+        evaluation_frequency="PT15M",
+        window_size=window_size,
+        mute_actions_duration="PT1H",
+        criteria=mon.ScheduledQueryRuleCriteriaArgs(all_of=[mon.ConditionArgs(
+            query="Syslog | where ProcessName == 'irisbackup'",
+            time_aggregation="Count", operator="GreaterThan", threshold=0,
+            dimensions=[mon.DimensionArgs(name="Computer", operator="Include", values=["*"])],
+            failing_periods=mon.ConditionFailingPeriodsArgs(number_of_evaluation_periods=1, min_failing_periods_to_alert=1),
+        )]),
+        actions=mon.ActionsArgs(action_groups=[f"{RG_ID}/providers/Microsoft.Insights/actionGroups/ag-backup-ops"]),
+    )
+
+
+def data_collection_rule(facility="user"):
+    mon = azure_native.monitor
+    mon.DataCollectionRule(
+        "verdicts",
+        resource_group_name="rg-backup",
+        data_collection_rule_name="dcr-verdicts",
+        location="westeurope",
+        kind="Linux",
+        data_sources=mon.DataCollectionRuleDataSourcesArgs(syslog=[mon.SyslogDataSourceArgs(
+            name="verdicts", streams=["Microsoft-Syslog"], facility_names=[facility], log_levels=["Notice", "Error"])]),
+        destinations=mon.DataCollectionRuleDestinationsArgs(log_analytics=[
+            mon.LogAnalyticsDestinationArgs(name="workspace", workspace_resource_id=WORKSPACE_ID)]),
+        data_flows=[mon.DataFlowArgs(streams=["Microsoft-Syslog"], destinations=["workspace"],
+                                     transform_kql="source | where ProcessName == 'irisbackup'",
+                                     output_stream="Microsoft-Syslog")],
+    )
+
+
+def data_collection_rule_association():
+    azure_native.monitor.DataCollectionRuleAssociation(
+        "vm-verdicts",
+        resource_uri=VM_ID,
+        association_name="irisbackup-hook-verdicts",
+        data_collection_rule_id=f"{RG_ID}/providers/Microsoft.Insights/dataCollectionRules/dcr-verdicts",
+    )
+
+
+def query_pack():
+    azure_native.operationalinsights.QueryPack(
+        "oncall", resource_group_name="rg-backup", query_pack_name="qp-oncall", location="westeurope")
+
+
+def query_pack_query():
+    oi = azure_native.operationalinsights
+    oi.Query(
+        "last-consistent",
+        resource_group_name="rg-backup",
+        query_pack_name="qp-oncall",
+        id="3a622b83-f70a-5f5e-ab8a-f76c2df2c259",
+        display_name="Last consistent recovery point per VM",
+        body="Syslog | take 1",
+        related=oi.LogAnalyticsQueryPackQueryPropertiesRelatedArgs(resource_types=["microsoft.compute/virtualmachines"]),
+        tags={"irisbackup": ["on-call"]},
+    )
+
+
 def vm_run_command():
     compute = azure_native.compute
     compute.VirtualMachineRunCommandByVirtualMachine(
@@ -283,6 +354,11 @@ KNOWN_GOOD = {
     "azure-native:monitor:DiagnosticSetting": diagnostic_setting,
     "azure-native:monitor:ActionGroup": action_group,
     "azure-native:alertsmanagement:AlertProcessingRuleByName": alert_processing_rule,
+    "azure-native:monitor:ScheduledQueryRule": scheduled_query_rule,
+    "azure-native:monitor:DataCollectionRule": data_collection_rule,
+    "azure-native:monitor:DataCollectionRuleAssociation": data_collection_rule_association,
+    "azure-native:operationalinsights:QueryPack": query_pack,
+    "azure-native:operationalinsights:Query": query_pack_query,
     "azure-native:recoveryservices:ResourceGuardProxy": resource_guard_proxy,
     "azure-native:authorization:ManagementLockByScope": management_lock,
     **DRILL_KNOWN_GOOD,
@@ -364,6 +440,34 @@ def test_secrets_are_unwrapped():
     assert arm_validate.SECRET_SIG in inputs["protectedSettings"]
     _, body = arm_validate.to_arm_request(type_token, inputs)
     assert body["properties"]["protectedSettings"] == {"workspaceKey": "not-a-real-key"}
+
+
+def test_a_required_empty_flattened_container_is_sent_as_azure_native_does():
+    # QueryPack has no writable properties, yet ARM requires `properties`; azure-native adds `{}`
+    # (pulumi/pulumi-azure-native#2856). Without that rule the check would report it missing.
+    type_token, inputs = record(query_pack)
+    assert "properties" not in inputs
+    _, body = arm_validate.to_arm_request(type_token, inputs)
+    assert body["properties"] == {}
+
+
+def test_query_pack_query_id_is_the_path_parameter():
+    type_token, inputs = record(query_pack_query)
+    path, body = arm_validate.to_arm_request(type_token, inputs)
+    assert path["id"] == "3a622b83-f70a-5f5e-ab8a-f76c2df2c259"
+    assert body["properties"]["displayName"] == "Last consistent recovery point per VM"
+
+
+def test_scheduled_query_rule_severity_outside_the_spec_enum_is_reported():
+    type_token, inputs = record(lambda: scheduled_query_rule(severity=7))
+    assert messages(type_token, inputs, "warning") == [
+        "properties.severity: 7.0 not in [0, 1, 2, 3, 4] (modelAsString: ARM may accept it)"]
+
+
+def test_data_collection_rule_unknown_facility_is_reported():
+    type_token, inputs = record(lambda: data_collection_rule(facility="usr"))
+    found = messages(type_token, inputs) + messages(type_token, inputs, "warning")
+    assert len(found) == 1 and found[0].startswith("properties.dataSources.syslog[0].facilityNames[0]: 'usr' not in [")
 
 
 def test_user_assigned_identity_list_becomes_arm_map():

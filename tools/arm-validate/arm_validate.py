@@ -58,6 +58,11 @@ _NSG = "network/resource-manager/Microsoft.Network/stable/2024-05-01/networkSecu
 _DIAG = "monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json"
 _AG = "monitor/resource-manager/Microsoft.Insights/preview/2024-10-01-preview/actionGroups_API.json"
 _APR = "alertsmanagement/resource-manager/Microsoft.AlertsManagement/stable/2021-08-08/AlertProcessingRules.json"
+_SQR = "monitor/resource-manager/Microsoft.Insights/preview/2025-01-01-preview/scheduledQueryRule_API.json"
+_DCR = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollectionRules_API.json"
+_DCRA = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollectionRuleAssociations_API.json"
+_QP = "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/QueryPacks.json"
+_QPQ = "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/QueryPackQueries.json"
 _LOCKS = "resources/resource-manager/Microsoft.Authorization/stable/2020-05-01/locks.json"
 _VNET = "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json"
 _STORAGE = "storage/resource-manager/Microsoft.Storage/stable/2024-01-01/storage.json"
@@ -113,12 +118,26 @@ RESOURCES = {
     "azure-native:alertsmanagement:AlertProcessingRuleByName": Resource(
         _APR, f"{_RG}/Microsoft.AlertsManagement/actionRules/{{alertProcessingRuleName}}",
         "2021-08-08"),
+    "azure-native:monitor:ScheduledQueryRule": Resource(
+        _SQR, f"{_RG}/Microsoft.Insights/scheduledQueryRules/{{ruleName}}", "2025-01-01-preview"),
+    "azure-native:monitor:DataCollectionRule": Resource(
+        _DCR, f"{_RG}/Microsoft.Insights/dataCollectionRules/{{dataCollectionRuleName}}", "2022-06-01"),
+    "azure-native:monitor:DataCollectionRuleAssociation": Resource(
+        _DCRA, "/{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{associationName}",
+        "2022-06-01"),
+    "azure-native:operationalinsights:QueryPack": Resource(
+        _QP, f"{_RG}/Microsoft.OperationalInsights/queryPacks/{{queryPackName}}", "2023-09-01"),
+    "azure-native:operationalinsights:Query": Resource(
+        _QPQ, f"{_RG}/Microsoft.OperationalInsights/queryPacks/{{queryPackName}}/queries/{{id}}", "2023-09-01"),
 }
 
 # Unversioned aliases declared by the 3.29.0 resource classes.
 ALIASES = {
     "azure-native:insights:DiagnosticSetting": "azure-native:monitor:DiagnosticSetting",
     "azure-native:insights:ActionGroup": "azure-native:monitor:ActionGroup",
+    "azure-native:insights:ScheduledQueryRule": "azure-native:monitor:ScheduledQueryRule",
+    "azure-native:insights:DataCollectionRule": "azure-native:monitor:DataCollectionRule",
+    "azure-native:insights:DataCollectionRuleAssociation": "azure-native:monitor:DataCollectionRuleAssociation",
     "azure-native:alertsmanagement:ActionRuleByName":
         "azure-native:alertsmanagement:AlertProcessingRuleByName",
 }
@@ -344,6 +363,11 @@ def _to_arm(value, doc: str, schema: dict):
             nested[key] = {identity: {} for identity in item}  # azure-native takes a list of ids
         else:
             nested[key] = item
+    # azure-native sends a required flattened container even when nothing goes into it
+    # (QueryPack `properties`; pulumi/pulumi-azure-native#2856).
+    for name in view.required - nested.keys():
+        if view.props.get(name, (None, {}))[1].get("x-ms-client-flatten"):
+            nested[name] = {}
     result = {}
     renamed = _client_names(view)
     for key, item in nested.items():
