@@ -1,17 +1,23 @@
 """irisbackup: application-consistent Azure VM backups of IRIS/Cache, declared from one stack config."""
 
 import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
 
 from components.backup_stack import declare_backup_stack, required_secret_keys
 from components.hook_bundle import load_bundle
-from components.settings import CONFIG_KEY, SettingsError, parse_settings
+from components.settings import CONFIG_KEY, SettingsError, missing_settings_message, parse_settings
 
 config = pulumi.Config()
+raw_settings = config.get_object(CONFIG_KEY)
+if raw_settings is None:
+    # Pulumi's own hint for a missing object says nothing about a misspelt key.
+    raise pulumi.RunError(missing_settings_message(sorted({*CONFIG.get(), *get_config_env()})))
 try:
-    settings = parse_settings(config.require_object(CONFIG_KEY))
+    settings = parse_settings(raw_settings)
 except SettingsError as error:
     # RunError: Pulumi prints the message without a traceback, and nothing is declared.
-    raise pulumi.RunError(f"invalid stack settings ({len(error.problems)} problems):\n{error}") from None
+    count = len(error.problems)
+    raise pulumi.RunError(f"invalid stack settings ({count} problem{'' if count == 1 else 's'}):\n{error}") from None
 
 missing = sorted(key for key in required_secret_keys(settings) if config.get_secret(key) is None)
 if missing:

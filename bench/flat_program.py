@@ -13,12 +13,15 @@ import shlex
 from pathlib import Path
 
 import pulumi
-from pulumi_azure_native import alertsmanagement, compute, monitor, network
+from pulumi_azure_native import alertsmanagement, authorization, compute, monitor, network
 from pulumi_azure_native import recoveryservices as rs
 from pulumi_command import remote
 
+from components.hook_bundle import HookBundle
+from components.run_command_script import render_install_script, render_uninstall_script, run_command_owner_id
+
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
-TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+TAGS = ("Storage",)  # regional: Storage.<location>
 
 config = pulumi.Config()
 s = config.require_object("settings")
@@ -66,7 +69,7 @@ vault = rs.Vault(
         ),
         encryption=rs.VaultPropertiesEncryptionArgs(
             key_vault_properties=rs.CmkKeyVaultPropertiesArgs(key_uri=cmk["keyUri"]),
-            kek_identity=rs.CmkKekIdentityArgs(user_assigned_identity=cmk["identityId"]),
+            kek_identity=rs.CmkKekIdentityArgs(user_assigned_identity=cmk["identityId"], use_system_assigned_identity=False),
             infrastructure_encryption="Disabled",
         ) if cmk else None,
     ),
@@ -110,6 +113,27 @@ if v.get("alertEmails"):
     )
 
 
+# --- resource guard link and delete lock ---
+if v.get("resourceGuardId"):
+    rs.ResourceGuardProxy(
+        f"{v['name']}-guard-resource-guard",
+        resource_group_name=rg,
+        vault_name=vault.name,
+        resource_guard_proxy_name="VaultProxy",
+        properties=rs.ResourceGuardProxyBaseArgs(resource_guard_resource_id=v["resourceGuardId"]),
+        opts=pulumi.ResourceOptions(protect=protect),
+    )
+if v.get("deleteLock", True) and protect:
+    authorization.ManagementLockByScope(
+        f"{v['name']}-guard-delete-lock",
+        scope=vault.id,
+        lock_name="irisbackup-vault-cannot-delete",
+        level="CanNotDelete",
+        notes="Backup data of IRIS VMs: set allowDestroy: true in the irisbackup stack (reviewed) to lift this lock; "
+              "never delete it by hand",
+    )
+
+
 # --- backup policies ---
 def at(hhmm):
     return f"2024-01-01T{hhmm}:00Z"
@@ -139,6 +163,7 @@ for pname, p in s["policies"].items():
         schedule = rs.SimpleSchedulePolicyArgs(schedule_policy_type="SimpleSchedulePolicy", schedule_run_frequency=freq,
                                                schedule_run_times=[t], schedule_run_days=days or None)
     w, m, y = ret.get("weekly"), ret.get("monthly"), ret.get("yearly")
+    archive, irg = p.get("archive"), p.get("instantRestoreResourceGroup")
     policies[pname] = rs.ProtectionPolicy(
         f"{pname}-policy",
         resource_group_name=rg,
@@ -149,6 +174,11 @@ for pname, p in s["policies"].items():
             policy_type="V2" if enhanced else "V1",
             time_zone=p.get("timeZone", "UTC"),
             instant_rp_retention_range_in_days=p.get("instantRestoreDays", 2),
+            tiering_policy={"ArchivedRP": rs.TieringPolicyArgs(
+                tiering_mode=archive["mode"], duration=archive.get("afterMonths"),
+                duration_type="Months" if archive.get("afterMonths") else None)} if archive else None,
+            instant_rp_details=rs.InstantRPAdditionalDetailsArgs(
+                azure_backup_rg_name_prefix=irg["prefix"], azure_backup_rg_name_suffix=irg.get("suffix")) if irg else None,
             schedule_policy=schedule,
             retention_policy=rs.LongTermRetentionPolicyArgs(
                 retention_policy_type="LongTermRetentionPolicy",
@@ -185,14 +215,14 @@ for nsg in s.get("networkSecurityGroups", []):
             resource_group_name=nsg_rg,
             network_security_group_name=nsg_name,
             security_rule_name=f"Allow-AzureBackup-{tag}-Https-Outbound",
-            description=f"Azure VM backup: HTTPS to the {tag} service tag (managed by irisbackup)",
+            description=f"Azure VM backup: HTTPS to {tag}.{location} (managed by irisbackup)",
             priority=nsg["firstPriority"] + offset,
             direction="Outbound",
             access="Allow",
             protocol="Tcp",
             source_address_prefix="VirtualNetwork",
             source_port_range="*",
-            destination_address_prefix=tag,
+            destination_address_prefix=f"{tag}.{location}",
             destination_port_range="443",
         )
         for offset, tag in enumerate(TAGS)
@@ -203,24 +233,19 @@ version = (HOOKS / "VERSION").read_text().strip()
 files = sorted((f"./{f.relative_to(HOOKS).as_posix()}", f) for f in HOOKS.rglob("*") if f.is_file())
 sha256 = hashlib.sha256("".join(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {n}\n" for n, f in files).encode()).hexdigest()
 staging = f"irisbackup-staging/{version}-{sha256[:12]}"
+bundle = HookBundle(HOOKS, version, sha256)
 
 # --- per VM: hooks over SSH, snapshot extension, protected item ---
 protected_items, hooks = {}, {}
 for vm in s["vms"]:
     parts = vm["id"].rstrip("/").split("/")
     vm_rg, vm_name = parts[4], parts[8]
-    depends = [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
-    if vm.get("consistency", "application") == "application":
-        ssh, h = vm["ssh"], vm.get("hooks", {})
-        proxy = ssh.get("proxy")
-        connection = remote.ConnectionArgs(
-            host=ssh["host"], user=ssh["user"], port=ssh.get("port", 22),
-            private_key=config.require_secret(ssh.get("privateKeyConfig", "sshPrivateKey")), host_key=ssh.get("hostKey"),
-            proxy=remote.ProxyConnectionArgs(
-                host=proxy["host"], user=proxy["user"], port=proxy.get("port", 22),
-                private_key=config.require_secret(proxy.get("privateKeyConfig", "sshPrivateKey")),
-            ) if proxy else None,
-        )
+    policy_id = policies[vm["policy"]].id
+    retired = vm.get("retired", False)
+    depends = [] if retired else [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
+    h, delivery = vm.get("hooks", {}), vm.get("delivery", "ssh")
+    application = not retired and vm.get("consistency", "application") == "application"
+    if application:
         instances = " ".join(f"{i['name']}:{i.get('product', 'iris')}" for i in h.get("instances", []))
         settings_text = (
             "# irisbackup hook settings, rendered by Pulumi. An empty instances= means: every running instance.\n"
@@ -232,6 +257,44 @@ for vm in s["vms"]:
             f"external_freeze_timeout_seconds={h.get('externalFreezeTimeoutSeconds', 600)}\n"
             f"continue_backup_on_failure={str(h.get('continueBackupOnFailure', True)).lower()}\n"
             f"credentials_file={h.get('credentialsFile') or ''}\n"
+        )
+    if delivery == "runCommand":
+        # The inline script is text; the flat program renders it with the same pure function.
+        action = "install" if application else "uninstall"
+        owner = run_command_owner_id(pulumi.get_stack(), vm_name)
+        script = render_install_script(bundle, owner) if application else render_uninstall_script(owner)
+        parameters = [compute.RunCommandInputParameterArgs(name="IRISBACKUP_ACTION", value=action)]
+        if application:
+            parameters += [compute.RunCommandInputParameterArgs(name="IRISBACKUP_BUNDLE_VERSION", value=version),
+                           compute.RunCommandInputParameterArgs(name="IRISBACKUP_BUNDLE_SHA256", value=sha256)]
+        run_command = compute.VirtualMachineRunCommandByVirtualMachine(
+            f"hooks-{vm_name}-runcommand",
+            resource_group_name=vm_rg,
+            vm_name=vm_name,
+            run_command_name="irisbackup-hooks",
+            location=location,
+            source=compute.VirtualMachineRunCommandScriptSourceArgs(script=script),
+            parameters=parameters,
+            protected_parameters=pulumi.Output.secret([compute.RunCommandInputParameterArgs(
+                name="IRISBACKUP_SETTINGS", value=settings_text)]) if application else None,
+            async_execution=False,
+            treat_failure_as_deployment_failure=True,
+            timeout_in_seconds=h.get("freezeBudgetSeconds", 240) + 30 + h.get("callTimeoutSeconds", 20) + 120,
+            opts=pulumi.ResourceOptions(protect=protect and application),
+        )
+        if application:
+            depends.append(run_command)
+            hooks[vm_name] = {"version": version, "sha256": sha256, "channel": "runCommand"}
+    elif application:
+        ssh = vm["ssh"]
+        proxy = ssh.get("proxy")
+        connection = remote.ConnectionArgs(
+            host=ssh["host"], user=ssh["user"], port=ssh.get("port", 22),
+            private_key=config.require_secret(ssh.get("privateKeyConfig", "sshPrivateKey")), host_key=ssh.get("hostKey"),
+            proxy=remote.ProxyConnectionArgs(
+                host=proxy["host"], user=proxy["user"], port=proxy.get("port", 22),
+                private_key=config.require_secret(proxy.get("privateKeyConfig", "sshPrivateKey")),
+            ) if proxy else None,
         )
         owner = re.sub(r"[^A-Za-z0-9._:-]", "-", f"{pulumi.get_stack()}:{vm_name}")[:128]
         installer = f"sudo -n sh {shlex.quote(staging)}/hooks/install.sh --owner {shlex.quote(owner)}"
@@ -261,8 +324,8 @@ for vm in s["vms"]:
             opts=pulumi.ResourceOptions(depends_on=[copy]),
         )
         depends += [staging_dir, copy, install]
-        hooks[vm_name] = {"version": version, "sha256": sha256}
-    if vm.get("manageExtension", True):
+        hooks[vm_name] = {"version": version, "sha256": sha256, "channel": "ssh"}
+    if not retired and vm.get("manageExtension", False):
         depends.append(compute.VirtualMachineExtension(
             f"{vm_name}-snapshot-extension",
             resource_group_name=vm_rg,
@@ -273,11 +336,23 @@ for vm in s["vms"]:
             type="VMSnapshotLinux",
             type_handler_version="1.0",
             auto_upgrade_minor_version=True,
+            suppress_failures=True,
             opts=pulumi.ResourceOptions(retain_on_delete=True, ignore_changes=[
                 "typeHandlerVersion", "autoUpgradeMinorVersion", "enableAutomaticUpgrade", "settings",
                 "protectedSettings", "forceUpdateTag", "suppressFailures", "tags"]),
         ))
-    policy_id = policies[vm["policy"]].id
+    disks = vm.get("disks")
+    if retired:
+        state = "ProtectionStopped" if v.get("immutability", "Unlocked") == "Disabled" else "BackupsSuspended"
+        properties = rs.AzureIaaSComputeVMProtectedItemArgs(
+            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"],
+            policy_id=policy_id if state == "BackupsSuspended" else None, protection_state=state)
+    else:
+        properties = rs.AzureIaaSComputeVMProtectedItemArgs(
+            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"], policy_id=policy_id,
+            extended_properties=rs.ExtendedPropertiesArgs(disk_exclusion_properties=rs.DiskExclusionPropertiesArgs(
+                disk_lun_list=sorted(disks.get("include", disks.get("exclude", []))),
+                is_inclusion_list="include" in disks)) if disks else None)
     item = rs.ProtectedItem(
         f"{vm_name}-protected-item",
         resource_group_name=rg,
@@ -286,11 +361,59 @@ for vm in s["vms"]:
         container_name=f"iaasvmcontainer;iaasvmcontainerv2;{vm_rg};{vm_name}",
         protected_item_name=f"vm;iaasvmcontainerv2;{vm_rg};{vm_name}",
         location=location,
-        properties=rs.AzureIaaSComputeVMProtectedItemArgs(
-            protected_item_type="Microsoft.Compute/virtualMachines", source_resource_id=vm["id"], policy_id=policy_id),
+        properties=properties,
         opts=pulumi.ResourceOptions(protect=protect, depends_on=depends),
     )
     protected_items[vm_name] = {"id": item.id, "policyId": policy_id}
+
+# --- restore-drill sandbox (names, NSG rules and role grants from the pure modules ours uses) ---
+d = s.get("drill", {})
+if d.get("enabled"):
+    from pulumi_azure_native import authorization, managedidentity, resources, storage
+
+    from components import drill_isolation as iso
+    from components import drill_naming as dn
+
+    stack, sub = pulumi.get_stack(), s["resourceGroupId"].split("/")[2].lower()
+    drg = dn.drill_resource_group_name(stack, d.get("resourceGroupName"))
+    dtags = dn.sandbox_tags(stack, tags)
+    prefix = d.get("addressPrefix", "10.255.0.0/24")
+    group = resources.ResourceGroup("drill-rg", resource_group_name=drg, location=location, tags=dtags)
+    after_group = pulumi.ResourceOptions(depends_on=[group])
+    nsg = network.NetworkSecurityGroup(
+        "drill-nsg", resource_group_name=drg, network_security_group_name=dn.nsg_name(stack), location=location,
+        tags=dtags, opts=after_group, security_rules=[network.SecurityRuleArgs(
+            name=r.name, priority=r.priority, direction=r.direction, access=r.access, protocol=r.protocol,
+            source_address_prefix="*", source_port_range="*", destination_address_prefix=r.destination,
+            destination_port_range=r.port, description=r.description) for r in iso.SANDBOX_NSG_RULES])
+    vnet = network.VirtualNetwork(
+        "drill-vnet", resource_group_name=drg, virtual_network_name=dn.vnet_name(stack), location=location, tags=dtags,
+        address_space=network.AddressSpaceArgs(address_prefixes=[prefix]), opts=after_group)
+    subnet = network.Subnet(
+        "drill-subnet", resource_group_name=drg, virtual_network_name=dn.vnet_name(stack), subnet_name=dn.SUBNET_NAME,
+        address_prefix=prefix, network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+        default_outbound_access=True, opts=pulumi.ResourceOptions(depends_on=[vnet]))
+    account_name = dn.staging_account_name(sub, drg, stack)
+    account = storage.StorageAccount(
+        "drill-staging", resource_group_name=drg, account_name=account_name, location=location, tags=dtags,
+        sku=storage.SkuArgs(name="Standard_LRS"), kind="StorageV2", access_tier="Hot", allow_blob_public_access=False,
+        minimum_tls_version="TLS1_2", enable_https_traffic_only=True, allow_cross_tenant_replication=False,
+        network_rule_set=storage.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"), opts=after_group)
+    identity = managedidentity.UserAssignedIdentity(
+        "drill-identity", resource_group_name=drg, resource_name_=dn.identity_name(stack), location=location,
+        tags=dtags, opts=after_group)
+    sandbox = f"/subscriptions/{sub}/resourceGroups/{drg}"
+    grants = iso.drill_role_grants(
+        iso.ResourceId(sub, rg, iso.VAULT_TYPE, v["name"]), iso.ResourceId(sub, drg),
+        iso.ResourceId(sub, drg, iso.STORAGE_ACCOUNT_TYPE, account_name))
+    for grant in grants:
+        authorization.RoleAssignment(
+            f"drill-{grant.key}", scope=grant.scope, role_definition_id=grant.role_definition_id(sub),
+            principal_id=identity.principal_id, principal_type="ServicePrincipal",
+            description=f"irisbackup restore drill: {grant.why}"[:1024],
+            opts=pulumi.ResourceOptions(depends_on=[group, account, vault]))
+    pulumi.export("drill", {"resourceGroupName": drg, "subnetId": subnet.id, "storageAccountId": account.id,
+                            "identityClientId": identity.client_id, "identityId": identity.id})
 
 pulumi.export("vaultId", vault.id)
 pulumi.export("vaultName", vault.name)

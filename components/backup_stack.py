@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_command import remote
 
 from .backup_policy import BackupPolicy, BackupPolicyArgs
+from .drill_sandbox import DrillSandbox, DrillSandboxArgs
 from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
+from .health_alerts import HealthAlerts, HealthAlertsArgs
+from .health_rules import health_targets
 from .hook_bundle import HookBundle, render_hook_settings
 from .naming import hook_owner_id
+from .parity_spec import retired_protection_state
 from .protected_vm import ProtectedVm, ProtectedVmArgs
+from .run_command_hooks import RunCommandHooks, RunCommandHooksArgs
+from .run_command_script import run_command_owner_id
 from .settings import Ssh, SshProxy, StackSettings, VmSettings
 from .vault import BackupVault, BackupVaultArgs
+from .vault_guard import VaultGuard, VaultGuardArgs
 
 SecretLookup = Callable[[str], pulumi.Output[str]]
 
@@ -25,7 +33,9 @@ class BackupStackOutputs:
     vault: BackupVault
     policies: dict[str, BackupPolicy]
     protected_vms: dict[str, ProtectedVm]
-    hooks: dict[str, FreezeThawHooks]
+    hooks: dict[str, FreezeThawHooks | RunCommandHooks]
+    health: HealthAlerts | None = None
+    drill: DrillSandbox | None = None
 
     def export(self) -> None:
         pulumi.export("vaultId", self.vault.vault_id)
@@ -34,14 +44,24 @@ class BackupStackOutputs:
         pulumi.export("protectedItems", {
             vm: {"id": item.protected_item_id, "policyId": item.policy_id} for vm, item in self.protected_vms.items()
         })
-        pulumi.export("hooks", {vm: {"version": hooks.version, "sha256": hooks.sha256} for vm, hooks in self.hooks.items()})
+        pulumi.export("hooks", {
+            vm: {"version": hooks.version, "sha256": hooks.sha256, "channel": _channel(hooks)} for vm, hooks in self.hooks.items()
+        })
+        if self.drill:
+            # What `python -m drill` and the restore-drill workflow need (AZURE_CLIENT_ID: identityClientId).
+            pulumi.export("drill", {
+                "resourceGroupName": self.drill.resource_group_name, "subnetId": self.drill.subnet_id,
+                "storageAccountId": self.drill.storage_account_id, "identityClientId": self.drill.identity_client_id,
+                "identityId": self.drill.identity_id,
+            })
 
 
 def required_secret_keys(settings: StackSettings) -> set[str]:
     """Config keys that must hold secrets (SSH keys) before anything can be declared."""
     keys = set()
     for vm in settings.vms:
-        if vm.ssh:
+        # A crash-consistent VM installs nothing, so its ssh block (kept for later) needs no key.
+        if vm.ssh and vm.consistency == "application":
             keys.add(vm.ssh.private_key_config)
             if vm.ssh.proxy:
                 keys.add(vm.ssh.proxy.private_key_config)
@@ -55,6 +75,12 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         settings=settings.vault, resource_group_name=resource_group, location=settings.location,
         protect=protect, tags=settings.tags,
     ))
+    VaultGuard(f"{settings.vault.name}-guard", VaultGuardArgs(
+        vault_id=vault.vault_id, vault_name=vault.vault_name, resource_group_name=resource_group,
+        resource_guard_id=settings.vault.resource_guard_id,
+        # On by default, lifted only while the stack allows destroy (settings reject deleteLock + allowDestroy).
+        delete_lock=settings.vault.delete_lock and not settings.allow_destroy, protect=protect,
+    ), pulumi.ResourceOptions(parent=vault))
     policies = {
         name: BackupPolicy(name, BackupPolicyArgs(
             policy_name=name, settings=policy, resource_group_name=resource_group, vault_name=vault.vault_name,
@@ -63,27 +89,75 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
     }
     egress_by_nsg = {
         str(nsg.id).lower(): BackupEgressRules(
-            f"egress-{nsg.id.resource_group}-{nsg.id.name}", BackupEgressRulesArgs(nsg_id=nsg.id, first_priority=nsg.first_priority)
+            f"egress-{nsg.id.resource_group}-{nsg.id.name}", BackupEgressRulesArgs(
+                nsg_id=nsg.id, first_priority=nsg.first_priority, location=settings.location)
         )
         for nsg in settings.network_security_groups
     }
     protected_vms: dict[str, ProtectedVm] = {}
-    hooks: dict[str, FreezeThawHooks] = {}
+    hooks: dict[str, FreezeThawHooks | RunCommandHooks] = {}
     for vm in settings.vms:
+        if vm.retired:
+            # No more backups: no hooks, extension or egress to wait for (docs/vm-lifecycle.md).
+            protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
+                vm_id=vm.id, location=settings.location, policy_id=policies[vm.policy].policy_id,
+                vault_name=vault.vault_name, vault_resource_group_name=resource_group, manage_extension=False,
+                protect=protect, retired_state=retired_protection_state(settings.vault.immutability),
+            ))
+            if vm.delivery == "runCommand":
+                # An SSH install's delete uninstalls it; a run command's delete runs nothing, so retiring
+                # takes the same deliberate uninstall step as switching to crash consistency.
+                _run_command_hooks(vm, settings, bundle, "uninstall")
+            continue
         prerequisites: list[pulumi.Resource] = [egress_by_nsg[str(nsg).lower()] for nsg in vm.network_security_groups]
         if vm.consistency == "application":
-            hooks[vm.name] = FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
-                connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
-                owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
-            ))
+            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret)
             # The first backup after `pulumi up` must already be application-consistent.
             prerequisites.append(hooks[vm.name])
+        elif vm.delivery == "runCommand":
+            # A crash-consistent VM on Run Command: the deliberate removal step of its hooks.
+            _run_command_hooks(vm, settings, bundle, "uninstall")
         protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
             vm_id=vm.id, location=settings.location, policy_id=policies[vm.policy].policy_id,
             vault_name=vault.vault_name, vault_resource_group_name=resource_group,
-            manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites,
+            manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites, disks=vm.disks,
         ))
-    return BackupStackOutputs(vault, policies, protected_vms, hooks)
+    drill = DrillSandbox("drill", DrillSandboxArgs(
+        stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
+        vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
+    )) if settings.drill.enabled else None
+    return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill, health=_health(settings, vault))
+
+
+def _health(settings: StackSettings, vault: BackupVault) -> HealthAlerts | None:
+    if not settings.health.enabled:
+        return None
+    return HealthAlerts(f"health-{settings.vault.name}", HealthAlertsArgs(
+        settings=settings, targets=health_targets(settings), action_group_id=vault.action_group_id, tags=settings.tags,
+    ))
+
+
+def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
+                   secret: SecretLookup) -> FreezeThawHooks | RunCommandHooks:
+    if vm.delivery == "runCommand":
+        return _run_command_hooks(vm, settings, bundle, "install")
+    return FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
+        connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
+    ))
+
+
+def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
+                       action: Literal["install", "uninstall"]) -> RunCommandHooks:
+    return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
+        vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
+        protect=not settings.allow_destroy,
+    ))
+
+
+def _channel(hooks: FreezeThawHooks | RunCommandHooks) -> str:
+    return "runCommand" if isinstance(hooks, RunCommandHooks) else "ssh"
 
 
 def _connection(vm: VmSettings, secret: SecretLookup) -> remote.ConnectionArgs:
@@ -97,4 +171,5 @@ def _connection(vm: VmSettings, secret: SecretLookup) -> remote.ConnectionArgs:
 def _proxy(proxy: SshProxy, secret: SecretLookup) -> remote.ProxyConnectionArgs:
     return remote.ProxyConnectionArgs(
         host=proxy.host, user=proxy.user, port=proxy.port, private_key=secret(proxy.private_key_config),
+        host_key=proxy.host_key,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pulumi_azure_native import recoveryservices as rs
 
+from .parity_spec import instant_rp_details, tiering_policy
 from .settings import PolicySettings, Retention, Schedule
 
 
@@ -21,6 +22,8 @@ def protection_policy_properties(policy: PolicySettings) -> rs.AzureIaaSVMProtec
         instant_rp_retention_range_in_days=policy.instant_restore_days,
         schedule_policy=_schedule_v2(policy.schedule) if enhanced else _schedule_v1(policy.schedule),
         retention_policy=_retention(policy.retention, _utc_timestamp(policy.schedule.run_time)),
+        tiering_policy=tiering_policy(policy.archive),
+        instant_rp_details=instant_rp_details(policy.instant_restore_resource_group),
     )
 
 

@@ -1,4 +1,16 @@
-"""One VM under backup: the VMSnapshotLinux extension (optional) and the protected item."""
+"""One VM under backup: the VMSnapshotLinux extension (optional) and the protected item.
+
+The extension is declared only when a VM's settings say manageExtension: true (default false). Azure Backup
+installs it itself "as part of first scheduled backup" and it "is not recommended to be installed outside
+Azure Backup service context" (Azure/azure-linux-extensions, VMBackup/README.txt). Declared with empty
+settings, its handler ends in status `error` ("unable to load certificate",
+FailedHandlerGuestAgentCertificateNotFound, VMBackup/main/handle.py daemon()) until Azure Backup supplies
+its settings on the first backup; and on a VM Azure Backup has already protected the extension exists, so
+azure-native's create refuses ("cannot create already existing resource") unless it is imported first. So:
+- never by default; when declared, with suppressFailures (the handler's error does not fail the PUT or
+  later VM operations; compute API 2024-11-01), ignore_changes on everything Azure Backup rewrites, and
+  retain_on_delete so destroying the stack never uninstalls what Azure Backup needs.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +22,8 @@ from pulumi_azure_native import recoveryservices as rs
 
 from .azure_ids import ResourceId
 from .naming import FABRIC_NAME, SNAPSHOT_EXTENSION_NAME, protected_item_name, protection_container_name
+from .parity_spec import protected_item_properties
+from .settings_parity import DiskSelection
 
 # Azure Backup upgrades and reconfigures its own extension; Pulumi must not undo that on the next `up`.
 _AZURE_MANAGED_EXTENSION_PROPERTIES = [
@@ -31,12 +45,16 @@ class ProtectedVmArgs:
     policy_id: pulumi.Input[str]
     vault_name: pulumi.Input[str]
     vault_resource_group_name: str
-    # False leaves the extension to Azure Backup, which installs it on the first backup.
-    manage_extension: bool = True
+    # False (default) leaves the extension to Azure Backup, which installs it on the first backup.
+    manage_extension: bool = False
     # False only in throwaway stacks: destroying a protected item stops protection and deletes its data.
     protect: bool = True
     # What must be in place before the first backup: freeze/thaw hooks, NSG egress rules.
     prerequisites: list[pulumi.Resource] = field(default_factory=list)
+    # Data disks to back up (None: all); the OS disk is always backed up.
+    disks: DiskSelection | None = None
+    # None: protected. Retired: parity_spec.RETIRED_STATES (backups stop, recovery points stay).
+    retired_state: str | None = None
 
 
 class ProtectedVm(pulumi.ComponentResource):
@@ -57,6 +75,8 @@ class ProtectedVm(pulumi.ComponentResource):
                 type="VMSnapshotLinux",
                 type_handler_version="1.0",
                 auto_upgrade_minor_version=True,
+                # The handler errors until Azure Backup's first backup gives it settings: never fail `up` for it.
+                suppress_failures=True,
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     ignore_changes=_AZURE_MANAGED_EXTENSION_PROPERTIES,
@@ -72,11 +92,7 @@ class ProtectedVm(pulumi.ComponentResource):
             container_name=protection_container_name(args.vm_id),
             protected_item_name=protected_item_name(args.vm_id),
             location=args.location,
-            properties=rs.AzureIaaSComputeVMProtectedItemArgs(
-                protected_item_type="Microsoft.Compute/virtualMachines",
-                source_resource_id=str(args.vm_id),
-                policy_id=args.policy_id,
-            ),
+            properties=protected_item_properties(str(args.vm_id), args.policy_id, args.disks, args.retired_state),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=prerequisites),
         )
         self.protected_item_id = item.id

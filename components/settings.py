@@ -6,14 +6,25 @@ so a bad stack file fails in seconds with every problem listed, instead of half-
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from tzlocal.windows_tz import win_tz
 
-from .azure_ids import ResourceId, parse_resource_group_id, parse_resource_id
+from .azure_ids import ResourceId, parse_resource_group_id
+from .settings_base import _resource_id, _Settings
+from .settings_drill import DrillField, DrillSettings
+from .settings_parity import (
+    ArchiveTiering,
+    DiskSelection,
+    InstantRestoreResourceGroup,
+    ResourceGuardId,
+    archive_problems,
+    parity_problems,
+)
 
 PROJECT = "irisbackup"
 CONFIG_KEY = "settings"
@@ -33,22 +44,14 @@ MONTHS = Literal[
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 ]
-BACKUP_SERVICE_TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+# Egress rules name these tags with the vault's region (Storage.westeurope): see components/egress_rules.py.
+REGIONAL_SERVICE_TAGS = ("Storage",)
 INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 CONFIG_KEY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 # Azure's limit for one pre- or post-script (VMSnapshotPluginHost.conf).
 AZURE_SCRIPT_TIMEOUT_CAP = 1800
 # Reported maximum of IRIS's ExternalFreezeTimeOut.
 IRIS_FREEZE_TIMEOUT_CAP = 1200
-
-
-def _resource_id(resource_type: str) -> BeforeValidator:
-    def parse(value: Any) -> ResourceId:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a {resource_type} ID as a string")
-        return parse_resource_id(value, resource_type)
-
-    return BeforeValidator(parse)
 
 
 def _resource_group_id(value: Any) -> ResourceId:
@@ -76,14 +79,6 @@ WorkspaceId = Annotated[ResourceId, _resource_id(WORKSPACE_TYPE)]
 IdentityId = Annotated[ResourceId, _resource_id(IDENTITY_TYPE)]
 ResourceGroupId = Annotated[ResourceId, BeforeValidator(_resource_group_id)]
 Seconds = Annotated[int, Field(ge=1, strict=True)]
-
-
-class _Settings(BaseModel):
-    """camelCase keys in the stack file, snake_case in Python; unknown keys are errors (typos)."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, extra="forbid", frozen=True, arbitrary_types_allowed=True
-    )
 
 
 # --- vault -------------------------------------------------------------------------------------
@@ -117,6 +112,10 @@ class VaultSettings(_Settings):
     customer_managed_key: CustomerManagedKey | None = None
     diagnostics: Diagnostics | None = None
     alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    # Multi-user authorization: the vault's critical operations need the guard owner's approval.
+    resource_guard_id: ResourceGuardId | None = None
+    # A CanNotDelete lock on the vault; lifted while allowDestroy is true.
+    delete_lock: bool = Field(True, strict=True)
 
     @model_validator(mode="after")
     def _cross_region_restore_needs_grs(self) -> VaultSettings:
@@ -192,6 +191,8 @@ class PolicySettings(_Settings):
     schedule: Schedule
     instant_restore_days: int = Field(2, ge=1, le=30, strict=True)
     retention: Retention
+    archive: ArchiveTiering | None = None
+    instant_restore_resource_group: InstantRestoreResourceGroup | None = None
 
     @model_validator(mode="after")
     def _azure_policy_rules(self) -> PolicySettings:
@@ -216,6 +217,7 @@ class PolicySettings(_Settings):
                     problems.append(f"a monthly/yearly retention day ({tier.day}) must be one of the schedule's days {self.schedule.days}")
         elif self.retention.daily_days is None:
             problems.append(f"a {frequency} schedule needs retention.dailyDays (7-9999)")
+        problems += archive_problems(self.archive, self.retention)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -226,11 +228,35 @@ class PolicySettings(_Settings):
 
 class NsgSettings(_Settings):
     id: NsgId
-    # Our rules take firstPriority, +1, +2 (one per service tag), so they never collide with each other.
-    first_priority: int = Field(ge=100, le=4096 - len(BACKUP_SERVICE_TAGS) + 1, strict=True)
+    # Our rules take firstPriority, +1, ... (one per service tag), so they never collide with each other.
+    first_priority: int = Field(ge=100, le=4096 - len(REGIONAL_SERVICE_TAGS) + 1, strict=True)
 
 
 # --- VMs and hooks -----------------------------------------------------------------------------
+
+
+HOST_KEY_TYPE = re.compile(r"ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa")
+HOST_KEY = re.compile(rf"(?:{HOST_KEY_TYPE.pattern}) [A-Za-z0-9+/]+={{0,2}}")
+
+
+def _host_key(value: Any) -> str:
+    """`TYPE BASE64`, as pulumi-command compares it; also takes the line `ssh-keyscan` prints
+    (`HOST TYPE BASE64`, comment lines starting with #) and a trailing comment, and keeps TYPE BASE64."""
+    if not isinstance(value, str):
+        raise ValueError("expected a host key string (the output of ssh-keyscan -t ed25519 HOST)")
+    lines = [line.split() for line in value.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) != 1:
+        raise ValueError(f"expected one host key line, got {len(lines)}; pick one key type: ssh-keyscan -t ed25519 HOST")
+    fields = lines[0]
+    if len(fields) > 2 and not HOST_KEY_TYPE.fullmatch(fields[0]):
+        fields = fields[1:]  # the host name ssh-keyscan puts first
+    key = " ".join(fields[:2])
+    if not HOST_KEY.fullmatch(key):
+        raise ValueError(f"does not match {HOST_KEY.pattern} (optionally after the host name, as ssh-keyscan prints it)")
+    return key
+
+
+HostKey = Annotated[str, BeforeValidator(_host_key)]
 
 
 class SshProxy(_Settings):
@@ -238,10 +264,11 @@ class SshProxy(_Settings):
     user: str = Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
     port: int = Field(22, ge=1, le=65535, strict=True)
     private_key_config: str = Field("sshPrivateKey", pattern=CONFIG_KEY_NAME.pattern)
+    # Without it pulumi-command does not check which host it reached (the plan warns).
+    host_key: HostKey | None = None
 
 
 class Ssh(SshProxy):
-    host_key: str | None = Field(None, pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/=]+$")
     proxy: SshProxy | None = None
 
 
@@ -306,26 +333,39 @@ class VmSettings(_Settings):
     id: VmId
     policy: str
     network_security_groups: list[NsgId] = []
-    # False leaves the VMSnapshotLinux extension to Azure Backup, as Microsoft recommends.
-    manage_extension: bool = True
+    # False (default): Azure Backup installs VMSnapshotLinux on the first backup, as Microsoft recommends;
+    # true declares it too (see components/protected_vm.py for why that is safe, and when it is not needed).
+    manage_extension: bool = False
     # "crash" is an explicit, reviewable opt-out of freeze/thaw hooks.
     consistency: Literal["application", "crash"] = "application"
     ssh: Ssh | None = None
+    # How the hooks reach the VM: pulumi-command over SSH, or Azure managed Run Command (no SSH).
+    delivery: Literal["ssh", "runCommand"] = "ssh"
     hooks: HookSettings = HookSettings()
+    # Stop protection, keep the recovery points (docs/vm-lifecycle.md); no hooks, no extension.
+    retired: bool = Field(False, strict=True)
+    disks: DiskSelection | None = None
 
     @property
     def name(self) -> str:
         return self.id.name
 
     @model_validator(mode="after")
-    def _application_consistency_needs_ssh(self) -> VmSettings:
-        if self.consistency == "application" and self.ssh is None:
+    def _delivery_matches_ssh(self) -> VmSettings:
+        if self.delivery == "runCommand" and self.ssh is not None:
+            raise ValueError("delivery 'runCommand' takes no ssh (Azure's VM agent runs the installer; nothing connects "
+                             "to the VM); remove ssh, or set delivery: ssh")
+        if (self.delivery == "ssh" and self.consistency == "application" and self.ssh is None
+                and not self.retired):
             raise ValueError("consistency 'application' needs ssh (how pulumi-command reaches the VM to install the hooks); "
-                             "add ssh, or set consistency: crash to back up without freezing IRIS")
+                             "add ssh, set delivery: runCommand, or set consistency: crash to back up without freezing IRIS")
         return self
 
 
 # --- the stack ---------------------------------------------------------------------------------
+
+# Sections in their own modules build on _Settings above, so they are imported here, not at the top.
+from .settings_health import HealthField  # noqa: E402
 
 
 class StackSettings(_Settings):
@@ -338,6 +378,28 @@ class StackSettings(_Settings):
     policies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{2,149}$")], PolicySettings] = Field(min_length=1)
     network_security_groups: list[NsgSettings] = []
     vms: list[VmSettings] = Field(min_length=1)
+    health: HealthField  # after vault: its default depends on vault.diagnostics
+    drill: DrillField = DrillSettings()
+
+    @model_validator(mode="after")
+    def _destroy_must_be_possible(self) -> StackSettings:
+        # What Azure refuses on `pulumi destroy`: "stop protection and delete data" in an immutable vault
+        # (backup-azure-immutable-vault-concept, restricted operations), and deleting a vault that holds
+        # soft-deleted items; "disabling soft delete is the only way to guarantee immediate deletion"
+        # (use-restapi-update-vault-properties). AlwaysON can never be turned off.
+        if not self.allow_destroy:
+            return self
+        problems = []
+        if self.vault.immutability != "Disabled":
+            problems.append(f"allowDestroy: true needs vault.immutability: Disabled (got {self.vault.immutability}); "
+                            "an immutable vault refuses to delete protected items' recovery points before they expire")
+        if self.vault.soft_delete.state != "Disabled":
+            problems.append(f"allowDestroy: true needs vault.softDelete.state: Disabled (got {self.vault.soft_delete.state}); "
+                            "a vault holding soft-deleted items cannot be deleted"
+                            + (" and AlwaysON can never be turned off" if self.vault.soft_delete.state == "AlwaysON" else ""))
+        if problems:
+            raise ValueError("; ".join(problems) + " (or set allowDestroy: false)")
+        return self
 
 
 def _cross_references(raw: Any) -> list[str]:
@@ -347,7 +409,7 @@ def _cross_references(raw: Any) -> list[str]:
     policies = raw.get("policies") if isinstance(raw.get("policies"), dict) else {}
     nsg_entries = [e for e in _list(raw.get("networkSecurityGroups")) if isinstance(e, dict)]
     declared_nsgs = [str(e.get("id", "")).lower() for e in nsg_entries]
-    problems = []
+    problems = parity_problems(raw, _SHOWN_KEY)
     if len(set(declared_nsgs)) != len(declared_nsgs):
         problems.append(f"{_SHOWN_KEY}.networkSecurityGroups: the same NSG is listed twice; give each NSG one firstPriority")
     vault_subscription = _subscription(raw.get("resourceGroupId"))
@@ -401,6 +463,18 @@ def parse_settings(raw: Any) -> StackSettings:
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def missing_settings_message(config_keys: list[str]) -> str:
+    """Why `irisbackup:settings` is absent, naming a misspelt key when the stack file has one."""
+    ours = [key for key in config_keys if key.startswith(f"{PROJECT}:")]
+    near = difflib.get_close_matches(_SHOWN_KEY, ours, n=1, cutoff=0.75) or [
+        key for key in config_keys if key.rsplit(":", 1)[-1] == CONFIG_KEY]
+    if near:
+        return (f"{_SHOWN_KEY} is missing; the stack file has {near[0]!r}: did you mean {_SHOWN_KEY}? "
+                "(the whole configuration is one object under that key; see docs/configuration.md)")
+    return (f"{_SHOWN_KEY} is missing from the stack file: the whole configuration is one object under that key "
+            "(start from Pulumi.dev.yaml; see docs/configuration.md)")
 
 
 def _describe(error: dict[str, Any]) -> str:

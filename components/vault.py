@@ -34,6 +34,8 @@ class BackupVaultArgs:
 class BackupVault(pulumi.ComponentResource):
     vault_id: pulumi.Output[str]
     vault_name: pulumi.Output[str]
+    # Where the stack's alerts go: the action group e-mailing vault.alertEmails (None without addresses).
+    action_group_id: pulumi.Output[str] | None = None
 
     def __init__(self, name: str, args: BackupVaultArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("irisbackup:vault:BackupVault", name, None, opts)
@@ -46,6 +48,8 @@ class BackupVault(pulumi.ComponentResource):
             location=args.location,
             tags=args.tags,
             sku=rs.SkuArgs(name="RS0", tier="Standard"),
+            # Create-time choices Azure never lets go back (docs/configuration.md, "One-way settings"): a CMK
+            # only on a vault with no registered item, and its identity must never be disabled or switched.
             identity=rs.IdentityDataArgs(type="UserAssigned", user_assigned_identities=[str(cmk.identity_id)])
             if cmk else rs.IdentityDataArgs(type="SystemAssigned"),
             properties=rs.VaultPropertiesArgs(
@@ -76,7 +80,9 @@ class BackupVault(pulumi.ComponentResource):
                 ),
                 encryption=rs.VaultPropertiesEncryptionArgs(
                     key_vault_properties=rs.CmkKeyVaultPropertiesArgs(key_uri=cmk.key_uri),
-                    kek_identity=rs.CmkKekIdentityArgs(user_assigned_identity=str(cmk.identity_id)),
+                    # Explicit false: with a user-assigned identity Azure needs useSystemAssignedIdentity false.
+                    kek_identity=rs.CmkKekIdentityArgs(
+                        user_assigned_identity=str(cmk.identity_id), use_system_assigned_identity=False),
                     infrastructure_encryption="Disabled",
                 ) if cmk else None,
             ),
@@ -114,6 +120,7 @@ class BackupVault(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.action_group_id = action_group.id
         alertsmanagement.AlertProcessingRuleByName(
             f"{name}-alert-routing",
             resource_group_name=args.resource_group_name,

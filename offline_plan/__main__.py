@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import pulumi
 
@@ -19,10 +18,9 @@ from policy.offline import PolicyCheck, PolicyConfigError, check, stack_policy_c
 
 from .engine import PlanRun, run_program
 from .render import policy_json, policy_lines, to_json, to_text
-from .stack_file import StackConfig, StackFileError, load_stack_config, stack_file_path
+from .stack_file import StackFileError, load_stack_config, raw_settings, stack_file_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SETTINGS_KEY = "irisbackup:settings"
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 
 
@@ -46,15 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         return review_all(extra)
     stack_file = Path(args.stack_file) if args.stack_file else stack_file_path(PROJECT_DIR, args.stack)
     try:
+        settings = raw_settings(load_stack_config(stack_file))
         run, result, files = plan_and_check(args.stack, stack_file, extra)
     except (StackFileError, pulumi.RunError, PolicyConfigError) as error:
         print(f"error: stack {args.stack}: {error}", file=sys.stderr)
         return EXIT_ERROR
-    print(to_text(run))
+    print(to_text(run, settings))
     print()
     print("\n".join(policy_lines(result, _shown(files))))
     if args.json:
-        Path(args.json).write_text(to_json(run, policy_json(result)) + "\n", encoding="utf-8")
+        Path(args.json).write_text(to_json(run, policy_json(result), settings) + "\n", encoding="utf-8")
         print(f"\nJSON written to {args.json}")
     if args.write_policy_config:
         Path(args.write_policy_config).write_text(json.dumps(result.config, indent=2) + "\n", encoding="utf-8")
@@ -65,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 def plan_and_check(stack: str, stack_file: Path, extra: Path | None) -> tuple[PlanRun, PolicyCheck, list[Path]]:
     config = load_stack_config(stack_file)
     run = run_program(stack, config, PROJECT_DIR / "__main__.py")
-    policy_config, files = stack_policy_config(stack, _settings(config), extra)
+    policy_config, files = stack_policy_config(stack, raw_settings(config), extra)
     return run, check(run.resources, policy_config), files
 
 
@@ -103,14 +102,6 @@ def _shown(paths: list[Path]) -> list[str]:
     """Config files as a reviewer finds them: relative to the project when inside it."""
     return [str(path.resolve().relative_to(PROJECT_DIR)) if path.resolve().is_relative_to(PROJECT_DIR) else str(path)
             for path in paths]
-
-
-def _settings(config: StackConfig) -> dict[str, Any]:
-    try:
-        settings = json.loads(config.values.get(SETTINGS_KEY, "{}"))
-    except json.JSONDecodeError:
-        return {}
-    return settings if isinstance(settings, dict) else {}
 
 
 if __name__ == "__main__":

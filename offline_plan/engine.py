@@ -50,6 +50,9 @@ class _OfflineMocks(pulumi.runtime.Mocks):
             # The SDK fills missing outputs from inputs, but a vault's user-assigned identities go in
             # as a list and come back from Azure as a map keyed by identity ID.
             outputs["identity"] = dict(identity, userAssignedIdentities={i: {} for i in identity["userAssignedIdentities"]})
+        if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+            # Output-only values Azure assigns, which role assignments and exports refer to.
+            outputs.update({key: f"<{key} of {args.name}>" for key in ("principalId", "clientId", "tenantId")})
         return f"<id of {args.name}>", outputs
 
     def call(self, args: mocks.MockCallArgs) -> dict:

@@ -5,23 +5,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from policy.backup_rules import rpo_hours
+from components.drill_isolation import ROLE_NAMES
 
 from .engine import PlanRun, Registration, mask_secrets
+from .posture import build_posture
+from .render_health import health_lines
+from .render_parity import disks_text, policy_parity_line, retired_text, vault_guard_line
 
-VAULT = "azure-native:recoveryservices:Vault"
-POLICY = "azure-native:recoveryservices:ProtectionPolicy"
-PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
-SECURITY_RULE = "azure-native:network:SecurityRule"
-EXTENSION = "azure-native:compute:VirtualMachineExtension"
+# The restore-drill sandbox (docs/restore-drill.md), shown from the registrations themselves.
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+VNET = "azure-native:network:VirtualNetwork"
+NSG = "azure-native:network:NetworkSecurityGroup"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
           "program declares for this stack file; it is not an Azure preview (run `pulumi preview` for that).")
 
 
-def to_json(run: PlanRun, extra: dict[str, Any] | None = None) -> str:
+def plan_document(run: PlanRun, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plan as JSON-ready data: resources with masked inputs, outputs, and the reviewer's posture."""
     names = {resource.urn: resource.name for resource in run.resources}
-    document = {
+    document: dict[str, Any] = {
         "stack": run.stack,
         "resources": [
             {
@@ -35,9 +41,13 @@ def to_json(run: PlanRun, extra: dict[str, Any] | None = None) -> str:
             for resource in run.resources
         ],
         "outputs": run.outputs,
-        **(extra or {}),
     }
-    return json.dumps(document, indent=2, sort_keys=False, default=str)
+    document["posture"] = build_posture(document, settings or {})
+    return document
+
+
+def to_json(run: PlanRun, extra: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> str:
+    return json.dumps({**plan_document(run, settings), **(extra or {})}, indent=2, sort_keys=False, default=str)
 
 
 def _options(resource: Registration) -> dict[str, Any]:
@@ -46,8 +56,13 @@ def _options(resource: Registration) -> dict[str, Any]:
     return {key: value for key, value in options.items() if value}
 
 
-def to_text(run: PlanRun) -> str:
-    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *review_summary(run)])
+def to_text(run: PlanRun, settings: dict[str, Any] | None = None) -> str:
+    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *summary(run, settings)])
+
+
+def summary(run: PlanRun, settings: dict[str, Any] | None = None) -> list[str]:
+    """The review summary of a run; without the raw settings the SSH connections are not shown."""
+    return review_summary(plan_document(run, settings)["posture"], run.resources)
 
 
 def _tree(run: PlanRun) -> list[str]:
@@ -69,101 +84,178 @@ def _tree(run: PlanRun) -> list[str]:
     return lines
 
 
-def review_summary(run: PlanRun) -> list[str]:
-    """What a reviewer checks before approving: protections, RPO, retention ladder, coverage."""
-    by_type: dict[str, list[Registration]] = {}
-    for resource in run.resources:
-        by_type.setdefault(resource.type, []).append(resource)
+def review_summary(posture: dict[str, Any], resources: list[Registration] | None = None) -> list[str]:
+    """What a reviewer checks before approving: protections, RPO, retention ladder, coverage, connections,
+    and the restore-drill sandbox when `resources` (the registrations) are given."""
     lines = ["Backup settings for review:"]
-    for vault in by_type.get(VAULT, []):
-        lines += _vault_lines(vault)
-    policy_names = {f"<id of {policy.name}>": policy.inputs.get("policyName") for policy in by_type.get(POLICY, [])}
-    for policy in by_type.get(POLICY, []):
-        lines += _policy_lines(policy)
+    if posture.get("vault"):
+        lines += _vault_lines(posture["vault"]) + [vault_guard_line(posture["vault"])]
+    for name, policy in posture.get("policies", {}).items():
+        lines += _policy_lines(name, policy) + [policy_parity_line(policy)]
     lines.append("  Covered VMs:")
-    hooks_by_vm = _hooks_by_vm(run)
-    items = by_type.get(PROTECTED_ITEM, [])
-    extension_parents = {extension.parent for extension in by_type.get(EXTENSION, [])}
-    for item in items:
-        properties = item.inputs.get("properties", {})
-        vm = str(properties.get("sourceResourceId", "")).rsplit("/", 1)[-1]
-        hooks = hooks_by_vm.get(vm)
-        consistency = f"application-consistent (hooks {hooks})" if hooks else "CRASH-CONSISTENT ONLY (no freeze/thaw hooks)"
-        extension = "declared" if item.parent in extension_parents else "left to Azure Backup"
-        lines.append(f"    {vm}: policy {policy_names.get(properties.get('policyId'), properties.get('policyId'))}, "
-                     f"{consistency}, VMSnapshotLinux {extension}, "
-                     f"{'protected from destroy' if item.protect else 'DESTROYABLE'}")
-    if not items:
+    for name, vm in posture.get("vms", {}).items():
+        lines += _vm_lines(name, vm)
+    if not posture.get("vms"):
         lines.append("    none")
-    lines += _egress_lines(by_type.get(SECURITY_RULE, []))
+    lines += _egress_lines(posture.get("egress", {}))
+    unpinned = list(dict.fromkeys(host for name, vm in posture.get("vms", {}).items()
+                                  if vm.get("consistency") == "application" for host in _unpinned(name, vm.get("ssh"))))
+    if unpinned:
+        lines.append(f"  WARNING: SSH host key not pinned for {', '.join(unpinned)}: pulumi-command does not verify which host "
+                     "it reached. Pin it with ssh.hostKey / ssh.proxy.hostKey (ssh-keyscan -t ed25519 HOST).")
+    return lines + health_lines(resources) + _drill_lines(resources)
+
+
+def _rules_text(rules: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{r.get('direction')} {r.get('access')} {r.get('protocol')}/{r.get('destinationPortRange')}"
+        f" to {r.get('destinationAddressPrefix')} (priority {r.get('priority')})"
+        for r in sorted(rules, key=lambda r: (r.get("direction", ""), r.get("priority", 0)))
+    )
+
+
+def _drill_lines(resources: list[Registration] | None) -> list[str]:
+    """The restore-drill sandbox: what isolates it and what its identity may do (docs/restore-drill.md)."""
+    if resources is None:
+        return []
+    by_type: dict[str, list[Registration]] = {}
+    for resource in resources:
+        by_type.setdefault(resource.type, []).append(resource)
+    groups = [g for g in by_type.get(RESOURCE_GROUP, []) if g.parent.endswith("::drill")]
+    if not groups:
+        return ["  Restore drill sandbox: none (drill.enabled is false)"]
+    group, [vnet], [nsg], [account] = groups[0], by_type[VNET], by_type[NSG], by_type[STORAGE_ACCOUNT]
+    public_ips = [r.name for r in by_type.get(PUBLIC_IP, [])]
+    sku = account.inputs.get("sku", {}).get("name")
+    network = account.inputs.get("networkRuleSet", {})
+    grants = "; ".join(
+        f"{ROLE_NAMES.get(r.inputs['roleDefinitionId'].rsplit('/', 1)[-1], r.inputs['roleDefinitionId'])} on {_scope_text(r.inputs['scope'])}"
+        for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name)
+    )
+    return [
+        f"  Restore drill sandbox {group.inputs.get('resourceGroupName')} ({group.inputs.get('location')}): "
+        f"VNet {', '.join(vnet.inputs.get('addressSpace', {}).get('addressPrefixes', []))}, "
+        f"{'PUBLIC IPs ' + ', '.join(public_ips) if public_ips else 'no public IP'}, "
+        f"{'PEERED' if vnet.inputs.get('virtualNetworkPeerings') else 'no peering'}",
+        f"    NSG {nsg.inputs.get('networkSecurityGroupName')}: {_rules_text(nsg.inputs.get('securityRules', []))}",
+        f"    staging account {account.inputs.get('accountName')}: {sku} {account.inputs.get('kind')}, "
+        f"public blob access {'ON' if account.inputs.get('allowBlobPublicAccess') is not False else 'off'}, "
+        f"TLS {account.inputs.get('minimumTlsVersion')}, network default {network.get('defaultAction', 'Allow')} "
+        f"(bypass {network.get('bypass', 'none')})",
+        f"    drill identity: {grants}",
+    ]
+
+
+def _scope_text(scope: str) -> str:
+    """`resource group rg-x` or `Microsoft.Storage/storageAccounts/st` (the provider part of the ID)."""
+    resource = scope.partition("/providers/")[2]
+    return resource or f"resource group {scope.rsplit('/', 1)[-1]}"
+
+
+def _unpinned(name: str, ssh: dict[str, Any] | None) -> list[str]:
+    """The hosts of one VM's connection (the VM, its bastion) whose SSH host key is not pinned."""
+    if not ssh:
+        return []
+    proxy = ssh.get("proxy")
+    return ([] if ssh["hostKeyPinned"] else [name]) + (
+        [f"bastion {proxy['host']}"] if proxy and not proxy["hostKeyPinned"] else [])
+
+
+def _vault_lines(vault: dict[str, Any]) -> list[str]:
+    soft_delete = vault.get("softDelete", {})
+    cmk = vault.get("customerManagedKey")
+    encryption = (f"customer-managed key {cmk} (identity {_last(vault.get('customerManagedKeyIdentity'))})" if cmk
+                  else "platform-managed key")
+    workspace = vault.get("diagnosticsWorkspace")
+    kept = "" if soft_delete.get("state") == "Disabled" else f" for {_days(soft_delete.get('retentionDays'))}"
+    return [
+        f"  Vault {vault.get('name')} ({vault.get('location')}):"
+        f" {'protected from destroy' if vault.get('protectedFromDestroy') else 'DESTROYABLE (allowDestroy: true)'}",
+        f"    soft delete {soft_delete.get('state')}{kept}, immutability {vault.get('immutability')}",
+        f"    storage {vault.get('storageRedundancy')}, cross-region restore {vault.get('crossRegionRestore')},"
+        f" cross-subscription restore {vault.get('crossSubscriptionRestore')}",
+        f"    public network access {vault.get('publicNetworkAccess')}, job failure alerts {vault.get('jobFailureAlerts')},"
+        f" encryption {encryption}",
+        f"    diagnostics {'to workspace ' + _last(workspace) + ' (' + workspace + ')' if workspace else 'not sent to Log Analytics'};"
+        f" alert e-mails {', '.join(vault.get('alertEmails') or []) or 'none'}",
+        *_one_way_lines(vault.get("immutability"), cmk),
+    ]
+
+
+def _one_way_lines(immutability: Any, encryption: Any) -> list[str]:
+    """What a reviewer must know the program cannot check: it does not know the vault's history."""
+    lines = []
+    if immutability == "Locked":
+        lines.append("    NOTE: immutability Locked is irreversible, and Azure refuses to CREATE a vault as Locked: "
+                     "create it Unlocked, then set Locked in a later `pulumi up`")
+    if encryption:
+        lines.append("    NOTE: a customer-managed key applies only to a vault that never had an item registered; "
+                     "its identity must never be disabled or switched")
     return lines
 
 
-def _egress_lines(rules: list[Registration]) -> list[str]:
-    by_nsg: dict[str, list[Registration]] = {}
-    for rule in rules:
-        by_nsg.setdefault(str(rule.inputs.get("networkSecurityGroupName")), []).append(rule)
-    lines = ["  NSG egress rules:"] + [
-        f"    {nsg}: " + ", ".join(
-            f"{r.inputs.get('direction')} {r.inputs.get('access')} {r.inputs.get('protocol')}/{r.inputs.get('destinationPortRange')}"
-            f" to {r.inputs.get('destinationAddressPrefix')} (priority {r.inputs.get('priority')})"
-            for r in sorted(nsg_rules, key=lambda r: r.inputs.get("priority", 0))
-        )
-        for nsg, nsg_rules in sorted(by_nsg.items())
-    ]
-    return lines if by_nsg else ["  NSG egress rules: none declared"]
-
-
-def _vault_lines(vault: Registration) -> list[str]:
-    properties = vault.inputs.get("properties", {})
-    security = properties.get("securitySettings", {})
-    soft_delete = security.get("softDeleteSettings", {})
-    redundancy = properties.get("redundancySettings", {})
-    restore = properties.get("restoreSettings", {}).get("crossSubscriptionRestoreSettings", {})
-    alerts = properties.get("monitoringSettings", {}).get("azureMonitorAlertSettings", {})
-    encryption = properties.get("encryption")
-    return [
-        f"  Vault {vault.inputs.get('vaultName')} ({vault.inputs.get('location')}):"
-        f" {'protected from destroy' if vault.protect else 'DESTROYABLE (allowDestroy: true)'}",
-        f"    soft delete {soft_delete.get('softDeleteState')} for {_days(soft_delete.get('softDeleteRetentionPeriodInDays'))},"
-        f" immutability {security.get('immutabilitySettings', {}).get('state')}",
-        f"    storage {redundancy.get('standardTierStorageRedundancy')}, cross-region restore {redundancy.get('crossRegionRestore')},"
-        f" cross-subscription restore {restore.get('crossSubscriptionRestoreState')}",
-        f"    public network access {properties.get('publicNetworkAccess')}, job failure alerts {alerts.get('alertsForAllJobFailures')},"
-        f" encryption {'customer-managed key' if encryption else 'platform-managed key'}",
-    ]
-
-
-def _policy_lines(policy: Registration) -> list[str]:
-    properties = policy.inputs.get("properties", {})
-    schedule = properties.get("schedulePolicy", {})
-    frequency = schedule.get("scheduleRunFrequency")
-    hours = _whole(rpo_hours(properties))
-    if frequency == "Hourly":
-        window = schedule.get("hourlySchedule", {}).get("scheduleWindowDuration")
-        rpo = f"every {hours} h in a {window} h window (RPO {hours} h)"
+def _policy_lines(name: str, policy: dict[str, Any]) -> list[str]:
+    schedule, hours = policy.get("schedule", {}), policy.get("rpoHours")
+    if schedule.get("frequency") == "Hourly":
+        when = (f"every {schedule.get('intervalHours')} h from {schedule.get('windowStart')}"
+                f" in a {schedule.get('windowHours')} h window: {policy.get('backupsPerDay')} a day")
+    elif schedule.get("frequency") == "Weekly":
+        when = f"Weekly on {', '.join(schedule.get('days', []))} at {schedule.get('time')}"
     else:
-        rpo = f"{frequency} (RPO {hours} h)"
-    retention = properties.get("retentionPolicy", {})
-    ladder = [
-        _plural(retention[key]['retentionDuration']['count'], unit)
-        for key, unit in (("dailySchedule", "day"), ("weeklySchedule", "week"), ("monthlySchedule", "month"), ("yearlySchedule", "year"))
-        if retention.get(key)
+        when = f"{schedule.get('frequency')} at {schedule.get('time')}"
+    retention = policy.get("retention", {})
+    ladder = [_plural(retention[key], unit) for key, unit in (("dailyDays", "day"), ("weeklyWeeks", "week"),
+                                                              ("monthlyMonths", "month"), ("yearlyYears", "year"))
+              if retention.get(key)]
+    lines = [
+        f"  Policy {name} ({policy.get('kind')}, {policy.get('timeZone')}): {when} (RPO {hours} h)",
+        f"    instant restore {_days(policy.get('instantRestoreDays'))}; retention {' / '.join(ladder) or 'none'}",
     ]
-    return [
-        f"  Policy {policy.inputs.get('policyName')} ({'enhanced' if properties.get('policyType') == 'V2' else 'standard'},"
-        f" {properties.get('timeZone')}): {rpo}",
-        f"    instant restore {_days(properties.get('instantRpRetentionRangeInDays'))}; retention {' / '.join(ladder) or 'none'}",
-    ]
+    if snapshots := policy.get("snapshotOnlyBackupsPerDay"):
+        lines.append(f"    only the last backup of a day goes to the vault (kept {_days(policy.get('vaultRetentionDays'))}); "
+                     f"the other {snapshots} are snapshots kept {_days(policy.get('instantRestoreDays'))}")
+    if policy.get("kind") != "enhanced":
+        lines.append("    WARNING: a standard policy cannot protect Trusted Launch VMs at the pinned API version; "
+                     "use kind: enhanced for them")
+    return lines
 
 
-def _hooks_by_vm(run: PlanRun) -> dict[str, str]:
-    """VM name -> 'version, sha256 ...' of its hooks, from the stack output `hooks`."""
-    return {
-        vm: f"{identity.get('version')}, sha256 {str(identity.get('sha256'))[:12]}"
-        for vm, identity in (run.outputs.get("hooks") or {}).items()
-        if isinstance(identity, dict)
-    }
+def _vm_lines(name: str, vm: dict[str, Any]) -> list[str]:
+    protection = "protected from destroy" if vm.get("protectedFromDestroy") else "DESTROYABLE"
+    if retired := retired_text(vm):
+        return [f"    {name}: {retired}, {protection}"]
+    hooks = vm.get("hooks")
+    consistency = (f"application-consistent (hooks {hooks.get('version')}, sha256 {str(hooks.get('sha256'))[:12]},"
+                   f" via {hooks.get('channel')})"
+                   if vm.get("consistency") == "application" and hooks else "CRASH-CONSISTENT ONLY (no freeze/thaw hooks)")
+    if vm.get("hooksUninstall"):
+        consistency += "; a Run Command uninstalls the hooks from the VM"
+    lines = [f"    {name}: policy {vm.get('policy')}, {consistency}, VMSnapshotLinux {vm.get('extension')}, "
+             f"{disks_text(vm)}, {protection}"]
+    ssh = vm.get("ssh")
+    if ssh and vm.get("consistency") == "application":
+        proxy = ssh.get("proxy")
+        via = (f" via bastion {proxy['user']}@{proxy['host']}:{proxy['port']}"
+               f" (host key {'pinned' if proxy['hostKeyPinned'] else 'NOT PINNED'})" if proxy else "")
+        lines.append(f"      ssh {ssh['user']}@{ssh['host']}:{ssh['port']} (host key {'pinned' if ssh['hostKeyPinned'] else 'NOT PINNED'})"
+                     f"{via}; private keys are secrets")
+    settings = (hooks or {}).get("settings")
+    if settings:
+        lines.append("      hook settings: " + ", ".join(f"{key}={value or '(empty)'}" for key, value in settings.items()))
+    return lines
+
+
+def _egress_lines(egress: dict[str, Any]) -> list[str]:
+    lines = ["  NSG egress rules:"] + [
+        f"    {nsg}: " + ", ".join(f"{rule['rule']} to {destination} (priority {rule['priority']})"
+                               for destination, rule in rules.items())
+        for nsg, rules in sorted(egress.items())
+    ]
+    return lines if egress else ["  NSG egress rules: none declared"]
+
+
+def _last(resource_id: Any) -> str:
+    return str(resource_id or "").rstrip("/").rsplit("/", 1)[-1]
 
 
 # --- policy pack verdicts ------------------------------------------------------------------------
@@ -211,7 +303,3 @@ def _plural(count: Any, unit: str) -> str:
 
 def _days(count: Any) -> str:
     return _plural(count, "day")
-
-
-def _whole(number: float | None) -> Any:
-    return int(number) if number is not None and number.is_integer() else number

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+SETTINGS_KEY = "irisbackup:settings"
 # Stands in for a `secure:` value, which only the Pulumi CLI can decrypt.
 SECRET_PLACEHOLDER = "offline-plan-placeholder-for-a-secret"
 
@@ -58,3 +59,12 @@ def _mask_secure(value: Any) -> tuple[Any, bool]:
         items = [_mask_secure(item) for item in value]
         return [masked for masked, _ in items], any(secret for _, secret in items)
     return value, False
+
+
+def raw_settings(config: StackConfig) -> dict[str, Any]:
+    """The `irisbackup:settings` object as written (unvalidated); {} when absent or not an object."""
+    try:
+        settings = json.loads(config.values.get(SETTINGS_KEY, "{}"))
+    except json.JSONDecodeError:
+        return {}
+    return settings if isinstance(settings, dict) else {}

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-# The CLI runs this directory as a script; make its sibling module importable either way.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The CLI runs this directory as a script; make its sibling module importable either way, and the
+# repository root for components/schedule.py (the one RPO/retention calculation, stdlib-only).
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
 from backup_rules import PACK_NAME, RULES  # noqa: E402
 

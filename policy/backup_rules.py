@@ -9,8 +9,9 @@ azure-native and pulumi-command send them), so the same code serves three caller
   functions hand-built ResourceValidationArgs / StackValidationArgs from the offline plan);
 - the tests.
 
-Self-contained on purpose: the Pulumi CLI runs the pack directory with only itself on sys.path, so
-nothing here imports the program's components (tests keep the shared constants equal to them).
+Nearly self-contained: the Pulumi CLI runs the pack directory as a script (__main__.py puts the pack and
+the repository root on sys.path), and the only program module imported is components/schedule.py - the
+one RPO/retention calculation, pure and stdlib-only (tests keep the other shared constants equal).
 Thresholds come from each rule's config schema (defaults a regulated production estate accepts);
 `--policy-pack-config FILE` tunes them and overrides enforcement levels.
 """
@@ -22,6 +23,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.schedule import field as _get
+from components.schedule import number as _number
+from components.schedule import rpo_hours, vault_retention_days
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -38,7 +42,13 @@ PACK_NAME = "irisbackup-backup-posture"
 # Facts shared with the program (components/settings.py); tests/policy keeps them equal.
 AZURE_SCRIPT_TIMEOUT_CAP = 1800  # VMSnapshotPluginHost.conf: no pre/post script may run longer
 IRIS_FREEZE_TIMEOUT_CAP = 1200  # reported maximum of IRIS's ExternalFreezeTimeOut
-BACKUP_SERVICE_TAGS = ("Storage", "AzureBackup", "AzureActiveDirectory")
+# Service tags a backup egress rule may name only with a region ("Storage.westeurope"): the global tag
+# opens 443 to every storage account in every region.
+REGIONAL_SERVICE_TAGS = ("Storage",)
+# Global tags Microsoft documents for the backup agents (backup-azure-arm-vms-prepare); not needed by the
+# snapshot extension itself, still acceptable destinations.
+GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory")
+RETIRED_STATES = ("ProtectionStopped", "BackupsSuspended")  # components/parity_spec.py
 
 VAULT = "azure-native:recoveryservices:Vault"
 PROTECTION_POLICY = "azure-native:recoveryservices:ProtectionPolicy"
@@ -46,8 +56,15 @@ PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
 SECURITY_RULE = "azure-native:network:SecurityRule"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+RESOURCE_GUARD_PROXY = "azure-native:recoveryservices:ResourceGuardProxy"
 COMMAND = "command:remote:Command"
 HOOKS_COMPONENT = "irisbackup:hooks:FreezeThawHooks"
+# The Run Command delivery channel (components/run_command_hooks.py); its script reads the bundle
+# identity and the action from public parameters and the settings from a protected one.
+RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
+RUN_COMMAND_HOOKS_COMPONENT = "irisbackup:hooks:RunCommandHooks"
+RUN_COMMAND_PARAMETERS = {"action": "IRISBACKUP_ACTION", "version": "IRISBACKUP_BUNDLE_VERSION",
+                          "sha256": "IRISBACKUP_BUNDLE_SHA256", "settings": "IRISBACKUP_SETTINGS"}
 
 # Azure's built-in policy definitions (first 8 hex digits of the id) that a rule mirrors.
 AZURE_BUILTIN_POLICIES = {
@@ -72,27 +89,12 @@ _WILDCARD_DESTINATIONS = {"*", "any", "internet", "0.0.0.0/0", "::/0"}
 # offline check plain values; these helpers accept both.
 
 
-def _get(value: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(value, Mapping) or key not in value:
-            return None
-        value = value[key]
-    return value
-
 
 def _list(value: Any) -> list[Any]:
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return list(value)
     return []
 
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            return float(value) if isinstance(value, str) and value.strip() else None
-        except ValueError:
-            return None
-    return float(value)
 
 
 def _show(value: Any) -> str:
@@ -283,6 +285,34 @@ def check_vault_diagnostic_settings(resources: list[PolicyResource], config: Map
     return problems
 
 
+def _unguarded_vaults(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """Vaults no ResourceGuardProxy of the stack links to a resource guard (multi-user authorization)."""
+    guarded = set()
+    for proxy in (r for r in resources if r.resource_type == RESOURCE_GUARD_PROXY):
+        guard = str(_get(proxy.props, "properties", "resourceGuardResourceId") or "")
+        if "/providers/microsoft.dataprotection/resourceguards/" in guard.lower():
+            guarded |= {d.urn for d in proxy.dependencies} | {_get(proxy.props, "vaultName")}
+    return [v for v in resources if v.resource_type == VAULT and not {v.urn, _get(v.props, "vaultName")} & guarded]
+
+
+def _guard_violations(resources: list[PolicyResource]) -> list[tuple[str, str | None]]:
+    return [(f"vault {_get(v.props, 'vaultName') or v.name} is not linked to a resource guard (multi-user "
+             "authorization), so a compromised Contributor can disable soft delete or stop protection and delete "
+             "backup data without a second person; set vault.resourceGuardId to the security team's resource guard",
+             v.urn) for v in _unguarded_vaults(resources)]
+
+
+def check_vault_multi_user_authorization(resources: list[PolicyResource], config: Mapping[str, Any],
+                                         stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    # Production stacks are the mandatory twin's (vault-multi-user-authorization-production).
+    return [] if is_production(resources, config, stack_tags) else _guard_violations(resources)
+
+
+def check_vault_multi_user_authorization_production(resources: list[PolicyResource], config: Mapping[str, Any],
+                                                    stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    return _guard_violations(resources) if is_production(resources, config, stack_tags) else []
+
+
 # --- backup policies ---------------------------------------------------------------------------
 
 
@@ -295,46 +325,28 @@ def _policy(subject: Subject) -> str:
     return f"backup policy {_get(subject.props, 'policyName') or subject.name}"
 
 
-def rpo_hours(properties: Mapping[str, Any] | None) -> float | None:
-    """Hours between two scheduled recovery points (V1 and V2 schedules)."""
-    schedule = _get(properties, "schedulePolicy")
-    frequency = _get(schedule, "scheduleRunFrequency")
-    if frequency == "Hourly":
-        return _number(_get(schedule, "hourlySchedule", "interval"))
-    return {"Daily": 24.0, "Weekly": 168.0}.get(frequency)  # type: ignore[arg-type]
-
-
-def shortest_retention_days(properties: Mapping[str, Any] | None) -> float | None:
-    """How long every recovery point is kept at least: the daily tier, or the weekly one of a weekly policy."""
-    retention = _get(properties, "retentionPolicy")
-    for tier, days_per_unit in (("dailySchedule", {"Days": 1}), ("weeklySchedule", {"Weeks": 7, "Days": 1})):
-        duration = _get(retention, tier, "retentionDuration")
-        count, unit = _number(_get(duration, "count")), _get(duration, "durationType")
-        if count is not None and unit in days_per_unit:
-            return count * days_per_unit[unit]
-    return None
-
-
 def check_policy_rpo(subject: Subject, config: Mapping[str, Any]) -> list[str]:
     properties = _vm_policy_properties(subject)
     if properties is None:
         return []
+    # As Azure schedules it: an Hourly policy's window matters (components/schedule.py).
     hours = rpo_hours(properties)
     if hours is not None and hours <= config["maxHours"]:
         return []
-    return [f"{_policy(subject)}: a recovery point every {_show(hours)} hours exceeds the RPO of {config['maxHours']} h; "
-            f"schedule it Daily or Hourly (intervalHours at most {config['maxHours']})"]
+    return [f"{_policy(subject)}: the longest gap between two scheduled recovery points is {_show(hours)} hours, "
+            f"more than the RPO of {config['maxHours']} h; schedule it Daily, or Hourly with intervalHours and "
+            f"windowHours that leave no gap over {config['maxHours']} h"]
 
 
 def check_policy_daily_retention(subject: Subject, config: Mapping[str, Any]) -> list[str]:
     properties = _vm_policy_properties(subject)
     if properties is None:
         return []
-    days = shortest_retention_days(properties)
+    days = vault_retention_days(properties)
     if days is not None and days >= config["minDays"]:
         return []
-    return [f"{_policy(subject)}: recovery points are kept {_show(days)} days; set retention.dailyDays to at least "
-            f"{config['minDays']}"]
+    return [f"{_policy(subject)}: the daily recovery point is kept {_show(days)} days in the vault; set "
+            f"retention.dailyDays to at least {config['minDays']}"]
 
 
 def check_policy_instant_restore(subject: Subject, config: Mapping[str, Any]) -> list[str]:
@@ -401,17 +413,39 @@ def _item_vm(item: PolicyResource) -> str | None:
 
 
 def _hooks_vm(resource: PolicyResource) -> str | None:
-    """The VM a freeze/thaw hooks deployment is for (component `hooks-<vm>`, install `hooks-<vm>-install`)."""
-    if resource.resource_type == HOOKS_COMPONENT and resource.name.startswith("hooks-"):
+    """The VM a freeze/thaw hooks deployment is for: component `hooks-<vm>`, SSH install
+    `hooks-<vm>-install` or run command `hooks-<vm>-runcommand`."""
+    if resource.resource_type in (HOOKS_COMPONENT, RUN_COMMAND_HOOKS_COMPONENT) and resource.name.startswith("hooks-"):
         return resource.name.removeprefix("hooks-").lower()
-    if _is_hooks_install(resource.resource_type, resource.name, resource.urn):
-        return resource.name.removeprefix("hooks-").removesuffix("-install").lower()
+    if _is_hooks_install(resource.resource_type, resource.name, resource.urn) or _is_hooks_run_command(
+            resource.resource_type, resource.name, resource.urn):
+        return resource.name.removeprefix("hooks-").removesuffix("-install").removesuffix("-runcommand").lower()
     return None
 
 
 def _is_hooks_install(resource_type: str, name: str, urn: str) -> bool:
     return (resource_type == COMMAND and name.startswith("hooks-") and name.endswith("-install")
             and f"{HOOKS_COMPONENT}$" in (urn or ""))
+
+
+def _is_hooks_run_command(resource_type: str, name: str, urn: str) -> bool:
+    return (resource_type == RUN_COMMAND and name.startswith("hooks-") and name.endswith("-runcommand")
+            and f"{RUN_COMMAND_HOOKS_COMPONENT}$" in (urn or ""))
+
+
+def _run_command_parameter(props: Any, key: str, protected: bool = False) -> Any:
+    """A run command parameter's value by our name for it (RUN_COMMAND_PARAMETERS)."""
+    found = [_get(p, "value") for p in _list(_get(props, "protectedParameters" if protected else "parameters"))
+             if _get(p, "name") == RUN_COMMAND_PARAMETERS[key]]
+    return found[0] if found else None
+
+
+def _installs_hooks(resource: PolicyResource) -> bool:
+    """An SSH install command, or a run command whose action is install (not the uninstall step)."""
+    if _is_hooks_install(resource.resource_type, resource.name, resource.urn):
+        return True
+    return (_is_hooks_run_command(resource.resource_type, resource.name, resource.urn)
+            and _run_command_parameter(resource.props, "action") == "install")
 
 
 def check_coverage_protected_items(resources: list[PolicyResource], config: Mapping[str, Any],
@@ -441,33 +475,48 @@ def check_coverage_protected_items(resources: list[PolicyResource], config: Mapp
     return problems
 
 
+def _is_retired(item: PolicyResource) -> bool:
+    """A retired VM's item takes no more backups, so it needs no hooks (docs/vm-lifecycle.md)."""
+    return _get(item.props, "properties", "protectionState") in RETIRED_STATES
+
+
 def check_coverage_hooks(resources: list[PolicyResource], config: Mapping[str, Any],
                          stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
     crash_consistent = {str(vm).lower() for vm in config["crashConsistentVms"]}
     problems = []
     for item in (r for r in resources if r.resource_type == PROTECTED_ITEM):
         vm = _item_vm(item)
-        if vm in crash_consistent:
+        if vm in crash_consistent or _is_retired(item):
             continue
-        hooked = any(
-            _hooks_vm(d) == vm and d.resource_type == COMMAND
-            and (d.parent is None or d.parent.resource_type == HOOKS_COMPONENT)
-            for d in item.dependencies
-        )
+        hooked = any(_hooks_vm(d) == vm and _installs_hooks(d) for d in item.dependencies)
         if not hooked:
-            problems.append((f"protected item {item.name}: VM {vm} has no freeze/thaw hooks deployment (hooks-{vm}-install) "
-                             "that its protection depends on, so its backups are only crash-consistent; give the VM ssh "
-                             "and hooks, or mark it explicitly with consistency: crash", item.urn))
+            problems.append((f"protected item {item.name}: VM {vm} has no freeze/thaw hooks deployment (hooks-{vm}-install "
+                             f"over SSH or hooks-{vm}-runcommand installing through Run Command) that its protection "
+                             "depends on, so its backups are only crash-consistent; give the VM ssh or delivery: "
+                             "runCommand, or mark it explicitly with consistency: crash", item.urn))
     return problems
 
 
 # --- network -----------------------------------------------------------------------------------
 
 
+def _egress_destination_problem(destination: str, config: Mapping[str, Any]) -> str | None:
+    base, _, region = destination.partition(".")
+    if destination.lower() in _WILDCARD_DESTINATIONS:
+        return f"wildcard destination {destination}"
+    if base in config["regionalServiceTags"]:
+        # Storage.westeurope, never the global Storage tag (every storage account in every region).
+        return None if region.isalnum() else (f"destination {destination} is the global {base} tag (every region), "
+                                              "not the vault's region")
+    if destination in config["allowedServiceTags"]:
+        return None
+    return f"destination {destination} is not a backup service tag"
+
+
 def check_network_egress_only(subject: Subject, config: Mapping[str, Any]) -> list[str]:
     props = subject.props
     rule = f"security rule {_get(props, 'securityRuleName') or subject.name}"
-    allowed_tags = list(config["allowedServiceTags"])
+    allowed = [f"{tag}.<region>" for tag in config["regionalServiceTags"]] + list(config["allowedServiceTags"])
     problems = []
     if _get(props, "direction") != "Outbound":
         problems.append(f"{rule}: direction is {_show(_get(props, 'direction'))}; the backup needs no inbound access, "
@@ -479,16 +528,13 @@ def check_network_egress_only(subject: Subject, config: Mapping[str, Any]) -> li
     ports = [p for p in [_get(props, "destinationPortRange"), *_list(_get(props, "destinationPortRanges"))] if p is not None]
     if [str(p) for p in ports] != ["443"]:
         problems.append(f"{rule}: destination ports are {', '.join(map(str, ports)) or 'not set'}; allow only 443")
-    destinations = [d for d in [_get(props, "destinationAddressPrefix"), *_list(_get(props, "destinationAddressPrefixes"))]
+    destinations = [str(d) for d in [_get(props, "destinationAddressPrefix"), *_list(_get(props, "destinationAddressPrefixes"))]
                     if d is not None]
     if not destinations:
-        problems.append(f"{rule}: no destination; set one of the service tags {', '.join(allowed_tags)}")
+        problems.append(f"{rule}: no destination; set one of the service tags {', '.join(allowed)}")
     for destination in destinations:
-        if str(destination).lower() in _WILDCARD_DESTINATIONS:
-            problems.append(f"{rule}: wildcard destination {destination!s}; use the service tags {', '.join(allowed_tags)}")
-        elif destination not in allowed_tags:
-            problems.append(f"{rule}: destination {destination!s} is not a backup service tag; use one of "
-                            f"{', '.join(allowed_tags)}")
+        if problem := _egress_destination_problem(destination, config):
+            problems.append(f"{rule}: {problem}; use one of {', '.join(allowed)}")
     return problems
 
 
@@ -507,20 +553,33 @@ def parse_hook_settings(text: Any) -> dict[str, str]:
 
 
 def _hooks(subject: Subject) -> str:
-    return f"hooks of VM {subject.name.removeprefix('hooks-').removesuffix('-install')}"
+    return f"hooks of VM {subject.name.removeprefix('hooks-').removesuffix('-install').removesuffix('-runcommand')}"
+
+
+def _installed_settings(subject: Subject) -> Any:
+    """The settings text install.sh reads: stdin of the SSH install, the protected parameter of the
+    run command; None when the subject installs no hooks (other resources, the uninstall step)."""
+    if _is_hooks_install(subject.type, subject.name, subject.urn):
+        return _get(subject.props, "stdin")
+    if (_is_hooks_run_command(subject.type, subject.name, subject.urn)
+            and _run_command_parameter(subject.props, "action") == "install"):
+        return _run_command_parameter(subject.props, "settings", protected=True) or ""
+    return None
 
 
 def check_hooks_plugin_config(subject: Subject, config: Mapping[str, Any]) -> list[str]:
-    if not _is_hooks_install(subject.type, subject.name, subject.urn):
+    text = _installed_settings(subject)
+    if text is None:
         return []
-    settings = parse_hook_settings(_get(subject.props, "stdin"))
+    settings = parse_hook_settings(text)
     where = _hooks(subject)
     problems = []
-    wanted = "true" if config["continueBackupOnFailure"] else "false"
+    required = config.get("continueBackupOnFailure")
+    wanted = None if required is None else ("true" if required else "false")
     actual = settings.get("continue_backup_on_failure")
-    if actual != wanted:
-        problems.append(f"{where}: continueBackupOnFailure is {_show(actual)}; this estate requires {wanted} "
-                        f"(set vms[].hooks.continueBackupOnFailure: {wanted})")
+    if actual not in ("true", "false") or (wanted is not None and actual != wanted):
+        problems.append(f"{where}: continueBackupOnFailure is {_show(actual)}; this estate requires {wanted or 'true or false'} "
+                        f"(set vms[].hooks.continueBackupOnFailure: {wanted or 'true or false'})")
     seconds = {key: _number(settings.get(key)) for key in (
         "azure_timeout_seconds", "freeze_budget_seconds", "wd_suspend_limit_seconds", "external_freeze_timeout_seconds")}
     if missing := [key for key, value in seconds.items() if value is None]:
@@ -550,14 +609,22 @@ def check_hooks_plugin_config(subject: Subject, config: Mapping[str, Any]) -> li
 
 
 def check_hooks_version_pinned(subject: Subject, config: Mapping[str, Any]) -> list[str]:
-    if not _is_hooks_install(subject.type, subject.name, subject.urn):
+    if _is_hooks_install(subject.type, subject.name, subject.urn):
+        triggers = [str(t) for t in _list(_get(subject.props, "triggers"))]
+        if any(_SEMVER.fullmatch(t) for t in triggers) and any(_SHA256.fullmatch(t) for t in triggers):
+            return []
+        return [f"{_hooks(subject)}: the install is not pinned to a bundle version and sha256 (triggers: "
+                f"{', '.join(triggers) or 'none'}); deploy the hooks through FreezeThawHooks, whose triggers are "
+                "[version, sha256]"]
+    if _installed_settings(subject) is None:
         return []
-    triggers = [str(t) for t in _list(_get(subject.props, "triggers"))]
-    if any(_SEMVER.fullmatch(t) for t in triggers) and any(_SHA256.fullmatch(t) for t in triggers):
+    # The run command's script checks that these parameters name the bundle it carries.
+    version, sha256 = (str(_run_command_parameter(subject.props, key) or "") for key in ("version", "sha256"))
+    if _SEMVER.fullmatch(version) and _SHA256.fullmatch(sha256):
         return []
-    return [f"{_hooks(subject)}: the install is not pinned to a bundle version and sha256 (triggers: "
-            f"{', '.join(triggers) or 'none'}); deploy the hooks through FreezeThawHooks, whose triggers are "
-            "[version, sha256]"]
+    return [f"{_hooks(subject)}: the run command is not pinned to a bundle version and sha256 (parameters "
+            f"{RUN_COMMAND_PARAMETERS['version']}={_show(version)}, {RUN_COMMAND_PARAMETERS['sha256']}={_show(sha256)}); "
+            "deploy the hooks through RunCommandHooks"]
 
 
 # --- data safety -------------------------------------------------------------------------------
@@ -615,12 +682,20 @@ RULES: list[Policy] = [
     _stack_rule(
         "vault-diagnostic-settings", "Every vault sends its backup logs to Log Analytics", ADVISORY,
         check_vault_diagnostic_settings, "Set vault.diagnostics.workspaceId."),
+    _stack_rule(
+        "vault-multi-user-authorization", "Vaults of non-production stacks are linked to a resource guard", ADVISORY,
+        check_vault_multi_user_authorization, "Set vault.resourceGuardId.", dict(_PRODUCTION_PROPERTIES)),
+    _stack_rule(
+        "vault-multi-user-authorization-production", "Vaults of production stacks are linked to a resource guard",
+        MANDATORY, check_vault_multi_user_authorization_production, "Set vault.resourceGuardId.",
+        dict(_PRODUCTION_PROPERTIES)),
     _resource_rule(
-        "policy-rpo", "Backup policies take a recovery point at least every maxHours hours", MANDATORY,
-        (PROTECTION_POLICY,), check_policy_rpo, "Schedule the policy Daily, or Hourly with a short interval.",
+        "policy-rpo", "Backup policies leave no gap over maxHours hours between scheduled recovery points", MANDATORY,
+        (PROTECTION_POLICY,), check_policy_rpo,
+        "Schedule the policy Daily, or Hourly with an interval and window that leave no longer gap.",
         {"maxHours": _integer(24, 1, None, "longest accepted time between two recovery points (RPO), in hours")}),
     _resource_rule(
-        "policy-daily-retention", "Backup policies keep every recovery point at least minDays days", MANDATORY,
+        "policy-daily-retention", "Backup policies keep the daily (vault) recovery point at least minDays days", MANDATORY,
         (PROTECTION_POLICY,), check_policy_daily_retention, "Raise retention.dailyDays.",
         {"minDays": _integer(30, 1, None, "shortest accepted daily retention, in days")}),
     _resource_rule(
@@ -643,22 +718,27 @@ RULES: list[Policy] = [
         {"requiredVms": _names([], "VM names that must have a protected item (the offline check fills in the stack's vms)")}),
     _stack_rule(
         "coverage-hooks", "Every protected VM depends on its freeze/thaw hooks unless marked crash-consistent",
-        MANDATORY, check_coverage_hooks, "Give the VM ssh and hooks, or set its consistency: crash.",
+        MANDATORY, check_coverage_hooks, "Give the VM ssh or delivery: runCommand, or set its consistency: crash.",
         {"crashConsistentVms": _names([], "VM names explicitly backed up without hooks (settings vms[].consistency: crash)")}),
     _resource_rule(
-        "network-egress-only", "NSG rules only allow outbound TCP 443 to the backup service tags", MANDATORY,
+        "network-egress-only", "NSG rules only allow outbound TCP 443 to regional backup service tags", MANDATORY,
         (SECURITY_RULE,), check_network_egress_only, "Keep only Outbound Allow Tcp 443 rules to the service tags.",
-        {"allowedServiceTags": _names(list(BACKUP_SERVICE_TAGS), "destination service tags accepted")}),
+        {"regionalServiceTags": _names(list(REGIONAL_SERVICE_TAGS), "service tags accepted only as <tag>.<region>"),
+         "allowedServiceTags": _names(list(GLOBAL_SERVICE_TAGS), "global service tags accepted as they are")}),
     _resource_rule(
         "hooks-plugin-config", "Freeze/thaw hook settings keep Azure's and IRIS's time limits and the failure mode",
-        MANDATORY, (COMMAND,), check_hooks_plugin_config, "Adjust vms[].hooks timeouts and continueBackupOnFailure.",
-        {"continueBackupOnFailure": _boolean(False, "required continueBackupOnFailure (false: a failed freeze fails the job)"),
+        MANDATORY, (COMMAND, RUN_COMMAND), check_hooks_plugin_config, "Adjust vms[].hooks timeouts and continueBackupOnFailure.",
+        # Unset by default: the program's default (true: a file-system-consistent backup, labelled so by Azure,
+        # beats a missed one) passes; an estate may require false (a failed freeze fails the job) or true.
+        {"continueBackupOnFailure": {"type": ["boolean", "null"], "default": None,
+                                     "description": "required continueBackupOnFailure; unset: either, as long as it is set"},
          "maxAzureTimeoutSeconds": _integer(AZURE_SCRIPT_TIMEOUT_CAP, 1, AZURE_SCRIPT_TIMEOUT_CAP,
                                             "longest accepted timeoutInSeconds (Azure's cap: 1800)"),
          "maxFreezeBudgetSeconds": _integer(300, 1, IRIS_FREEZE_TIMEOUT_CAP, "longest accepted freeze of IRIS, in seconds")}),
     _resource_rule(
         "hooks-version-pinned", "The deployed freeze/thaw bundle is pinned by version and sha256", MANDATORY,
-        (COMMAND,), check_hooks_version_pinned, "Deploy hooks through FreezeThawHooks (triggers [version, sha256])."),
+        (COMMAND, RUN_COMMAND), check_hooks_version_pinned,
+        "Deploy hooks through FreezeThawHooks (triggers [version, sha256]) or RunCommandHooks (bundle parameters)."),
     _resource_rule(
         "data-safety-protect", "Vaults and protected items are protected from deletion unless the stack allows destroy",
         MANDATORY, (VAULT, PROTECTED_ITEM), check_data_safety_protect, "Keep protect=True (allowDestroy: false).",

@@ -39,6 +39,9 @@ from .backup_rules import RULES, RULES_BY_ID
 POLICY_DIR = Path(__file__).resolve().parent
 STACK_CONFIG_DIR = POLICY_DIR / "config"
 LEVELS = tuple(level.value for level in EnforcementLevel)
+# Reviewed posture changes (posture_diff), kept next to the stack's exceptions but not pack config:
+# load_config_file leaves it out, so it never reaches `pulumi preview --policy-pack-config`.
+ACKNOWLEDGE_KEY = "acknowledge"
 _JSON_TYPES = {"integer": int, "boolean": bool, "array": list, "string": str, "null": type(None), "number": (int, float)}
 
 
@@ -115,6 +118,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
         raise PolicyConfigError(f"policy config {path} is not valid JSON: {error}") from None
     if not isinstance(document, dict):
         raise PolicyConfigError(f"policy config {path}: expected an object of rule id -> settings")
+    document.pop(ACKNOWLEDGE_KEY, None)
     problems = config_problems(document)
     if problems:
         raise PolicyConfigError(f"policy config {path}:\n  " + "\n  ".join(problems))

@@ -5,6 +5,8 @@ numbers arrive as floats, secrets wrapped, props behind read-only proxies)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +36,8 @@ def test_every_rule_has_an_id_description_level_and_what_to_change():
         assert rule.remediation_steps
         assert isinstance(rule, (ResourceValidationPolicy, StackValidationPolicy))
     advisory = {rule.name for rule in RULES if rule.enforcement_level == EnforcementLevel.ADVISORY}
-    assert advisory == {"vault-customer-managed-key", "vault-diagnostic-settings", "policy-long-term-retention"}
+    assert advisory == {"vault-customer-managed-key", "vault-diagnostic-settings", "policy-long-term-retention",
+                        "vault-multi-user-authorization"}
 
 
 def test_rules_mirror_azure_builtin_policies_in_their_descriptions():
@@ -46,7 +49,7 @@ def test_rules_mirror_azure_builtin_policies_in_their_descriptions():
 def test_the_pack_shares_azure_and_iris_limits_with_the_program():
     assert backup_rules.AZURE_SCRIPT_TIMEOUT_CAP == program_settings.AZURE_SCRIPT_TIMEOUT_CAP
     assert backup_rules.IRIS_FREEZE_TIMEOUT_CAP == program_settings.IRIS_FREEZE_TIMEOUT_CAP
-    assert backup_rules.BACKUP_SERVICE_TAGS == program_settings.BACKUP_SERVICE_TAGS
+    assert backup_rules.REGIONAL_SERVICE_TAGS == program_settings.REGIONAL_SERVICE_TAGS
 
 
 def test_pack_project_file_and_entry_point_are_what_the_cli_runs():
@@ -59,11 +62,22 @@ def test_pack_project_file_and_entry_point_are_what_the_cli_runs():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "backup_rules"
                 for alias in node.names}
     assert imported == {"PACK_NAME", "RULES"}
-    # Self-contained: the CLI puts only the pack directory on sys.path.
+    # Nearly self-contained: of the program, only the one RPO/retention calculation (stdlib-only).
     rules_tree = ast.parse((PACK_DIR / "backup_rules.py").read_text())
     modules = {node.module for node in ast.walk(rules_tree) if isinstance(node, ast.ImportFrom)}
     modules |= {alias.name for node in ast.walk(rules_tree) if isinstance(node, ast.Import) for alias in node.names}
-    assert not {m for m in modules if m and m.split(".")[0] in {"components", "offline_plan", "policy", "tests"}}
+    assert {m for m in modules if m and m.split(".")[0] in {"components", "offline_plan", "policy", "tests"}} == {
+        "components.schedule"}
+
+
+def test_the_pack_imports_as_the_cli_runs_it_with_no_program_dependency():
+    # As `pulumi preview --policy-pack policy` does: the pack directory run as a script, from elsewhere.
+    script = ("import runpy, sys; import pulumi_policy; pulumi_policy.PolicyPack = lambda **kw: print(len(kw['policies']));"
+              f"runpy.run_path({str(PACK_DIR / '__main__.py')!r}, run_name='__main__');"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('components', 'pydantic', 'pulumi_azure_native')))")
+    result = subprocess.run([sys.executable, "-I", "-c", script], cwd="/", capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == [str(len(RULES)), "['components', 'components.schedule']"]
 
 
 def _servicer() -> _PolicyAnalyzerServicer:
@@ -114,8 +128,9 @@ def test_the_real_analyzer_passes_the_prod_vault_and_fails_a_weakened_dev_policy
     assert _analyze(servicer, _named(prod_run[0], "rsv-iris-prod-vault")) == []
     assert _analyze(servicer, _named(prod_run[0], "hooks-vm-iris-prod-1-install")) == []  # secret connection inside
     found = _analyze(servicer, _named(dev_run[0], "daily-dev-policy"))
-    assert ("policy-daily-retention", "Backup policies keep every recovery point at least minDays days\n"
-            "backup policy daily-dev: recovery points are kept 7 days; set retention.dailyDays to at least 30") in found
+    assert ("policy-daily-retention", "Backup policies keep the daily (vault) recovery point at least minDays days\n"
+            "backup policy daily-dev: the daily recovery point is kept 7 days in the vault; set retention.dailyDays to "
+            "at least 30") in found
     _configure(servicer, {"policy-daily-retention": {"minDays": 7}, "policy-instant-restore": {"minDays": 1}})
     assert _analyze(servicer, _named(dev_run[0], "daily-dev-policy")) == []
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -65,22 +70,149 @@ def test_pulumi_runs_with_the_policy_pack_and_azure_oidc(name, command):
     assert job["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
 
 
-def test_pull_requests_run_tests_and_review_before_a_preview_per_stack():
+def run_step(step: dict, cwd: Path, **env: str) -> dict[str, str]:
+    """Run a workflow step's script with bash (as GitHub does) in `cwd`; return what it wrote to GITHUB_OUTPUT."""
+    output = cwd / "github-output"
+    output.write_text("")
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=cwd, check=True, capture_output=True, text=True,
+                   env={"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), **env})
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+
+def test_pull_requests_preview_every_stack_file_so_a_new_stack_needs_nothing_else(tmp_path):
     document = load("pull-request.yml")
     assert "pull_request" in document["on"]
     assert "make test" in commands(document) and "make review" in commands(document)
     preview = document["jobs"]["preview"]
-    assert preview["needs"] == "test-and-review"
-    stacks = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml"))
-    assert sorted(preview["strategy"]["matrix"]["stack"]) == stacks
+    assert set(preview["needs"]) == {"stacks", "test-and-review"}
+    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    assert preview["environment"] == "preview-${{ matrix.stack }}"
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "requirements.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "Pulumi.staging.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text())
+    [step] = document["jobs"]["stacks"]["steps"][1:]
+    outputs = run_step(step, tmp_path)
+    assert json.loads(outputs["stacks"]) == ["dev", "prod", "staging"]
 
 
-def test_main_deploys_only_changed_stacks_one_at_a_time():
+@pytest.mark.parametrize("name, job, outputs_job", [("pull-request.yml", "preview", "stacks"), ("deploy.yml", "up", "changed-stacks")])
+def test_the_pulumi_cli_is_pinned_to_the_sdk_version_of_requirements(tmp_path, name, job, outputs_job):
+    document = load(name)
+    [action] = [step for step in document["jobs"][job]["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
+    assert action["with"]["pulumi-version"] == f"${{{{ needs.{outputs_job}.outputs.pulumi-version }}}}"
+    assert document["jobs"][outputs_job]["outputs"]["pulumi-version"].endswith(".outputs.pulumi-version }}")
+    step = next(step for step in document["jobs"][outputs_job]["steps"] if "pulumi-version=" in step.get("run", ""))
+    pin = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)[1]
+    shutil.copy(ROOT / "requirements.txt", tmp_path)
+    for name_ in ("Pulumi.dev.yaml",):
+        shutil.copy(ROOT / name_, tmp_path)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gh").write_text("#!/bin/sh\necho\n")  # no earlier deployment
+    (tmp_path / "bin" / "gh").chmod(0o755)
+    shutil.copytree(ROOT / ".github", tmp_path / ".github")
+    outputs = run_step(step, tmp_path, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    assert outputs["pulumi-version"] == pin
+
+
+def test_the_posture_diff_against_the_base_branch_is_posted_next_to_the_preview():
+    document = load("pull-request.yml")
+    job = document["jobs"]["posture-diff"]
+    assert job["permissions"]["pull-requests"] == "write"
+    checkout = job["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
+    diff = next(step for step in job["steps"] if "make diff" in step.get("run", ""))
+    assert diff["env"]["BASE"] == "origin/${{ github.base_ref }}" and 'make diff BASE="$BASE" JSON=' in diff["run"]
+    comment = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/github-script@"))
+    assert "createComment" in comment["with"]["script"] and "updateComment" in comment["with"]["script"]
+    fail = job["steps"][-1]
+    assert fail["if"] == "steps.diff.outputs.status != '0'"
+
+
+STACKS_TO_DEPLOY = ROOT / ".github" / "scripts" / "stacks-to-deploy.sh"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def stacks_to_deploy(repo: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["sh", str(STACKS_TO_DEPLOY)], cwd=repo, capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], **env})
+
+
+@pytest.fixture
+def repo(tmp_path):
+    git(tmp_path, "init", "-q")
+    for stack in ("dev", "prod", "test"):
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "vault.py").write_text("")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "deployed")
+    return tmp_path
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+
+
+def test_deploy_takes_every_change_since_the_last_successful_deployment_even_of_a_cancelled_run(repo):
+    deployed = git(repo, "rev-parse", "HEAD")
+    (repo / "Pulumi.dev.yaml").write_text("config: {a: 1}\n")
+    commit(repo, "cancelled while pending: never deployed")
+    (repo / "Pulumi.prod.yaml").write_text("config: {a: 1}\n")
+    commit(repo, "this run")
+    result = stacks_to_deploy(repo, LAST=deployed)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["dev", "prod"]
+
+
+def test_deploy_skips_a_deleted_stack_file_without_failing(repo):
+    deployed = git(repo, "rev-parse", "HEAD")
+    (repo / "Pulumi.test.yaml").unlink()
+    (repo / "Pulumi.dev.yaml").write_text("config: {a: 1}\n")
+    commit(repo, "drop the test stack")
+    result = stacks_to_deploy(repo, LAST=deployed)
+    assert result.returncode == 0 and json.loads(result.stdout) == ["dev"]
+    assert "Pulumi.test.yaml does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"LAST": ""}, ["dev", "prod", "test"]),
+    ({"LAST": "0" * 40}, ["dev", "prod", "test"]),
+    ({"REQUESTED": "prod"}, ["prod"]),
+])
+def test_deploy_takes_every_stack_without_a_known_last_deployment_or_the_requested_one(repo, env, expected):
+    assert json.loads(stacks_to_deploy(repo, **env).stdout) == expected
+
+
+def test_deploy_takes_every_stack_when_the_program_changed_and_refuses_a_bad_name(repo):
+    deployed = git(repo, "rev-parse", "HEAD")
+    (repo / "components" / "vault.py").write_text("# changed\n")
+    commit(repo, "program")
+    assert json.loads(stacks_to_deploy(repo, LAST=deployed).stdout) == ["dev", "prod", "test"]
+    assert stacks_to_deploy(repo, REQUESTED='x","y').returncode == 2
+
+
+def test_main_deploys_one_stack_at_a_time_with_the_script_and_the_last_successful_push_run():
     document = load("deploy.yml")
     assert document["on"]["push"]["branches"] == ["main"]
+    assert document["concurrency"]["cancel-in-progress"] is False
     up = document["jobs"]["up"]
     assert up["strategy"]["max-parallel"] == 1
     assert "fromJSON(needs.changed-stacks.outputs.stacks)" in up["strategy"]["matrix"]["stack"]
     detect = commands(document)
-    assert 'git diff --name-only "$BEFORE" "$GITHUB_SHA"' in detect
-    assert "components/|hooks/|policy/" in detect
+    assert "gh run list --workflow deploy.yml --branch main --event push --status success" in detect
+    assert "sh .github/scripts/stacks-to-deploy.sh" in detect
+    assert document["jobs"]["changed-stacks"]["permissions"]["actions"] == "read"
+
+
+def test_paths_named_in_workflows_and_docs_exist():
+    texts = {path: path.read_text() for path in [*WORKFLOWS.glob("*.yml"), ROOT / "README.md", *(ROOT / "docs").glob("*.md")]}
+    for path, text in texts.items():
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            assert (path.parent / target).exists(), f"{path.name}: link to {target}"
+        for target in re.findall(r"(?<![\w/.])((?:docs|\.github/scripts)/[\w.-]+\.(?:md|sh))", text):
+            assert (ROOT / target).exists(), f"{path.name}: {target}"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from components.hook_bundle import load_bundle
-from tests.program.harness import of_type, only, run_with_settings
+from tests.program.harness import ROOT, of_type, only, run_with_settings
+
+sys.path.insert(0, str(ROOT / "tools" / "arm-validate"))
+import arm_validate  # noqa: E402
 
 VAULT = "azure-native:recoveryservices:Vault"
 POLICY = "azure-native:recoveryservices:ProtectionPolicy"
@@ -16,6 +21,7 @@ COPY = "command:remote:CopyToRemote"
 
 def test_vault_has_the_secure_defaults(dev_settings):
     dev_settings["vault"] = {"name": "rsv-defaults"}
+    dev_settings["allowDestroy"] = False
     vault = only(run_with_settings(dev_settings), VAULT)
     assert vault.inputs["vaultName"] == "rsv-defaults"
     assert vault.inputs["resourceGroupName"] == "rg-iris-backup-dev"
@@ -40,7 +46,8 @@ def test_vault_customer_managed_key_diagnostics_and_email_alerts(prod_settings):
     assert vault.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity]}
     assert vault.inputs["properties"]["encryption"] == {
         "keyVaultProperties": {"keyUri": "https://kv-iris-prod.vault.azure.net/keys/backup-cmk"},
-        "kekIdentity": {"userAssignedIdentity": identity},
+        # Azure needs the explicit false with a user-assigned identity.
+        "kekIdentity": {"userAssignedIdentity": identity, "useSystemAssignedIdentity": False},
         "infrastructureEncryption": "Disabled",
     }
     diagnostics = only(run, "azure-native:monitor:DiagnosticSetting")
@@ -128,30 +135,25 @@ def test_weekly_v2_policy_schedule(prod_settings):
     assert item.inputs["properties"]["policyId"] == "<id of weekly-policy>"
 
 
-def test_egress_rules_are_outbound_https_to_the_backup_service_tags_only(dev_settings):
+def test_egress_rule_is_outbound_https_to_regional_storage_only(dev_settings):
     rules = of_type(run_with_settings(dev_settings), RULE)
-    assert sorted(rule.inputs["destinationAddressPrefix"] for rule in rules) == ["AzureActiveDirectory", "AzureBackup", "Storage"]
-    assert sorted(rule.inputs["priority"] for rule in rules) == [300, 301, 302]
+    # Storage of the vault's region: the global tag would open 443 to every storage account everywhere.
+    assert [rule.inputs["destinationAddressPrefix"] for rule in rules] == ["Storage.westeurope"]
+    assert [rule.inputs["priority"] for rule in rules] == [300]
     for rule in rules:
         assert rule.inputs["networkSecurityGroupName"] == "nsg-iris-dev"
         assert rule.inputs["resourceGroupName"] == "rg-iris-dev"
         assert (rule.inputs["direction"], rule.inputs["access"], rule.inputs["protocol"]) == ("Outbound", "Allow", "Tcp")
         assert rule.inputs["destinationPortRange"] == "443"
         assert rule.inputs["sourceAddressPrefix"] == "VirtualNetwork"
-        assert rule.inputs["securityRuleName"].startswith("Allow-AzureBackup-")
+        assert rule.inputs["securityRuleName"] == "Allow-AzureBackup-Storage-Https-Outbound"
+        assert arm_validate.validate(RULE, rule.inputs) == []
 
 
-def test_protected_vm_extension_and_item(dev_settings):
+def test_the_extension_is_left_to_azure_backup_by_default(dev_settings):
+    assert "manageExtension" not in dev_settings["vms"][0]
     run = run_with_settings(dev_settings)
-    extension = only(run, EXTENSION)
-    assert extension.inputs == {
-        "resourceGroupName": "rg-iris-dev", "vmName": "vm-iris-dev-1", "vmExtensionName": "VMSnapshotLinux",
-        "location": "westeurope", "publisher": "Microsoft.Azure.RecoveryServices", "type": "VMSnapshotLinux",
-        "typeHandlerVersion": "1.0", "autoUpgradeMinorVersion": True,
-    }
-    # Azure Backup upgrades its own extension: Pulumi must neither revert nor uninstall it.
-    assert {"typeHandlerVersion", "settings", "protectedSettings"} <= set(extension.ignore_changes)
-    assert extension.retain_on_delete
+    assert of_type(run, EXTENSION) == []
     item = only(run, ITEM)
     assert item.inputs["vaultName"] == "rsv-iris-dev"
     assert item.inputs["resourceGroupName"] == "rg-iris-backup-dev"
@@ -165,11 +167,22 @@ def test_protected_vm_extension_and_item(dev_settings):
     }
 
 
-def test_extension_can_be_left_to_azure_backup(dev_settings):
-    dev_settings["vms"][0]["manageExtension"] = False
+def test_a_declared_extension_can_never_fail_the_deployment_nor_fight_azure_backup(dev_settings):
+    dev_settings["vms"][0]["manageExtension"] = True
     run = run_with_settings(dev_settings)
-    assert of_type(run, EXTENSION) == []
-    assert len(of_type(run, ITEM)) == 1
+    extension = only(run, EXTENSION)
+    assert extension.inputs == {
+        "resourceGroupName": "rg-iris-dev", "vmName": "vm-iris-dev-1", "vmExtensionName": "VMSnapshotLinux",
+        "location": "westeurope", "publisher": "Microsoft.Azure.RecoveryServices", "type": "VMSnapshotLinux",
+        "typeHandlerVersion": "1.0", "autoUpgradeMinorVersion": True,
+        # Empty settings end the handler in error until Azure Backup's first backup (handle.py daemon()).
+        "suppressFailures": True,
+    }
+    assert arm_validate.validate(EXTENSION, extension.inputs) == []
+    # Azure Backup upgrades and reconfigures its own extension: Pulumi must neither revert nor uninstall it.
+    assert {"typeHandlerVersion", "settings", "protectedSettings", "suppressFailures"} <= set(extension.ignore_changes)
+    assert extension.retain_on_delete
+    assert extension.urn in only(run, ITEM).dependencies
 
 
 def test_hooks_deployment_copies_the_versioned_bundle_and_installs_it_with_settings_on_stdin(dev_settings):
@@ -220,7 +233,9 @@ def test_components_follow_the_pulumi_conventions(prod_settings):
     components = [r for r in run.resources if not r.custom]
     assert {c.type for c in components} == {
         "irisbackup:vault:BackupVault", "irisbackup:policy:BackupPolicy", "irisbackup:network:BackupEgressRules",
-        "irisbackup:hooks:FreezeThawHooks", "irisbackup:vm:ProtectedVm",
+        "irisbackup:hooks:FreezeThawHooks", "irisbackup:hooks:RunCommandHooks", "irisbackup:vm:ProtectedVm",
+        "irisbackup:drill:DrillSandbox", "irisbackup:vault:VaultGuard",
+        "irisbackup:health:HealthAlerts",
     }
     component_urns = {c.urn: c.name for c in components}
     for resource in run.resources:

@@ -83,6 +83,7 @@ def test_old_resource_delete_never_removes_what_its_replacement_installed(host, 
     # Renaming the VM in the stack replaces the hooks resources with the identical bundle.
     old = deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2")
     prod_settings["vms"][1]["id"] = prod_settings["vms"][1]["id"].replace("vm-iris-prod-2", "vm-iris-prod-2b")
+    prod_settings["drill"]["vms"][1]["name"] = "vm-iris-prod-2b"  # the drill names VMs too
     deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2b")
     assert host.run(old["delete"]).returncode == 0
     assert host.vm.config_path.exists()

@@ -37,11 +37,11 @@ def problems_for(settings: dict[str, Any]) -> list[str]:
 
 def test_both_example_stacks_are_valid(dev_settings, prod_settings):
     assert parse_settings(dev_settings).vault.name == "rsv-iris-dev"
-    assert len(parse_settings(prod_settings).vms) == 3
+    assert len(parse_settings(prod_settings).vms) == 4  # one of them retired
 
 
 def test_secure_defaults_apply_when_a_stack_says_nothing(dev_settings):
-    vault = parse_settings({**dev_settings, "vault": {"name": "rsv-minimal"}}).vault
+    vault = parse_settings({**dev_settings, "allowDestroy": False, "vault": {"name": "rsv-minimal"}}).vault
     assert (vault.soft_delete.state, vault.soft_delete.retention_days) == ("AlwaysON", 14)
     assert vault.immutability == "Unlocked"
     assert (vault.storage_redundancy, vault.cross_region_restore) == ("GeoRedundant", True)
@@ -59,8 +59,8 @@ def test_secure_defaults_apply_when_a_stack_says_nothing(dev_settings):
 RULES = [
     ("vault.softDelete.retentionDays", 14, 13, "greater than or equal to 14"),
     ("vault.softDelete.retentionDays", 180, 181, "less than or equal to 180"),
-    ("vault.softDelete.state", "Enabled", "Sometimes", "'AlwaysON', 'Enabled' or 'Disabled'"),
-    ("vault.immutability", "Locked", "On", "'Unlocked', 'Locked' or 'Disabled'"),
+    ("vault.softDelete.state", "Disabled", "Sometimes", "'AlwaysON', 'Enabled' or 'Disabled'"),
+    ("vault.immutability", "Disabled", "On", "'Unlocked', 'Locked' or 'Disabled'"),
     ("vault.name", "rsv-a1", "1rsv", "does not match"),
     ("vault.name", "ab", "a", "does not match"),
     ("vault.name", "a" * 50, "a" * 51, "does not match"),
@@ -87,7 +87,7 @@ RULES = [
     ("policies.daily-dev.timeZone", "W. Europe Standard Time", "Europe/Berlin", "Windows time zone"),
     ("policies.daily-dev.kind", "standard", "premium", "'standard' or 'enhanced'"),
     ("networkSecurityGroups[0].firstPriority", 100, 99, "greater than or equal to 100"),
-    ("networkSecurityGroups[0].firstPriority", 4094, 4095, "less than or equal to 4094"),
+    ("networkSecurityGroups[0].firstPriority", 4096, 4097, "less than or equal to 4096"),
     (f"{VM0}.hooks.instances[0].name", "IRIS_2-b", "IRIS;reboot", "does not match"),
     (f"{VM0}.hooks.instances[0].name", "I", "$(id)", "does not match"),
     (f"{VM0}.hooks.instances[0].name", "IRIS", "-IRIS", "does not match"),
@@ -196,6 +196,28 @@ def test_daily_schedule_needs_daily_retention(dev_settings):
 def test_cross_region_restore_needs_geo_redundant_storage(dev_settings):
     set_path(dev_settings, "vault.crossRegionRestore", True)
     assert "needs storageRedundancy GeoRedundant (got LocallyRedundant)" in problems_for(dev_settings)[0]
+
+
+@pytest.mark.parametrize("vault, named", [
+    ({"immutability": "Unlocked"}, ["vault.immutability: Disabled (got Unlocked)"]),
+    ({"immutability": "Locked"}, ["vault.immutability: Disabled (got Locked)"]),
+    ({"softDelete": {"state": "AlwaysON"}}, ["vault.softDelete.state: Disabled (got AlwaysON)", "can never be turned off"]),
+    ({"softDelete": {"state": "Enabled"}}, ["vault.softDelete.state: Disabled (got Enabled)", "soft-deleted items"]),
+])
+def test_a_destroyable_stack_must_be_destroyable(dev_settings, vault, named):
+    dev_settings["vault"].update(vault)
+    problems = problems_for(dev_settings)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("irisbackup:settings: allowDestroy: true needs ")
+    assert all(words in problems[0] for words in named), problems[0]
+    dev_settings["allowDestroy"] = False
+    parse_settings(dev_settings)
+
+
+def test_the_secure_defaults_and_allow_destroy_are_refused_together(dev_settings):
+    dev_settings["vault"] = {"name": "rsv-defaults"}
+    problem, = problems_for(dev_settings)
+    assert "vault.immutability: Disabled (got Unlocked)" in problem and "vault.softDelete.state: Disabled (got AlwaysON)" in problem
 
 
 def test_customer_managed_key_needs_a_user_assigned_identity(prod_settings):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pulumi.runtime import rpc
 
 from offline_plan.engine import run_program
 from offline_plan.stack_file import SECRET_PLACEHOLDER, load_stack_config
@@ -27,8 +28,9 @@ def run_stack_file(stack: str):
 def test_example_stack_declares_everything_with_outputs(stack):
     run = run_stack_file(stack)
     vms = {"dev": ["vm-iris-dev-1"], "prod": ["vm-iris-prod-1", "vm-iris-prod-2", "vm-cache-prod-1"]}[stack]
+    retired = {"dev": [], "prod": ["vm-iris-prod-old"]}[stack]
     assert len(of_type(run, "azure-native:recoveryservices:Vault")) == 1
-    assert sorted(run.outputs["protectedItems"]) == sorted(vms)
+    assert sorted(run.outputs["protectedItems"]) == sorted(vms + retired)
     assert sorted(run.outputs["hooks"]) == sorted(vms)
     assert run.outputs["vaultName"] == f"rsv-iris-{stack}"
     assert run.outputs["vaultId"] == f"<id of rsv-iris-{stack}-vault>"
@@ -37,21 +39,26 @@ def test_example_stack_declares_everything_with_outputs(stack):
         assert len(run.outputs["hooks"][vm]["sha256"]) == 64
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_every_azure_resource_matches_the_arm_spec(stack):
+@pytest.mark.parametrize("stack, at_least", [("dev", 4), ("prod", 9)])
+def test_every_azure_resource_matches_the_arm_spec(stack, at_least):
     checked = 0
     for resource in run_stack_file(stack).resources:
         if arm_validate.is_supported(resource.type):
             assert arm_validate.validate(resource.type, resource.inputs) == [], resource.name
             checked += 1
-    assert checked >= 7
+    assert checked >= at_least
 
 
 def test_prod_runs_two_instances_on_one_vm_and_cache_on_another():
     run = run_stack_file("prod")
     stdin = {r.name: r.inputs["stdin"] for r in of_type(run, "command:remote:Command") if r.name.endswith("-install")}
     assert "instances=IRISAPP:iris IRISREPORT:iris\n" in stdin["hooks-vm-iris-prod-2-install"]
-    assert "instances=CACHE:cache\n" in stdin["hooks-vm-cache-prod-1-install"]
+    # vm-cache-prod-1 gets its hooks through Run Command: the settings are a secret protected parameter.
+    run_command = only(run, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine").inputs
+    assert run_command["protectedParameters"][rpc._special_sig_key] == rpc._special_secret_sig
+    [settings] = run_command["protectedParameters"]["value"]
+    assert settings["name"] == "IRISBACKUP_SETTINGS" and "instances=CACHE:cache\n" in settings["value"]
+    assert "instances=" not in run_command["source"]["script"]
 
 
 def test_secure_values_in_a_stack_file_become_masked_secrets():
@@ -63,8 +70,7 @@ def test_secure_values_in_a_stack_file_become_masked_secrets():
 def test_ssh_keys_stay_secret_in_every_recorded_input(prod_settings):
     run = run_with_settings(prod_settings)
     connections = [r.inputs["connection"] for r in run.resources if r.type.startswith("command:remote:")]
-    assert len(connections) == 9
-    from pulumi.runtime import rpc
+    assert len(connections) == 6  # three commands for each of the two VMs on SSH
     for connection in connections:
         assert connection[rpc._special_sig_key] == rpc._special_secret_sig
         assert connection["value"]["privateKey"] == TEST_PRIVATE_KEY
@@ -80,15 +86,14 @@ def test_plan_output_never_shows_a_secret(tmp_path, prod_settings):
 
 
 def test_protected_item_depends_on_hooks_egress_rules_and_extension(prod_settings):
+    prod_settings["vms"][0]["manageExtension"] = True
     run = run_with_settings(prod_settings)
     names = {r.urn: r.name for r in run.resources}
     item = only(run, "azure-native:recoveryservices:ProtectedItem", "vm-iris-prod-1-protected-item")
     depends_on = {names[urn] for urn in item.dependencies}
     assert {"hooks-vm-iris-prod-1-install", "vm-iris-prod-1-snapshot-extension", "enhanced-4h-policy",
             "rsv-iris-prod-vault"} <= depends_on
-    assert {n for n in depends_on if n.startswith("egress-")} == {
-        "egress-rg-iris-prod-nsg-iris-data-storage", "egress-rg-iris-prod-nsg-iris-data-azurebackup",
-        "egress-rg-iris-prod-nsg-iris-data-azureactivedirectory"}
+    assert {n for n in depends_on if n.startswith("egress-")} == {"egress-rg-iris-prod-nsg-iris-data-storage"}
     # Another VM's hooks are not a prerequisite of this one.
     assert "hooks-vm-iris-prod-2-install" not in depends_on
     install = only(run, "command:remote:Command", "hooks-vm-iris-prod-1-install")
@@ -99,11 +104,12 @@ def test_vault_and_protected_items_are_protected_from_destroy_by_default(prod_se
     run = run_with_settings(prod_settings)
     assert only(run, "azure-native:recoveryservices:Vault").protect
     items = of_type(run, "azure-native:recoveryservices:ProtectedItem")
-    assert len(items) == 3 and all(item.protect for item in items)
+    assert len(items) == 4 and all(item.protect for item in items)  # a retired VM's item too
 
 
 def test_allow_destroy_lifts_the_protection(prod_settings):
     prod_settings["allowDestroy"] = True
+    prod_settings["vault"].update(softDelete={"state": "Disabled"}, immutability="Disabled")
     run = run_with_settings(prod_settings)
     assert not only(run, "azure-native:recoveryservices:Vault").protect
     assert not any(item.protect for item in of_type(run, "azure-native:recoveryservices:ProtectedItem"))
@@ -118,17 +124,33 @@ def test_plan_cli_prints_the_review_and_writes_json(tmp_path):
     result = make_plan("--stack", "prod", "--json", str(out))
     assert result.returncode == 0, result.stderr
     assert "OFFLINE RENDERING" in result.stdout and "not an Azure preview" in result.stdout
-    assert "every 4 h in a 24 h window (RPO 4 h)" in result.stdout
+    assert "every 4 h from 00:00 in a 24 h window: 6 a day (RPO 4 h)" in result.stdout
+    assert ("only the last backup of a day goes to the vault (kept 35 days); the other 5 are snapshots kept 7 days"
+            in result.stdout)
     assert "retention 35 days / 12 weeks / 24 months / 10 years" in result.stdout
     assert "soft delete AlwaysON for 30 days, immutability Unlocked" in result.stdout
     assert "vm-cache-prod-1: policy enhanced-4h, application-consistent" in result.stdout
-    assert "nsg-iris-data: Outbound Allow Tcp/443 to Storage (priority 200), Outbound Allow Tcp/443 to AzureBackup" in result.stdout
+    assert "nsg-iris-data: Outbound Allow Tcp/443 to Storage.westeurope (priority 200)\n" in result.stdout
+    assert "its identity must never be disabled or switched" in result.stdout  # CMK: one-way, history unknown
+    assert "Trusted Launch" not in result.stdout  # enhanced policy only
     document = json.loads(out.read_text())
     assert document["stack"] == "prod"
     assert {"type", "name", "parent", "inputs"} <= set(document["resources"][0])
     by_name = {r["name"]: r for r in document["resources"]}
     assert by_name["rsv-iris-prod-vault"]["parent"] == "rsv-iris-prod"
     assert by_name["hooks-vm-iris-prod-1-install"]["inputs"]["connection"] == "[secret]"
+
+
+def test_the_review_warns_what_the_program_cannot_check(dev_settings):
+    from offline_plan.render import summary as review_lines
+    dev_settings.update(allowDestroy=False)
+    dev_settings["vault"].update(immutability="Locked")
+    summary = "\n".join(review_lines(run_with_settings(dev_settings), dev_settings))
+    # azure-cli issue 27785: Azure refuses to create a vault directly as Locked.
+    assert "Azure refuses to CREATE a vault as Locked: create it Unlocked, then set Locked in a later `pulumi up`" in summary
+    # Enhanced policy is required for Trusted Launch VMs (backup-azure-vms-enhanced-policy).
+    assert ("Policy daily-dev (standard, UTC): Daily at 22:00 (RPO 24 h)\n    instant restore 1 day; retention 7 days\n"
+            "    WARNING: a standard policy cannot protect Trusted Launch VMs") in summary
 
 
 def test_plan_cli_rejects_invalid_settings_with_every_problem_and_no_traceback(tmp_path):

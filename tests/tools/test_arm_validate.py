@@ -17,6 +17,7 @@ import pytest
 TOOL_DIR = Path(__file__).resolve().parents[2] / "tools" / "arm-validate"
 sys.path.insert(0, str(TOOL_DIR))
 import arm_validate  # noqa: E402
+from tests.tools.drill_declarations import DRILL_KNOWN_GOOD  # noqa: E402
 
 rs = azure_native.recoveryservices
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
@@ -231,15 +232,136 @@ def alert_processing_rule():
     )
 
 
+def scheduled_query_rule(severity=2, window_size="PT1H"):
+    mon = azure_native.monitor
+    mon.ScheduledQueryRule(
+        "rpo-alert",
+        resource_group_name="rg-backup",
+        rule_name="ar-rsv-prod-rpo-breach",
+        location="westeurope",
+        kind="LogAlert",
+        display_name="Backup RPO breach",
+        severity=severity,
+        enabled=True,
+        scopes=[WORKSPACE_ID],
+        evaluation_frequency="PT15M",
+        window_size=window_size,
+        mute_actions_duration="PT1H",
+        criteria=mon.ScheduledQueryRuleCriteriaArgs(all_of=[mon.ConditionArgs(
+            query="Syslog | where ProcessName == 'irisbackup'",
+            time_aggregation="Count", operator="GreaterThan", threshold=0,
+            dimensions=[mon.DimensionArgs(name="Computer", operator="Include", values=["*"])],
+            failing_periods=mon.ConditionFailingPeriodsArgs(number_of_evaluation_periods=1, min_failing_periods_to_alert=1),
+        )]),
+        actions=mon.ActionsArgs(action_groups=[f"{RG_ID}/providers/Microsoft.Insights/actionGroups/ag-backup-ops"]),
+    )
+
+
+def data_collection_rule(facility="user"):
+    mon = azure_native.monitor
+    mon.DataCollectionRule(
+        "verdicts",
+        resource_group_name="rg-backup",
+        data_collection_rule_name="dcr-verdicts",
+        location="westeurope",
+        kind="Linux",
+        data_sources=mon.DataCollectionRuleDataSourcesArgs(syslog=[mon.SyslogDataSourceArgs(
+            name="verdicts", streams=["Microsoft-Syslog"], facility_names=[facility], log_levels=["Notice", "Error"])]),
+        destinations=mon.DataCollectionRuleDestinationsArgs(log_analytics=[
+            mon.LogAnalyticsDestinationArgs(name="workspace", workspace_resource_id=WORKSPACE_ID)]),
+        data_flows=[mon.DataFlowArgs(streams=["Microsoft-Syslog"], destinations=["workspace"],
+                                     transform_kql="source | where ProcessName == 'irisbackup'",
+                                     output_stream="Microsoft-Syslog")],
+    )
+
+
+def data_collection_rule_association():
+    azure_native.monitor.DataCollectionRuleAssociation(
+        "vm-verdicts",
+        resource_uri=VM_ID,
+        association_name="irisbackup-hook-verdicts",
+        data_collection_rule_id=f"{RG_ID}/providers/Microsoft.Insights/dataCollectionRules/dcr-verdicts",
+    )
+
+
+def query_pack():
+    azure_native.operationalinsights.QueryPack(
+        "oncall", resource_group_name="rg-backup", query_pack_name="qp-oncall", location="westeurope")
+
+
+def query_pack_query():
+    oi = azure_native.operationalinsights
+    oi.Query(
+        "last-consistent",
+        resource_group_name="rg-backup",
+        query_pack_name="qp-oncall",
+        id="3a622b83-f70a-5f5e-ab8a-f76c2df2c259",
+        display_name="Last consistent recovery point per VM",
+        body="Syslog | take 1",
+        related=oi.LogAnalyticsQueryPackQueryPropertiesRelatedArgs(resource_types=["microsoft.compute/virtualmachines"]),
+        tags={"irisbackup": ["on-call"]},
+    )
+
+
+def vm_run_command():
+    compute = azure_native.compute
+    compute.VirtualMachineRunCommandByVirtualMachine(
+        "hooks",
+        resource_group_name="rg-app",
+        vm_name="vm-app",
+        run_command_name="irisbackup-hooks",
+        location="westeurope",
+        source=compute.VirtualMachineRunCommandScriptSourceArgs(script="#!/bin/sh\necho ok\n"),
+        parameters=[compute.RunCommandInputParameterArgs(name="IRISBACKUP_ACTION", value="install")],
+        protected_parameters=pulumi.Output.secret([compute.RunCommandInputParameterArgs(name="S", value="x=1")]),
+        async_execution=False,
+        treat_failure_as_deployment_failure=True,
+        timeout_in_seconds=390,
+    )
+
+
+GUARD_ID = ("/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-guards"
+            "/providers/Microsoft.DataProtection/resourceGuards/guard-backup")
+
+
+def resource_guard_proxy():
+    rs.ResourceGuardProxy(
+        "guard",
+        resource_group_name="rg-backup",
+        vault_name="rsv-prod",
+        resource_guard_proxy_name="VaultProxy",
+        properties=rs.ResourceGuardProxyBaseArgs(resource_guard_resource_id=GUARD_ID),
+    )
+
+
+def management_lock(level="CanNotDelete"):
+    azure_native.authorization.ManagementLockByScope(
+        "vault-lock",
+        scope=VAULT_ID,
+        lock_name="irisbackup-vault-cannot-delete",
+        level=level,
+        notes="lifted only by allowDestroy",
+    )
+
+
 KNOWN_GOOD = {
     "azure-native:recoveryservices:Vault": vault,
     "azure-native:recoveryservices:ProtectionPolicy": protection_policy,
     "azure-native:recoveryservices:ProtectedItem": protected_item,
     "azure-native:compute:VirtualMachineExtension": vm_extension,
+    "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": vm_run_command,
     "azure-native:network:SecurityRule": security_rule,
     "azure-native:monitor:DiagnosticSetting": diagnostic_setting,
     "azure-native:monitor:ActionGroup": action_group,
     "azure-native:alertsmanagement:AlertProcessingRuleByName": alert_processing_rule,
+    "azure-native:monitor:ScheduledQueryRule": scheduled_query_rule,
+    "azure-native:monitor:DataCollectionRule": data_collection_rule,
+    "azure-native:monitor:DataCollectionRuleAssociation": data_collection_rule_association,
+    "azure-native:operationalinsights:QueryPack": query_pack,
+    "azure-native:operationalinsights:Query": query_pack_query,
+    "azure-native:recoveryservices:ResourceGuardProxy": resource_guard_proxy,
+    "azure-native:authorization:ManagementLockByScope": management_lock,
+    **DRILL_KNOWN_GOOD,
 }
 
 
@@ -294,9 +416,9 @@ def test_insights_aliases_are_supported_and_others_are_not():
     _, inputs = record(diagnostic_setting)
     assert arm_validate.validate("azure-native:insights:DiagnosticSetting", inputs) == []
     assert arm_validate.is_supported("azure-native:insights:ActionGroup")
-    assert not arm_validate.is_supported("azure-native:storage:StorageAccount")
+    assert not arm_validate.is_supported("azure-native:compute:VirtualMachine")
     with pytest.raises(ValueError):
-        arm_validate.validate("azure-native:storage:StorageAccount", {})
+        arm_validate.validate("azure-native:compute:VirtualMachine", {})
 
 
 # --- mapping of azure-native inputs to the ARM request --------------------------------------
@@ -318,6 +440,34 @@ def test_secrets_are_unwrapped():
     assert arm_validate.SECRET_SIG in inputs["protectedSettings"]
     _, body = arm_validate.to_arm_request(type_token, inputs)
     assert body["properties"]["protectedSettings"] == {"workspaceKey": "not-a-real-key"}
+
+
+def test_a_required_empty_flattened_container_is_sent_as_azure_native_does():
+    # QueryPack has no writable properties, yet ARM requires `properties`; azure-native adds `{}`
+    # (pulumi/pulumi-azure-native#2856). Without that rule the check would report it missing.
+    type_token, inputs = record(query_pack)
+    assert "properties" not in inputs
+    _, body = arm_validate.to_arm_request(type_token, inputs)
+    assert body["properties"] == {}
+
+
+def test_query_pack_query_id_is_the_path_parameter():
+    type_token, inputs = record(query_pack_query)
+    path, body = arm_validate.to_arm_request(type_token, inputs)
+    assert path["id"] == "3a622b83-f70a-5f5e-ab8a-f76c2df2c259"
+    assert body["properties"]["displayName"] == "Last consistent recovery point per VM"
+
+
+def test_scheduled_query_rule_severity_outside_the_spec_enum_is_reported():
+    type_token, inputs = record(lambda: scheduled_query_rule(severity=7))
+    assert messages(type_token, inputs, "warning") == [
+        "properties.severity: 7.0 not in [0, 1, 2, 3, 4] (modelAsString: ARM may accept it)"]
+
+
+def test_data_collection_rule_unknown_facility_is_reported():
+    type_token, inputs = record(lambda: data_collection_rule(facility="usr"))
+    found = messages(type_token, inputs) + messages(type_token, inputs, "warning")
+    assert len(found) == 1 and found[0].startswith("properties.dataSources.syslog[0].facilityNames[0]: 'usr' not in [")
 
 
 def test_user_assigned_identity_list_becomes_arm_map():
@@ -429,3 +579,38 @@ def test_unknown_discriminator_value_is_reported():
     assert problem.startswith("properties.protectedItemType: 'Microsoft.Compute/vms' selects no "
                               "subtype of ProtectedItem; expected one of [")
     assert "Microsoft.Compute/virtualMachines" in problem
+
+
+# --- the parity features (issue 10) ----------------------------------------------------------
+
+
+def test_lock_properties_are_flattened_by_azure_native_and_scope_is_a_path_parameter():
+    path, body = arm_validate.to_arm_request(*record(management_lock))
+    assert path == {"scope": VAULT_ID, "lockName": "irisbackup-vault-cannot-delete"}
+    assert body == {"properties": {"level": "CanNotDelete", "notes": "lifted only by allowDestroy"}}
+
+
+def test_lock_level_outside_the_spec_is_flagged_and_a_missing_level_is_an_error():
+    assert messages(*record(lambda: management_lock("Forever")), severity="warning") == [
+        "properties.level: 'Forever' not in [NotSpecified, CanNotDelete, ReadOnly] (modelAsString: ARM may accept it)"]
+    type_token, inputs = record(management_lock)
+    del inputs["level"]
+    assert messages(type_token, inputs) == ["properties.level: required property is missing"]
+
+
+def test_resource_guard_proxy_needs_the_guard_id():
+    type_token, inputs = record(resource_guard_proxy)
+    inputs["properties"] = {}
+    assert messages(type_token, inputs) == ["properties.resourceGuardResourceId: required property is missing"]
+
+
+def test_tiering_and_disk_exclusion_values_are_checked_against_the_spec():
+    type_token, inputs = record(protection_policy)
+    inputs["properties"]["tieringPolicy"] = {"ArchivedRP": {"tieringMode": "TierAfter", "duration": "three",
+                                                           "durationType": "Months"}}
+    assert messages(type_token, inputs) == [
+        "properties.tieringPolicy.ArchivedRP.duration: expected integer, got str 'three'"]
+    type_token, inputs = record(protected_item)
+    inputs["properties"]["extendedProperties"] = {"diskExclusionProperties": {"diskLunList": [0.0], "isInclusion": True}}
+    assert messages(type_token, inputs) == ["properties.extendedProperties.diskExclusionProperties.isInclusion: "
+                                            "unknown property (did you mean 'isInclusionList'?)"]

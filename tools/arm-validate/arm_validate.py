@@ -25,6 +25,13 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 # Body properties azure-native fills in itself when omitted (from the resource group).
 PROVIDER_FILLED = frozenset({"location"})
 
+# Network sub-objects a request can reach but that were deliberately not extracted (see the
+# "lean" notes in /work/shared/reference/arm-specs/README.md): checked as free-form objects.
+OPAQUE = frozenset({
+    "ApplicationGatewayIPConfiguration", "ApplicationGatewayBackendAddressPool", "BackendAddressPool",
+    "InboundNatRule", "VirtualNetworkTap", "NatGateway", "PrivateLinkService",
+})
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -46,10 +53,22 @@ class Problem:
 _VAULTS = "recoveryservices/resource-manager/Microsoft.RecoveryServices/stable/2024-10-01/vaults.json"
 _BMS = "recoveryservicesbackup/resource-manager/Microsoft.RecoveryServices/stable/2024-10-01/bms.json"
 _VM = "compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-11-01/virtualMachine.json"
+_RUN_COMMAND = "compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-11-01/runCommand.json"
 _NSG = "network/resource-manager/Microsoft.Network/stable/2024-05-01/networkSecurityGroup.json"
 _DIAG = "monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json"
 _AG = "monitor/resource-manager/Microsoft.Insights/preview/2024-10-01-preview/actionGroups_API.json"
 _APR = "alertsmanagement/resource-manager/Microsoft.AlertsManagement/stable/2021-08-08/AlertProcessingRules.json"
+_SQR = "monitor/resource-manager/Microsoft.Insights/preview/2025-01-01-preview/scheduledQueryRule_API.json"
+_DCR = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollectionRules_API.json"
+_DCRA = "monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollectionRuleAssociations_API.json"
+_QP = "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/QueryPacks.json"
+_QPQ = "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/QueryPackQueries.json"
+_LOCKS = "resources/resource-manager/Microsoft.Authorization/stable/2020-05-01/locks.json"
+_VNET = "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json"
+_STORAGE = "storage/resource-manager/Microsoft.Storage/stable/2024-01-01/storage.json"
+_ROLES = "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json"
+_MSI = "msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json"
+_GROUPS = "resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json"
 _RG = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers"
 
 RESOURCES = {
@@ -61,12 +80,36 @@ RESOURCES = {
     "azure-native:recoveryservices:ProtectedItem": Resource(
         _BMS, f"{_RG}/Microsoft.RecoveryServices/vaults/{{vaultName}}/backupFabrics/{{fabricName}}"
         "/protectionContainers/{containerName}/protectedItems/{protectedItemName}", "2024-10-01"),
+    "azure-native:recoveryservices:ResourceGuardProxy": Resource(
+        _BMS, f"{_RG}/Microsoft.RecoveryServices/vaults/{{vaultName}}/backupResourceGuardProxies"
+        "/{resourceGuardProxyName}", "2024-10-01"),
+    "azure-native:authorization:ManagementLockByScope": Resource(
+        _LOCKS, "/{scope}/providers/Microsoft.Authorization/locks/{lockName}", "2020-05-01"),
     "azure-native:compute:VirtualMachineExtension": Resource(
         _VM, f"{_RG}/Microsoft.Compute/virtualMachines/{{vmName}}/extensions/{{vmExtensionName}}",
+        "2024-11-01"),
+    "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": Resource(
+        _RUN_COMMAND, f"{_RG}/Microsoft.Compute/virtualMachines/{{vmName}}/runCommands/{{runCommandName}}",
         "2024-11-01"),
     "azure-native:network:SecurityRule": Resource(
         _NSG, f"{_RG}/Microsoft.Network/networkSecurityGroups/{{networkSecurityGroupName}}"
         "/securityRules/{securityRuleName}", "2024-05-01"),
+    "azure-native:network:NetworkSecurityGroup": Resource(
+        _NSG, f"{_RG}/Microsoft.Network/networkSecurityGroups/{{networkSecurityGroupName}}", "2024-05-01"),
+    "azure-native:network:VirtualNetwork": Resource(
+        _VNET, f"{_RG}/Microsoft.Network/virtualNetworks/{{virtualNetworkName}}", "2024-05-01"),
+    "azure-native:network:Subnet": Resource(
+        _VNET, f"{_RG}/Microsoft.Network/virtualNetworks/{{virtualNetworkName}}/subnets/{{subnetName}}",
+        "2024-05-01"),
+    "azure-native:storage:StorageAccount": Resource(
+        _STORAGE, f"{_RG}/Microsoft.Storage/storageAccounts/{{accountName}}", "2024-01-01"),
+    "azure-native:authorization:RoleAssignment": Resource(
+        _ROLES, "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+        "2022-04-01"),
+    "azure-native:managedidentity:UserAssignedIdentity": Resource(
+        _MSI, f"{_RG}/Microsoft.ManagedIdentity/userAssignedIdentities/{{resourceName}}", "2023-01-31"),
+    "azure-native:resources:ResourceGroup": Resource(
+        _GROUPS, "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", "2024-03-01"),
     "azure-native:monitor:DiagnosticSetting": Resource(
         _DIAG, "/{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
         "2021-05-01-preview"),
@@ -75,12 +118,26 @@ RESOURCES = {
     "azure-native:alertsmanagement:AlertProcessingRuleByName": Resource(
         _APR, f"{_RG}/Microsoft.AlertsManagement/actionRules/{{alertProcessingRuleName}}",
         "2021-08-08"),
+    "azure-native:monitor:ScheduledQueryRule": Resource(
+        _SQR, f"{_RG}/Microsoft.Insights/scheduledQueryRules/{{ruleName}}", "2025-01-01-preview"),
+    "azure-native:monitor:DataCollectionRule": Resource(
+        _DCR, f"{_RG}/Microsoft.Insights/dataCollectionRules/{{dataCollectionRuleName}}", "2022-06-01"),
+    "azure-native:monitor:DataCollectionRuleAssociation": Resource(
+        _DCRA, "/{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{associationName}",
+        "2022-06-01"),
+    "azure-native:operationalinsights:QueryPack": Resource(
+        _QP, f"{_RG}/Microsoft.OperationalInsights/queryPacks/{{queryPackName}}", "2023-09-01"),
+    "azure-native:operationalinsights:Query": Resource(
+        _QPQ, f"{_RG}/Microsoft.OperationalInsights/queryPacks/{{queryPackName}}/queries/{{id}}", "2023-09-01"),
 }
 
 # Unversioned aliases declared by the 3.29.0 resource classes.
 ALIASES = {
     "azure-native:insights:DiagnosticSetting": "azure-native:monitor:DiagnosticSetting",
     "azure-native:insights:ActionGroup": "azure-native:monitor:ActionGroup",
+    "azure-native:insights:ScheduledQueryRule": "azure-native:monitor:ScheduledQueryRule",
+    "azure-native:insights:DataCollectionRule": "azure-native:monitor:DataCollectionRule",
+    "azure-native:insights:DataCollectionRuleAssociation": "azure-native:monitor:DataCollectionRuleAssociation",
     "azure-native:alertsmanagement:ActionRuleByName":
         "azure-native:alertsmanagement:AlertProcessingRuleByName",
 }
@@ -114,6 +171,11 @@ def to_arm_request(type_token: str, inputs: dict) -> tuple[dict, dict]:
 def unresolved_refs(type_token: str) -> list[str]:
     """Every $ref reachable from the PUT parameters (incl. all subtypes) that does not resolve."""
     resource = _resource(type_token)
+    return unresolved_from(resource.spec, _put(resource)["parameters"])
+
+
+def unresolved_from(spec: str, parameters: list) -> list[str]:
+    """Every $ref reachable from `parameters` of `spec` (incl. all subtypes) that does not resolve."""
     missing: list[str] = []
     seen: set[tuple[str, str]] = set()
 
@@ -124,10 +186,12 @@ def unresolved_refs(type_token: str) -> list[str]:
             return
         if not isinstance(node, dict):
             return
+        if node.get("readOnly") is True:
+            return  # never sent, so lean extracts leave what it refers to out
         for key, value in node.items():
             if key != "$ref":
                 walk(doc, value)
-        if "$ref" not in node or (doc, node["$ref"]) in seen:
+        if "$ref" not in node or (doc, node["$ref"]) in seen or _opaque(node["$ref"]):
             return
         seen.add((doc, node["$ref"]))
         try:
@@ -140,7 +204,7 @@ def unresolved_refs(type_token: str) -> list[str]:
         for sub in subtypes.values():
             walk(target_doc, {"$ref": f"#/definitions/{sub}"})
 
-    walk(resource.spec, _put(resource)["parameters"])
+    walk(spec, parameters)
     return missing
 
 
@@ -174,8 +238,14 @@ def _deref(doc: str, schema: dict) -> tuple[str, dict, str | None]:
     """Follow a $ref chain: (document, schema, definition name or None for inline schemas)."""
     name = None
     while "$ref" in schema:
+        if _opaque(schema["$ref"]):
+            return doc, {"type": "object"}, None
         doc, schema, name = _lookup(doc, schema["$ref"])
     return doc, schema, name
+
+
+def _opaque(ref: str) -> bool:
+    return ref.rpartition("/")[2] in OPAQUE
 
 
 def _put(resource: Resource) -> dict:
@@ -293,11 +363,28 @@ def _to_arm(value, doc: str, schema: dict):
             nested[key] = {identity: {} for identity in item}  # azure-native takes a list of ids
         else:
             nested[key] = item
+    # azure-native sends a required flattened container even when nothing goes into it
+    # (QueryPack `properties`; pulumi/pulumi-azure-native#2856).
+    for name in view.required - nested.keys():
+        if view.props.get(name, (None, {}))[1].get("x-ms-client-flatten"):
+            nested[name] = {}
     result = {}
+    renamed = _client_names(view)
     for key, item in nested.items():
+        key = key if key in view.props else renamed.get(key, key)
         child = view.props.get(key, view.additional)
-        result[key] = _to_arm(item, *child) if child else item
+        # Read-only values are reported as such, not reshaped (lean extracts omit their schemas).
+        result[key] = _to_arm(item, *child) if child and not _read_only(*child) else item
     return result
+
+
+def _client_names(view: _View) -> dict[str, str]:
+    """azure-native input name -> ARM name, for properties renamed by `x-ms-client-name`
+    (StorageAccount `networkRuleSet` is ARM `networkAcls`)."""
+    return {
+        prop["x-ms-client-name"][:1].lower() + prop["x-ms-client-name"][1:]: name
+        for name, (_, prop) in view.props.items() if "x-ms-client-name" in prop
+    }
 
 
 def _flatten_target(view: _View, key: str) -> str | None:
@@ -310,8 +397,10 @@ def _flatten_target(view: _View, key: str) -> str | None:
     if own and not _read_only(*own):
         return None
     for name, (doc, prop) in view.props.items():
-        if prop.get("x-ms-client-flatten") and key in _view(doc, prop).props:
-            return name
+        if prop.get("x-ms-client-flatten"):
+            inner = _view(doc, prop)
+            if key in inner.props or key in _client_names(inner):
+                return name
     return None
 
 
@@ -373,7 +462,7 @@ def _has_type(value, kind: str) -> bool:
         return kind == "boolean"
     if kind == "integer":  # Pulumi sends every number as a float
         return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    python_types = {"number": (int, float), "string": str, "array": list, "object": dict}
+    python_types = {"number": (int, float), "string": str, "array": list, "object": dict, "boolean": bool}
     return isinstance(value, python_types.get(kind, object))
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import arm_requests  # noqa: E402
 import arm_validate  # noqa: E402
 
 SECURITY_RULE = {
@@ -57,6 +58,41 @@ CASES = [  # (type token, inputs, expected str(problem) list)
 ]
 
 
+_RG = "/subscriptions/s/resourceGroups/rg/providers"
+RESTORE_PATH = (f"{_RG}/Microsoft.RecoveryServices/vaults/v/backupFabrics/Azure/protectionContainers/c"
+                "/protectedItems/i/recoveryPoints/rp0/restore")
+RESTORE = {"properties": {"objectType": "IaasVMRestoreRequest", "recoveryType": "RestoreDisks",
+                          "recoveryPointId": "rp0", "restoreWithManagedDisks": True}}
+NIC_PATH = f"{_RG}/Microsoft.Network/networkInterfaces/nic1"
+NIC = {"location": "westeurope", "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": {
+    "privateIPAllocationMethod": "Dynamic", "subnet": {"id": "/subscriptions/s/x"}}}]}}
+V1, V5 = {"api-version": "2024-10-01"}, {"api-version": "2024-05-01"}
+
+REQUEST_CASES = [  # (method, path, query, body, expected str(problem) list of errors)
+    ("POST", RESTORE_PATH, V1, RESTORE, []),
+    ("POST", RESTORE_PATH, V1, {"properties": {**RESTORE["properties"], "restoreWithManagedDisks": "yes"}},
+     ["properties.restoreWithManagedDisks: expected boolean, got str 'yes'"]),
+    ("POST", RESTORE_PATH, {"api-version": "2023-01-01"}, RESTORE,
+     ["api-version: '2023-01-01', the spec is 2024-10-01 (Restores_Trigger)"]),
+    ("PUT", NIC_PATH, V5, NIC, []),
+    ("PUT", NIC_PATH, V5, {**NIC, "etag": "x"}, ["etag: read-only property is set"]),
+    ("GET", f"{_RG}/Microsoft.Network/networkInterfaces", V5, None, []),
+    ("DELETE", f"{_RG}/Microsoft.Compute/disks/d1", {"api-version": "2024-03-02"}, None, []),
+]
+
+
+def request_failures() -> list[str]:
+    failures = []
+    for operation in arm_requests.operations():  # partial extracts: only the listed gaps may dangle
+        gaps = {ref.rpartition("/")[2] for ref in arm_requests.unresolved(operation)} - arm_requests.NOT_EXTRACTED
+        failures += [f"{operation.node.get('operationId')}: unresolved {gap}" for gap in sorted(gaps)]
+    for method, path, query, body, expected in REQUEST_CASES:
+        got = [str(p) for p in arm_requests.check_request(method, path, query, body) if p.severity == "error"]
+        if got != expected:
+            failures.append(f"{method} {path}: expected {expected}, got {got}")
+    return failures
+
+
 def ref_failures() -> list[str]:
     failures = []
     for token in arm_validate.RESOURCES:
@@ -78,11 +114,12 @@ def case_failures() -> list[str]:
 
 
 def main() -> int:
-    failures = ref_failures() + case_failures()
+    failures = ref_failures() + case_failures() + request_failures()
     for failure in failures:
         print("FAIL", failure)
     status = "FAILED" if failures else "ok"
-    print(f"selftest: {len(arm_validate.RESOURCES)} resource types, {len(CASES)} cases: {status}")
+    print(f"selftest: {len(arm_validate.RESOURCES)} resource types, {len(CASES)} cases, "
+          f"{len(arm_requests.operations())} request operations, {len(REQUEST_CASES)} request cases: {status}")
     return 1 if failures else 0
 
 

@@ -1,0 +1,28 @@
+"""The base of every settings model, in its own module so that a section's models
+(components/settings_<area>.py) and components/settings.py can both import it without a cycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from .azure_ids import ResourceId, parse_resource_id
+
+
+class _Settings(BaseModel):
+    """camelCase keys in the stack file, snake_case in Python; unknown keys are errors (typos)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, extra="forbid", frozen=True, arbitrary_types_allowed=True
+    )
+
+
+def _resource_id(resource_type: str) -> BeforeValidator:
+    def parse(value: Any) -> ResourceId:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a {resource_type} ID as a string")
+        return parse_resource_id(value, resource_type)
+
+    return BeforeValidator(parse)

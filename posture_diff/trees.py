@@ -1,0 +1,76 @@
+"""Renders every stack of a source tree offline and extracts its posture.
+
+Each tree (the base ref, unpacked with `git archive`, and the working tree) is rendered by its OWN
+code: `python -m offline_plan --stack S --json F` runs in a subprocess with the tree as working
+directory, under this interpreter (the same venv). The posture is then read from that JSON with the
+current offline_plan.posture, so both sides are compared with one extraction.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offline_plan.posture import build_posture
+from offline_plan.stack_file import StackFileError, load_stack_config, raw_settings, stack_file_path
+
+# exit status of offline_plan: 0 passed, 1 mandatory policy violation (still a rendering), 2 error
+_RENDERED = (0, 1)
+
+
+class TreeError(Exception):
+    """The base ref cannot be unpacked (unknown ref, not a git repository)."""
+
+
+@dataclass
+class Rendered:
+    stack: str
+    posture: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def stack_names(tree: Path) -> list[str]:
+    return sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in tree.glob("Pulumi.*.yaml"))
+
+
+def export_ref(project: Path, ref: str, destination: Path) -> None:
+    """The tree of `ref` (committed files only) into `destination`."""
+    resolved = subprocess.run(["git", "-C", str(project), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                              capture_output=True, text=True)
+    if resolved.returncode != 0:
+        raise TreeError(f"BASE={ref!r} is not a commit of the repository at {project} (fetch it first, e.g. "
+                        "`git fetch origin main` and BASE=origin/main)")
+    archive = subprocess.Popen(["git", "-C", str(project), "archive", "--format=tar", resolved.stdout.strip()],
+                               stdout=subprocess.PIPE)
+    unpack = subprocess.run(["tar", "-x", "-C", str(destination)], stdin=archive.stdout, capture_output=True, text=True)
+    archive.stdout.close()  # type: ignore[union-attr]
+    if archive.wait() != 0 or unpack.returncode != 0:
+        raise TreeError(f"cannot unpack {ref}: {unpack.stderr.strip() or 'git archive failed'}")
+
+
+def render_tree(tree: Path, stacks: list[str], workers: int = 2) -> dict[str, Rendered]:
+    """Posture of each stack of `tree` that has a stack file (stacks without one are left out)."""
+    present = [stack for stack in stacks if stack_file_path(tree, stack).is_file()]
+    with tempfile.TemporaryDirectory(prefix="posture-") as scratch, ThreadPoolExecutor(workers) as pool:
+        rendered = pool.map(lambda stack: render_stack(tree, stack, Path(scratch) / f"{stack}.json"), present)
+        return {item.stack: item for item in rendered}
+
+
+def render_stack(tree: Path, stack: str, json_file: Path) -> Rendered:
+    try:
+        config = load_stack_config(stack_file_path(tree, stack))
+    except StackFileError as error:
+        return Rendered(stack, error=str(error))
+    run = subprocess.run([sys.executable, "-m", "offline_plan", "--stack", stack, "--json", str(json_file)],
+                         cwd=tree, capture_output=True, text=True)
+    if run.returncode not in _RENDERED or not json_file.is_file():
+        detail = (run.stderr.strip() or run.stdout.strip()).splitlines()
+        return Rendered(stack, error="\n".join(detail[-15:]) or f"offline plan exited {run.returncode}")
+    plan = json.loads(json_file.read_text(encoding="utf-8"))
+    return Rendered(stack, posture=build_posture(plan, raw_settings(config)))

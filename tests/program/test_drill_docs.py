@@ -1,0 +1,48 @@
+"""docs/restore-drill.md "What the stack declares" says what the code declares (rules, roles, tags, outputs)."""
+
+from __future__ import annotations
+
+import re
+
+from components import drill_naming as naming
+from components.drill_isolation import SANDBOX_NSG_RULES, drill_role_grants, sandbox_resource_group_id, staging_account_id, vault_id
+from components.settings import parse_settings
+from tests.program.harness import ROOT, example_settings, run_with_settings
+
+DOC = (ROOT / "docs" / "restore-drill.md").read_text()
+SECTION = DOC[DOC.index("## What the stack declares"):]
+
+
+def test_every_nsg_rule_is_documented_with_its_priority():
+    documented = set(re.findall(r"^\| `([\w-]+)` \| (\d+) \|", SECTION, re.M))
+    assert documented == {(rule.name, str(rule.priority)) for rule in SANDBOX_NSG_RULES}
+
+
+def test_every_role_grant_is_documented_with_its_scope():
+    settings = parse_settings(example_settings("prod"))
+    sandbox = sandbox_resource_group_id(settings.resource_group_id.subscription_id, "rg")
+    grants = drill_role_grants(vault_id(settings.resource_group_id, "v"), sandbox, staging_account_id(sandbox, "st"))
+    scope_words = {"Backup Operator": "the vault", "Virtual Machine Contributor": "the sandbox resource group",
+                   "Storage Account Contributor": "the staging account"}
+    documented = set(re.findall(r"^\| (Backup Operator|Virtual Machine Contributor|Storage Account Contributor) \| ([^|]+) \|", SECTION, re.M))
+    assert documented == {(grant.role, scope_words[grant.role]) for grant in grants}
+
+
+def test_tags_outputs_and_names_match_the_code():
+    for tag in (naming.SANDBOX_TAG, naming.RUN_TAG, naming.RUN_ID_TAG, naming.STARTED_TAG):
+        assert f"`{tag}:" in SECTION, tag
+    outputs = run_with_settings(example_settings("prod")).outputs["drill"]
+    assert set(re.findall(r"`(\w+)`", SECTION.split("Stack outputs")[1].split("\n\n")[0])) >= set(outputs)
+    for name in (naming.drill_resource_group_name("prod"), naming.vnet_name("prod"), naming.nsg_name("prod"),
+                 naming.identity_name("prod")):
+        assert f"`{name.replace('prod', '<stack>')}`" in SECTION, name
+    assert f"`{naming.SUBNET_NAME}`" in SECTION
+    name = naming.staging_account_name("s", "g", "prod")
+    assert name.startswith("irisdrill") and len(name) - len("irisdrill") == 15 and "`irisdrill` + 15 hex digits" in SECTION
+
+
+def test_the_workflow_variables_named_here_are_the_ones_it_uses():
+    workflow = (ROOT / ".github" / "workflows" / "restore-drill.yml").read_text()
+    for variable in re.findall(r"variables `(\w+)`|, `(AZURE_\w+)`", SECTION):
+        for name in filter(None, variable):
+            assert f"vars.{name}" in workflow, name
