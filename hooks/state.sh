@@ -55,7 +55,8 @@ ib_mark() {
 	return 1
 }
 
-# ib_proc_start PID -> IB_VAL: the process's start time (/proc/PID/stat field 22).
+# ib_proc_start PID -> IB_VAL: the start time (/proc/PID/stat field 22) of a
+# process that still runs (not a zombie waiting to be reaped).
 ib_proc_start() {
 	IB_VAL=''
 	case $1 in '' | *[!0123456789]*) return 1 ;; esac
@@ -67,6 +68,8 @@ ib_proc_start() {
 	set -- $_ib_ps
 	set +f
 	[ "$#" -ge 20 ] || return 1
+	# Field 3, the state: a zombie (Z) or dead (X) process runs no more.
+	case $1 in Z* | X*) return 1 ;; esac
 	shift 19
 	IB_VAL=$1
 }

@@ -27,7 +27,8 @@ class Decoy:
         log = shlex.quote(str(self.log))
         traps = "; ".join(f'trap "echo {s} >> {log}" {s}' for s in SIGNALS)
         self.proc = subprocess.Popen(["sh", "-c", f"{traps}; while :; do sleep 0.2; done"],
-                                     start_new_session=True)
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
 
     @property
     def pid(self) -> int:

@@ -9,7 +9,6 @@ returns the same clock in seconds.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -148,13 +147,9 @@ class IrisDouble:
             out.append(parts[1:])
         return out
 
-    def syslog(self) -> list[tuple[str, str, dict]]:
-        """(tag, facility.severity, parsed JSON message) of every line the hooks sent to logger."""
-        out = []
-        for line in (self.dir / "syslog").read_text().splitlines():
-            tag, pri, message = line.split("\t", 2)
-            out.append((tag, pri, json.loads(message)))
-        return out
+    def syslog_raw(self) -> list[tuple[str, str, str]]:
+        """(tag, facility.severity, message) of every line the hooks sent to logger."""
+        return [tuple(line.split("\t", 2)) for line in (self.dir / "syslog").read_text().splitlines()]
 
     def set_logger_behaviour(self, behaviour: str | None) -> None:
         """'fail' | 'hang' | None: how the logger double answers."""

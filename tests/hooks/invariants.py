@@ -18,10 +18,10 @@ from pathlib import Path
 
 from decoy import start_time
 
-KEYS = ["v", "event", "run", "script", "version", "instances", "verdict", "reason"]
-VERDICTS = {"application-consistent", "not-consistent", "no-instances", "thaw-not-confirmed",
-            "watchdog-fired", "rejected"}
-REASON = re.compile(r"^[a-z]+(-[a-z]+)*$")
+from components import hook_verdict
+
+# The format as the collecting side (issue 12) parses it: one definition for both ends.
+VERDICTS = set(hook_verdict.VERDICTS)
 RESUMES = ("thaw", "stat-W", "auto-thaw")
 
 
@@ -79,15 +79,11 @@ def stayed_suspended(vm, res) -> bool:
 def check_verdict_lines(vm) -> list[tuple[str, str, str]]:
     version = vm.script("VERSION").read_text().strip() if vm.config_path.exists() else None
     seen = []
-    for tag, pri, line in vm.double.syslog():
-        assert tag == "irisbackup", tag
-        assert list(line) == KEYS, line
-        assert line["v"] == 1 and line["event"] == "verdict", line
-        assert line["script"] in ("pre", "post", "watchdog"), line
-        assert line["verdict"] in VERDICTS, line
-        assert REASON.match(line["reason"]), line
+    for tag, pri, raw in vm.double.syslog_raw():
+        line = hook_verdict.parse_line(raw)  # raises, naming what breaks the agreed format
+        assert tag == hook_verdict.SYSLOG_TAG, tag
         assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", n) for n in line["instances"]), line
-        assert pri == ("user.notice" if line["verdict"] == "application-consistent" else "user.err"), (pri, line)
+        assert pri == f"{hook_verdict.SYSLOG_FACILITY}.{hook_verdict.SEVERITY[line['verdict']]}", (pri, line)
         if version:
             assert line["version"] == version, line
         seen.append((line["script"], line["verdict"], line["reason"]))

@@ -30,8 +30,12 @@ def bin_without(tmp_path: Path, *missing: str) -> Path:
     return d
 
 
-def run_id_of(res) -> str:
-    return res.pre.stdout.split()[2].rstrip(":")
+def _runs(pid: int) -> bool:
+    """The process still runs (a zombie not yet reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, IndexError):
+        return False
 
 
 # ------------------------------------------------------------------ 1. run identity
@@ -41,7 +45,9 @@ def test_1a_second_run_never_takes_over_while_the_first_runner_lives(vm):
     vm.install()
     run_a = BackgroundBackup(vm, snapshot_seconds=6)
     assert vm.wait_for(lambda: vm.double.all_frozen(), 5)
-    os.kill(watchdog_pid(vm.runs()[-1]), signal.SIGKILL)  # the fault: A's watchdog is gone
+    pid = watchdog_pid(vm.runs()[-1])
+    os.kill(pid, signal.SIGKILL)  # the fault: A's watchdog is gone (its pre-script ended long ago)
+    assert vm.wait_for(lambda: not _runs(pid), 5)
     b = run_backup_in_other_process(vm)
     assert b["pre"]["exit_code"] == 1, "A's runner is alive: A is not stale"
     assert vm.double.all_frozen(), "B touched nothing of A"
