@@ -250,11 +250,12 @@ for vm in s["vms"]:
         settings_text = (
             "# irisbackup hook settings, rendered by Pulumi. An empty instances= means: every running instance.\n"
             f"instances={instances}\n"
-            f"call_timeout_seconds={h.get('callTimeoutSeconds', 20)}\n"
+            f"call_timeout_seconds={h.get('callTimeoutSeconds', 15)}\n"
             f"azure_timeout_seconds={h.get('azureTimeoutSeconds', 120)}\n"
-            f"freeze_budget_seconds={h.get('freezeBudgetSeconds', 240)}\n"
+            f"freeze_budget_seconds={h.get('freezeBudgetSeconds', 200)}\n"
             f"wd_suspend_limit_seconds={h.get('wdSuspendLimitSeconds', 300)}\n"
             f"external_freeze_timeout_seconds={h.get('externalFreezeTimeoutSeconds', 600)}\n"
+            f"runner_poll_seconds={h.get('runnerPollSeconds', 1)}\n"
             f"continue_backup_on_failure={str(h.get('continueBackupOnFailure', True)).lower()}\n"
             f"credentials_file={h.get('credentialsFile') or ''}\n"
         )
@@ -279,7 +280,7 @@ for vm in s["vms"]:
                 name="IRISBACKUP_SETTINGS", value=settings_text)]) if application else None,
             async_execution=False,
             treat_failure_as_deployment_failure=True,
-            timeout_in_seconds=h.get("freezeBudgetSeconds", 240) + 30 + h.get("callTimeoutSeconds", 20) + 120,
+            timeout_in_seconds=h.get("freezeBudgetSeconds", 200) + 30 + h.get("callTimeoutSeconds", 15) + 120,
             opts=pulumi.ResourceOptions(protect=protect and application),
         )
         if application:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.hook_bundle import load_bundle
 from offline_plan.render import to_json, to_text
 from tests.program.harness import TEST_PRIVATE_KEY, example_settings, run_with_settings
 
@@ -52,10 +53,11 @@ def test_hook_settings_version_schedule_and_targets_are_in_the_text(prod):
     text, _ = prod
     lines = text.splitlines()
     prod2 = lines.index(next(line for line in lines if line.startswith("    vm-iris-prod-2:")))
-    assert "application-consistent (hooks 1.0.0, sha256 " in lines[prod2] and "via ssh" in lines[prod2]
-    assert "    vm-cache-prod-1: policy enhanced-4h, application-consistent (hooks 1.0.0" in text and "via runCommand" in text
+    version = load_bundle().version
+    assert f"application-consistent (hooks {version}, sha256 " in lines[prod2] and "via ssh" in lines[prod2]
+    assert f"    vm-cache-prod-1: policy enhanced-4h, application-consistent (hooks {version}" in text and "via runCommand" in text
     assert "instances=IRISAPP:iris IRISREPORT:iris" in lines[prod2 + 2]
-    assert "continue_backup_on_failure=true" in lines[prod2 + 2] and "freeze_budget_seconds=240" in lines[prod2 + 2]
+    assert "continue_backup_on_failure=true" in lines[prod2 + 2] and "freeze_budget_seconds=200" in lines[prod2 + 2]
     assert "every 4 h from 00:00 in a 24 h window: 6 a day (RPO 4 h)" in text
     assert "customer-managed key https://kv-iris-prod.vault.azure.net/keys/backup-cmk (identity id-backup-cmk)" in text
     assert "diagnostics to workspace law-prod (" in text and "alert e-mails dba-oncall@example.com" in text

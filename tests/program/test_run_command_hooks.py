@@ -61,7 +61,7 @@ def test_a_stack_mixes_both_channels_and_shows_the_channel_per_vm(prod_settings)
     item = only(run, "azure-native:recoveryservices:ProtectedItem", "vm-cache-prod-1-protected-item")
     assert command.urn in item.dependencies
     lines = "\n".join(summary(run))
-    assert "vm-cache-prod-1: policy enhanced-4h, application-consistent (hooks 1.0.0, sha256" in lines
+    assert f"vm-cache-prod-1: policy enhanced-4h, application-consistent (hooks {load_bundle().version}, sha256" in lines
     assert "via runCommand" in lines and "via ssh" in lines
 
 
@@ -129,7 +129,7 @@ def test_an_unpinned_run_command_fails_hooks_version_pinned(prod_settings):
     unpinned = edited(run, "hooks-vm-cache-prod-1-runcommand", with_inputs(("parameters",), parameters))
     assert failing(checked("prod", prod_settings, registrations=unpinned))["hooks-version-pinned"] == [
         "hooks of VM vm-cache-prod-1: the run command is not pinned to a bundle version and sha256 (parameters "
-        "IRISBACKUP_BUNDLE_VERSION=1.0.0, IRISBACKUP_BUNDLE_SHA256=not set); deploy the hooks through RunCommandHooks"]
+        f"IRISBACKUP_BUNDLE_VERSION={load_bundle().version}, IRISBACKUP_BUNDLE_SHA256=not set); deploy the hooks through RunCommandHooks"]
 
 
 def test_the_uninstall_step_does_not_count_as_hooks(prod_settings):
