@@ -164,6 +164,11 @@ fi
 ib_spawn_watchdog "$IB_RUN"
 waited=0
 until ib_proc_alive "$IB_RUN_DIR/watchdog.proc"; do
+	# A post-script that started meanwhile stops the watchdog at once: too late anyway.
+	if pre_too_late; then
+		ib_mark "$IB_RUN_DIR/watchdog_stop" || :
+		pre_fail pre-late "azure timeout reached or the post-script started before freezing; nothing frozen"
+	fi
 	if [ "$waited" -ge 50 ]; then
 		ib_mark "$IB_RUN_DIR/watchdog_stop" || :
 		pre_fail watchdog-not-started "the watchdog did not start within 5s; not freezing anything"
@@ -190,7 +195,7 @@ done
 if pre_too_late; then
 	rm -f "$IB_RUN_DIR"/attempt.*
 	ib_mark "$IB_RUN_DIR/watchdog_stop" || :
-	pre_fail pre-late "azure timeout reached before freezing; nothing frozen"
+	pre_fail pre-late "azure timeout reached or the post-script started before freezing; nothing frozen"
 fi
 
 freeze_expr="$IB_FREEZE_EXPR_PREFIX(\"\",\"\",1,10,0,0,$S_EFT,,,$S_WDL)"

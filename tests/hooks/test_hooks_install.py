@@ -103,7 +103,7 @@ def test_installed_layout_modes_and_config(vm):
 def test_hooks_dir_ships_only_the_bundle():
     names = sorted(p.name for p in HOOKS.iterdir())
     assert names == ["VERSION", "common.sh", "install.sh", "post-script.sh",
-                     "pre-script.sh", "state.sh", "watchdog.sh"]
+                     "pre-script.sh", "settings.sh", "state.sh", "watchdog.sh"]
 
 
 def test_default_install_with_only_root(bare_vm):
