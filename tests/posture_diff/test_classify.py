@@ -103,7 +103,7 @@ def test_a_new_vm_and_hook_and_ssh_changes(prod):
         extra["id"] = extra["id"].replace("vm-iris-prod-1", "vm-iris-prod-9")
         settings["vms"].append(extra)
         settings["vms"][1]["ssh"]["hostKey"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE"
-        settings["vms"][1]["hooks"]["freezeBudgetSeconds"] = 250
+        settings["vms"][1]["hooks"]["freezeBudgetSeconds"] = 230
 
     changes = changes_after(prod, edit)
     assert classes(changes["vms.vm-iris-prod-9"]) == {"improvement"}
