@@ -25,6 +25,25 @@ ib_seconds_value() {
 	return 1
 }
 
+# ib_seconds_setting LINE KEY VALUE: a whole-seconds setting, checked against its range and stored.
+ib_seconds_setting() {
+	case $2 in
+	call_timeout_seconds) _ib_max=600 ;;
+	azure_timeout_seconds) _ib_max=1800 ;;
+	runner_poll_seconds) _ib_max=5 ;;
+	*) _ib_max=1200 ;;
+	esac
+	ib_seconds_value "$1" "$2" "$3" "$_ib_max" || return 1
+	case $2 in
+	call_timeout_seconds) S_CALL_TIMEOUT=$3 ;;
+	azure_timeout_seconds) S_AZURE_TIMEOUT=$3 ;;
+	freeze_budget_seconds) S_BUDGET=$3 ;;
+	wd_suspend_limit_seconds) S_WDL=$3 ;;
+	external_freeze_timeout_seconds) S_EFT=$3 ;;
+	runner_poll_seconds) S_POLL=$3 ;;
+	esac
+}
+
 ib_parse_settings() {
 	_ib_file=$1 _ib_mode=$2
 	S_INSTANCES='' S_CALL_TIMEOUT=15 S_AZURE_TIMEOUT=120 S_BUDGET=200
@@ -92,29 +111,8 @@ ib_parse_settings() {
 			ib_check_instances "$_ib_n" "$_ib_val" || return 1
 			S_INSTANCES=$IB_INSTANCES
 			;;
-		call_timeout_seconds)
-			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 600 || return 1
-			S_CALL_TIMEOUT=$_ib_val
-			;;
-		azure_timeout_seconds)
-			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1800 || return 1
-			S_AZURE_TIMEOUT=$_ib_val
-			;;
-		freeze_budget_seconds)
-			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1200 || return 1
-			S_BUDGET=$_ib_val
-			;;
-		wd_suspend_limit_seconds)
-			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1200 || return 1
-			S_WDL=$_ib_val
-			;;
-		external_freeze_timeout_seconds)
-			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 1200 || return 1
-			S_EFT=$_ib_val
-			;;
-		runner_poll_seconds)
-			ib_seconds_value "$_ib_n" "$_ib_key" "$_ib_val" 5 || return 1
-			S_POLL=$_ib_val
+		call_timeout_seconds | azure_timeout_seconds | freeze_budget_seconds | wd_suspend_limit_seconds | external_freeze_timeout_seconds | runner_poll_seconds)
+			ib_seconds_setting "$_ib_n" "$_ib_key" "$_ib_val" || return 1
 			;;
 		continue_backup_on_failure)
 			case $_ib_val in
