@@ -33,6 +33,14 @@ class Registration:
     ignore_changes: list[str] = field(default_factory=list)
 
 
+def group_by_type(resources: list[Registration]) -> dict[str, list[Registration]]:
+    """Registrations grouped by resource type, each group in registration order."""
+    groups: dict[str, list[Registration]] = {}
+    for resource in resources:
+        groups.setdefault(resource.type, []).append(resource)
+    return groups
+
+
 @dataclass
 class PlanRun:
     stack: str

@@ -7,7 +7,7 @@ from typing import Any
 
 from components.drill_isolation import ROLE_NAMES
 
-from .engine import PlanRun, Registration, mask_secrets
+from .engine import PlanRun, Registration, group_by_type, mask_secrets
 from .posture import build_posture
 from .render_health import health_lines
 from .render_parity import disks_text, policy_parity_line, retired_text, vault_guard_line
@@ -118,9 +118,7 @@ def _drill_lines(resources: list[Registration] | None) -> list[str]:
     """The restore-drill sandbox: what isolates it and what its identity may do (docs/restore-drill.md)."""
     if resources is None:
         return []
-    by_type: dict[str, list[Registration]] = {}
-    for resource in resources:
-        by_type.setdefault(resource.type, []).append(resource)
+    by_type = group_by_type(resources)
     groups = [g for g in by_type.get(RESOURCE_GROUP, []) if g.parent.endswith("::drill")]
     if not groups:
         return ["  Restore drill sandbox: none (drill.enabled is false)"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .engine import Registration
+from .engine import Registration, group_by_type
 
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
 ALERT_RULE = "azure-native:monitor:ScheduledQueryRule"
@@ -13,9 +13,7 @@ QUERY_PACK = "azure-native:operationalinsights:QueryPack"
 def health_lines(resources: list[Registration] | None) -> list[str]:
     if resources is None:
         return []
-    by_type: dict[str, list[Registration]] = {}
-    for resource in resources:
-        by_type.setdefault(resource.type, []).append(resource)
+    by_type = group_by_type(resources)
     rules = by_type.get(ALERT_RULE, [])
     if not rules:
         return ["  Backup health alerts: OFF (needs vault.diagnostics.workspaceId; see docs/operating.md)"]
