@@ -18,7 +18,7 @@ from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from components import settings as program_settings
-from policy import backup_rules
+from policy import backup_rules, rule_kit
 from policy.backup_rules import PACK_NAME, RULES
 from policy.offline import PolicyConfigError, config_problems, enforcement_level, load_config_file
 from tests.program.harness import ROOT
@@ -42,7 +42,7 @@ def test_every_rule_has_an_id_description_level_and_what_to_change():
 
 def test_rules_mirror_azure_builtin_policies_in_their_descriptions():
     by_id = {rule.name: rule for rule in RULES}
-    for rule_id, builtin in backup_rules.AZURE_BUILTIN_POLICIES.items():
+    for rule_id, builtin in rule_kit.AZURE_BUILTIN_POLICIES.items():
         assert f"Azure Policy {builtin}" in by_id[rule_id].description
 
 
