@@ -53,7 +53,7 @@ def generate_settings(vms: int, nsgs: int = 4) -> dict[str, Any]:
 
     A geo-redundant vault with a customer-managed key, diagnostics and alert e-mails; one enhanced
     4-hourly policy with the full retention ladder; the VMs spread round-robin over up to `nsgs` NSGs
-    (three egress rules each); every VM application-consistent (hooks over SSH through a bastion,
+    (one regional egress rule each); every VM application-consistent (hooks over SSH through a bastion,
     one IRIS or Cache instance, every third VM two) with the snapshot extension managed. Health alerts
     are off: bench/flat_program.py declares the same resources without them, so the two stay comparable.
     """
