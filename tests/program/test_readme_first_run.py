@@ -9,6 +9,7 @@ import yaml
 
 from components.settings import parse_settings
 from tests.program.harness import ROOT, example_settings
+from tests.program.test_settings import set_path
 
 README = (ROOT / "README.md").read_text()
 MAKEFILE = (ROOT / "Makefile").read_text()
@@ -38,15 +39,6 @@ def test_the_first_build_shows_pip_progress():
     assert "@echo" in recipe
 
 
-def _set_path(settings: dict, path: str, value: object) -> None:
-    """`pulumi config set --path` semantics for the forms the README uses (a.b[0].c)."""
-    parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
-    target = settings
-    for part in parts[:-1]:
-        target = target[part]
-    target[parts[-1]] = value
-
-
 def test_the_readme_config_set_examples_are_valid_settings():
     examples = re.findall(r"""pulumi config set --path '(settings\.[^']+)' ([^\s`"]+|"[^"]+")""", README)
     assert len(examples) >= 3, examples
@@ -54,7 +46,7 @@ def test_the_readme_config_set_examples_are_valid_settings():
     for path, value in examples:
         if value.startswith('"$(ssh-keyscan'):
             value = "10.20.1.4 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq7Yk5cQ0sIu0tq0ZBqv1V0b2m5m8f6a0QZs4cJx0Zp"
-        _set_path(settings, path.removeprefix("settings."), yaml.safe_load(value))
+        set_path(settings, path.removeprefix("settings."), yaml.safe_load(value))
     parsed = parse_settings(settings)
     assert parsed.vault.immutability == "Locked" and parsed.vms[0].ssh.host_key.startswith("ssh-ed25519 ")
 

@@ -7,7 +7,6 @@ import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,19 +17,14 @@ from components.run_command_script import (
     render_install_script,
     render_uninstall_script,
 )
-from components.settings import SettingsError, parse_settings
+from components.settings import parse_settings
 from offline_plan.render import summary
 from tests.policy.policyharness import checked, edited, failing, with_inputs
 from tests.program.harness import of_type, only, run_with_settings
+from tests.program.test_settings import problems_for
 
 RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
 CACHE_VM = 2  # vm-cache-prod-1 in Pulumi.prod.yaml, on delivery: runCommand
-
-
-def problems_for(settings: dict[str, Any]) -> list[str]:
-    with pytest.raises(SettingsError) as raised:
-        parse_settings(settings)
-    return raised.value.problems
 
 
 def test_run_command_delivery_takes_no_ssh_and_ssh_delivery_needs_it(prod_settings, dev_settings):
