@@ -7,7 +7,6 @@ from azure_harness import FakeCredential, client_kwargs, make_drill, points
 from fake_azure import Scenario
 
 from drill import __main__ as cli
-from drill.azure_ops import Azure
 from drill.points import RecoveryPoint
 from drill.safety import SafetyError
 from components.azure_ids import parse_resource_id
