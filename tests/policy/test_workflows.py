@@ -360,3 +360,13 @@ def test_a_moved_input_still_deploys(tmp_path):
     git(repo, "mv", "queries/rpo_breach.kql", "docs/rpo_breach.kql")
     commit(repo, "move a query out of the program")
     assert json.loads(stacks_to_deploy(repo, LAST=deployed).stdout) == ["dev"]
+
+
+def test_docs_name_each_jobs_identity_and_environment_as_the_workflows_do():
+    rows = [line for line in (ROOT / "docs" / "ci-identities.md").read_text().splitlines() if line.startswith("| ")]
+    for workflow, job in (("pull-request.yml", "preview"), ("deploy.yml", "up"), ("restore-drill.yml", "drill")):
+        definition = load(workflow)["jobs"][job]
+        [variable] = {re.fullmatch(r"\$\{\{ vars\.(\w+) \}\}", client)[1] for client in _login_client_ids(definition)}
+        environment = definition["environment"].replace("${{ matrix.stack }}", "<stack>")
+        [row] = [row for row in rows if f"(`{variable}`)" in row]
+        assert f"`{workflow}` `{job}`" in row and f"environment:{environment}`" in row, row
