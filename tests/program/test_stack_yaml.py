@@ -178,3 +178,13 @@ def test_only_the_stack_file_reader_parses_yaml_in_what_ships():
                *ROOT.glob("posture_diff/*.py"), *ROOT.glob("drill/*.py"), *ROOT.glob("tools/*.py")]
     readers = sorted(str(path.relative_to(ROOT)) for path in shipped if re.search(r"^\s*(import yaml|from yaml)", path.read_text(), re.M))
     assert readers == ["offline_plan/stack_yaml.py"]
+
+
+def test_the_configuration_doc_states_the_limits_the_reader_applies():
+    section = (ROOT / "docs" / "configuration.md").read_text().split("## How the stack file is read", 1)[1]
+    assert MAX_BYTES == 1024 * 1024 and "larger than 1 MiB" in section
+    assert f"more than {MAX_ALIAS_NODES:,} nodes" in section
+    assert f"deeper than {MAX_DEPTH} levels" in section
+    for text, cli, core in READINGS:
+        if not (type(cli) is type(core) and repr(cli) == repr(core)) and text in ("yes", "0777", "1_000", "0b101"):
+            assert f"`{text}`" in section
