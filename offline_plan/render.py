@@ -57,7 +57,9 @@ def _options(resource: Registration) -> dict[str, Any]:
 
 
 def to_text(run: PlanRun, settings: dict[str, Any] | None = None) -> str:
-    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *summary(run, settings)])
+    production = {True: "true", False: "false"}.get((settings or {}).get("production"), "NOT SET")
+    stack = f"Stack: {run.stack} (production: {production}; docs/policy.md, \"Production is explicit\")"
+    return "\n".join([BANNER, "", stack, "", "Resources:", *_tree(run), "", *summary(run, settings)])
 
 
 def summary(run: PlanRun, settings: dict[str, Any] | None = None) -> list[str]:

@@ -3,6 +3,8 @@ or tag never lowers it, and a stack that looks like production without saying so
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 from pathlib import Path
@@ -12,6 +14,7 @@ import yaml
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
 
 from components.settings import SettingsError, parse_settings
+from offline_plan.__main__ import main as plan_main
 from policy.backup_rules import RULES, RULES_BY_ID, VAULT, is_production
 from policy.offline import PRODUCTION_KEY, PolicyConfigError, settings_config, stack_policy_config
 from tests.policy.policyharness import checked, failing, mandatory_failing
@@ -110,3 +113,16 @@ def test_every_stack_file_that_looks_like_production_says_production_true():
         assert isinstance(settings.get("production"), bool), f"{path.name}: production must be explicit"
         if stack in ("prod", "production") or settings.get("tags", {}).get("environment") in ("prod", "production"):
             assert settings["production"] is True, path.name
+
+
+def test_the_plan_shows_the_production_setting(tmp_path):
+    for value, shown in (("true", "true"), ("false", "false"), (None, "NOT SET")):
+        text = (ROOT / "Pulumi.prod.yaml").read_text()
+        text = text.replace("    production: true\n", f"    production: {value}\n" if value else "")
+        path = tmp_path / "Pulumi.prod.yaml"
+        path.write_text(text)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            status = plan_main(["--stack", "prod", "--stack-file", str(path)])
+        assert f"Stack: prod (production: {shown};" in out.getvalue()
+        assert status == (0 if value == "true" else 1)  # false or unset on a stack named prod: mandatory violation
