@@ -128,7 +128,9 @@ def pulumi_cli_reading(text: str) -> Any:
     """A plain scalar as gopkg.in/yaml.v2 decodes it into interface{} (resolve.go): the Pulumi CLI's reading."""
     if text in _GO_WORDS:
         return _GO_WORDS[text]
-    plain = text.replace("_", "")  # yaml.v2 drops underscores before parsing numbers
+    if not text or text[0] not in "+-.0123456789":
+        return text  # yaml.v2 tries numbers only for these first characters
+    plain = text.replace("_", "")  # and drops underscores before parsing them
     if match := _GO_INT.fullmatch(plain):
         sign, digits = -1 if match[1] == "-" else 1, match[2].lower()
         base = {"0x": 16, "0o": 8, "0b": 2}.get(digits[:2])
@@ -173,11 +175,14 @@ def _shown(value: Any) -> str:
 def load_stack_yaml(path: Path) -> StackYaml:
     """The document of a stack file, or StackYamlError naming the file, the problem and the limit."""
     name = path.name
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise StackYamlError(f"{name} is {size} bytes; stack files are limited to {MAX_BYTES} bytes (1 MiB)")
-    with path.open("rb") as file:
-        data = file.read(MAX_BYTES + 1)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise StackYamlError(f"{name} is {size} bytes; stack files are limited to {MAX_BYTES} bytes (1 MiB)")
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise StackYamlError(f"cannot read {name}: {error.strerror}") from None
     if len(data) > MAX_BYTES:
         raise StackYamlError(f"{name} is larger than {MAX_BYTES} bytes (1 MiB), the limit for stack files")
     try:

@@ -113,6 +113,8 @@ READINGS = [
     (".inf", math.inf, math.inf),
     ("1.5", 1.5, 1.5),
     ("westeurope", "westeurope", "westeurope"),
+    ("_1", "_1", "_1"),
+    ("08", 8.0, 8),                  # yaml.v2: not octal, so a float
     ("yes", True, "yes"),
     ("off", False, "off"),
     ("y", True, "y"),
