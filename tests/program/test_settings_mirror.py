@@ -148,3 +148,11 @@ def test_freeze_budget_against_qos_is_a_warning_naming_the_members(prod_settings
 
 def test_no_warning_without_mirrors(dev_settings):
     assert mirror_warnings(parse_settings(dev_settings)) == []
+
+
+def test_the_program_logs_the_warning_and_still_declares_everything(prod_settings, caplog):
+    from tests.program.harness import run_with_settings
+    with caplog.at_level("WARNING"):
+        run = run_with_settings(prod_settings)
+    assert any(r.getMessage().startswith("mirror set IRISMIRROR: freezeBudgetSeconds") for r in caplog.records)
+    assert run.resources
