@@ -20,36 +20,51 @@ Availability Guide). Two checks follow, by severity:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from .mirror_spec import AsyncMembers, BackupPreference, MemberKind
-
-# settings.py imports this module after defining Instance and INSTANCE_NAME (the field line in StackSettings).
-from .settings import INSTANCE_NAME, Instance
 from .settings_base import _Settings
 
 DEFAULT_QOS_SECONDS = 8  # IRIS's default QoS timeout (High Availability Guide)
 ISCAGENT_PORT = 2188  # the ISCAgent's (and the arbiter's) default port
 MAX_FAILOVER_MEMBERS = 2  # a mirror has one or two failover members (High Availability Guide)
-_MEMBER_INSTANCE = re.compile(rf"^({INSTANCE_NAME.pattern})(?::(iris|cache))?$")
+
+
+def _instance_name() -> re.Pattern[str]:
+    # settings.py imports this module for StackSettings: its names are read at validation time, so this
+    # module can be imported first (offline_plan, tests) without a cycle.
+    from .settings import INSTANCE_NAME
+    return INSTANCE_NAME
 
 
 def _member_instance(value: Any) -> Any:
     """`NAME`, `NAME:iris` or `NAME:cache` (the hooks' instance syntax), or {name, product}."""
     if isinstance(value, str):
-        match = _MEMBER_INSTANCE.fullmatch(value)
+        match = re.fullmatch(rf"({_instance_name().pattern})(?::(iris|cache))?", value)
         if not match:
-            raise ValueError(f"expected NAME, NAME:iris or NAME:cache (NAME matching {INSTANCE_NAME.pattern})")
+            raise ValueError(f"expected NAME, NAME:iris or NAME:cache (NAME matching {_instance_name().pattern})")
         return {"name": match[1], "product": match[2] or "iris"}
     return value
+
+
+class MemberInstance(_Settings):
+    name: str
+    product: Literal["iris", "cache"] = "iris"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _instance_name().fullmatch(value):
+            raise ValueError(f"does not match ^{_instance_name().pattern}$")
+        return value
 
 
 class MirrorMember(_Settings):
     # The name of a VM in the stack's vms[] (the last segment of its id).
     vm: str = Field(min_length=1)
-    instance: Annotated[Instance, BeforeValidator(_member_instance)]
+    instance: Annotated[MemberInstance, BeforeValidator(_member_instance)]
     kind: MemberKind = MemberKind.FAILOVER
 
     @property

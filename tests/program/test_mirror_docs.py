@@ -8,7 +8,6 @@ import re
 
 from pydantic.alias_generators import to_camel
 
-import components.settings  # noqa: F401  # loads settings_mirror, as for every settings section
 from components.mirror_spec import BackupPreference, MemberKind, MirrorRole, snapshot_need
 from components.settings_mirror import MirrorMember, MirrorSet
 from tests.program.harness import ROOT

@@ -93,6 +93,8 @@ CASES = [
      f"{WHERE}[0]: members lists the same VM and instance twice"),
     ("a bad instance syntax", lambda s: s["mirrors"][0]["members"][0].update(instance="IRISPROD:db2"),
      f"{WHERE}[0].members[0].instance: 'IRISPROD:db2' expected NAME, NAME:iris or NAME:cache"),
+    ("a bad instance name", lambda s: s["mirrors"][0]["members"][0].update(instance={"name": "1RIS"}),
+     f"{WHERE}[0].members[0].instance.name: '1RIS' does not match ^[A-Za-z][A-Za-z0-9_-]{{0,63}}$"),
     ("an unknown preference", lambda s: s["mirrors"][0].update(backupPreference="backupOnly"),
      f"{WHERE}[0].backupPreference: 'backupOnly' Input should be 'preferBackupFailover', 'anyFailover' or 'primaryOnly'"),
     ("a QoS out of range", lambda s: s["mirrors"][0].update(qosTimeoutSeconds=0),
@@ -156,3 +158,17 @@ def test_the_program_logs_the_warning_and_still_declares_everything(prod_setting
         run = run_with_settings(prod_settings)
     assert any(r.getMessage().startswith("mirror set IRISMIRROR: freezeBudgetSeconds") for r in caplog.records)
     assert run.resources
+
+
+def test_the_plan_review_shows_each_set_its_preference_and_members(prod_settings):
+    from offline_plan.render import summary
+    from tests.program.harness import run_with_settings
+    prod_settings["mirrors"][0]["members"].append(add_async_vm(prod_settings))
+    lines = summary(run_with_settings(prod_settings), prod_settings)
+    start = lines.index("  Mirror sets (docs/mirror.md):")
+    assert lines[start + 1:start + 4] == [
+        "    IRISMIRROR: preferBackupFailover, QoS 8 s, async members allowed, arbiter 10.20.0.10:2188",
+        "      failover: vm-iris-prod-1/IRISPROD:iris, vm-iris-prod-2/IRISAPP:iris",
+        "      async: vm-iris-prod-dr/IRISDR:iris"]
+    del prod_settings["mirrors"]
+    assert "  Mirror sets (docs/mirror.md):" not in summary(run_with_settings(prod_settings), prod_settings)
