@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from . import health_rules, hook_verdict
 from .mirror_spec import counts_for_set
 from .settings import StackSettings
+from .settings_mirror import freezes_at_backup
 
 QUERY = "mirror_set_rpo.kql"
 
@@ -37,8 +38,7 @@ def set_members(settings: StackSettings) -> list[SetMember]:
             SetMember(mirror.name, member.vm.lower(), member.instance.name.lower(),
                       health_rules.policy_rpo_hours(settings.policies[vms[member.vm.lower()].policy]))
             for member in mirror.members
-            if counts_for_set(member.kind) and not vms[member.vm.lower()].retired
-            and vms[member.vm.lower()].consistency == "application"
+            if counts_for_set(member.kind) and freezes_at_backup(vms[member.vm.lower()])
         ]
         if members and all(m.rpo_hours + grace <= health_rules.ALERT_LOOKBACK_HOURS for m in members):
             watched += members

@@ -108,42 +108,47 @@ class MirrorSet(_Settings):
         return self
 
 
+def freezes_at_backup(vm: Any) -> bool:
+    """The VM's hooks freeze IRIS at each backup: protected, application-consistent."""
+    return not vm.retired and vm.consistency == "application"
+
+
+def _member_problems(at: str, member: MirrorMember, vm: Any, mirror: MirrorSet) -> list[str]:
+    problems = []
+    listed = {(i.name.lower(), i.product) for i in vm.hooks.instances}
+    if listed and (member.instance.name.lower(), member.instance.product) not in listed:
+        problems.append(f"{at}.instance: {member.instance.name}:{member.instance.product} is not in "
+                        f"vms[{vm.name}].hooks.instances; allowed: "
+                        f"{', '.join(f'{i.name}:{i.product}' for i in vm.hooks.instances)}")
+    polls = vm.hooks.runner_poll_seconds
+    if member.kind is MemberKind.FAILOVER and freezes_at_backup(vm) and 2 * polls * 2 >= mirror.qos_timeout_seconds:
+        problems.append(
+            f"{at}: vms[{vm.name}].hooks.runnerPollSeconds {polls} freezes the database for at least 2 x {polls} = "
+            f"{2 * polls} s per snapshot, not under half the mirror's qosTimeoutSeconds ({mirror.qos_timeout_seconds} / 2); "
+            "lower runnerPollSeconds or raise qosTimeoutSeconds")
+    return problems
+
+
 def _problems(sets: list[MirrorSet], vms: list[Any]) -> list[str]:
     known = {vm.name.lower(): vm for vm in vms}
     problems: list[str] = []
     first_set: dict[tuple[str, str], str] = {}
     for index, mirror in enumerate(sets):
-        where = f"mirrors[{index}]"
-        protected = []
         for position, member in enumerate(mirror.members):
-            at = f"{where}.members[{position}]"
-            vm = known.get(member.vm.lower())
+            at = f"mirrors[{index}].members[{position}]"
             if member.key in first_set:
                 problems.append(f"{at}: {member.label} is already a member of mirror set {first_set[member.key]!r}; "
                                 "an instance belongs to one mirror")
             first_set.setdefault(member.key, mirror.name)
+            vm = known.get(member.vm.lower())
             if vm is None:
                 problems.append(f"{at}.vm: {member.vm!r} is not a VM of this stack; allowed: "
                                 f"{', '.join(sorted(v.name for v in vms))}")
-                continue
-            names = {(i.name.lower(), i.product) for i in vm.hooks.instances}
-            if names and (member.instance.name.lower(), member.instance.product) not in names:
-                problems.append(f"{at}.instance: {member.instance.name}:{member.instance.product} is not in "
-                                f"vms[{vm.name}].hooks.instances; allowed: "
-                                f"{', '.join(f'{i.name}:{i.product}' for i in vm.hooks.instances)}")
-            if member.kind is MemberKind.FAILOVER:
-                if not vm.retired and vm.consistency == "application":
-                    protected.append(member)
-                window = 2 * vm.hooks.runner_poll_seconds
-                if window * 2 >= mirror.qos_timeout_seconds:
-                    problems.append(
-                        f"{at}: vms[{vm.name}].hooks.runnerPollSeconds {vm.hooks.runner_poll_seconds} freezes the "
-                        f"database for at least 2 x {vm.hooks.runner_poll_seconds} = {window} s per snapshot, not under "
-                        f"half the mirror's qosTimeoutSeconds ({mirror.qos_timeout_seconds} / 2); lower runnerPollSeconds "
-                        "or raise qosTimeoutSeconds")
-        if not protected:
-            problems.append(f"{where}: no failover member's VM is protected application-consistently (every one is "
-                            "retired, crash-consistent or unknown): the set would have no consistent recovery point")
+            else:
+                problems += _member_problems(at, member, vm, mirror)
+        if not any(freezes_at_backup(known[m.vm.lower()]) for m in mirror.failover_members if m.vm.lower() in known):
+            problems.append(f"mirrors[{index}]: no failover member's VM is protected application-consistently (every "
+                            "one is retired, crash-consistent or unknown): the set would have no consistent recovery point")
     return problems
 
 
@@ -171,9 +176,9 @@ def mirror_warnings(settings: Any) -> list[str]:
     vms = {vm.name.lower(): vm for vm in settings.vms}
     warnings = []
     for mirror in settings.mirrors:
-        late = [(m, vms[m.vm.lower()].hooks.freeze_budget_seconds) for m in mirror.failover_members
-                if m.vm.lower() in vms and not vms[m.vm.lower()].retired
-                and vms[m.vm.lower()].hooks.freeze_budget_seconds * 2 >= mirror.qos_timeout_seconds]
+        members = [(m, vms[m.vm.lower()]) for m in mirror.failover_members if m.vm.lower() in vms]
+        late = [(m, vm.hooks.freeze_budget_seconds) for m, vm in members
+                if freezes_at_backup(vm) and vm.hooks.freeze_budget_seconds * 2 >= mirror.qos_timeout_seconds]
         if late:
             budgets = ", ".join(f"{m.label} {budget} s" for m, budget in late)
             warnings.append(
