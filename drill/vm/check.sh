@@ -156,7 +156,7 @@ EOC
 # integrity NAME PRODUCT -> INTEGRITY (ok|errors|incomplete|not-run), CHECKED, NOT_CHECKED (json items)
 integrity() {
 	list_dbs "$1" "$2" "$WORK/$1.dbs"
-	UNMIRROR=not-needed
+	UNMIRROR=not-needed MIRRORED_GAP=0
 	[ "$mirror" = member ] && unmirror "$1" "$2"
 	dirs="" CHECKED=0 NOT_CHECKED=""
 	while IFS='|' read -r tag mirrored mounted dir; do
@@ -164,9 +164,12 @@ integrity() {
 		reason=""
 		if [ "$mirrored" = 1 ]; then
 			reason=still-mirrored # never checked as a mirror member: the drill proves a copy out of the mirror
+		elif [ "$mounted" != 1 ] && grep -qxF "$dir" "$WORK/$1.mirrored" 2>/dev/null; then
+			reason=not-mounted-after-unmirror
 		elif [ "$mounted" != 1 ]; then
 			reason=not-mounted
 		fi
+		case $reason in still-mirrored | not-mounted-after-unmirror) MIRRORED_GAP=1 ;; esac
 		if [ -n "$reason" ]; then
 			NOT_CHECKED="$NOT_CHECKED${NOT_CHECKED:+,}{\"dir\":\"$(json_str "$dir")\",\"reason\":\"$reason\"}"
 			continue
@@ -197,7 +200,7 @@ check_instance() { # NAME PRODUCT
 	state=$(qlist_field "$name" "$product" 4)
 	mgr="$dir/mgr"
 	mirror=none autostarted=false disarmed="" START=ok start_s=0 INTEGRITY=not-run integ_s=0 CHECKED=0 NOT_CHECKED=""
-	UNMIRROR=not-needed
+	UNMIRROR=not-needed MIRRORED_GAP=0
 	if [ -z "$dir" ]; then
 		START=failed
 		log "$name: not installed on this VM (not in qlist)"
@@ -235,7 +238,7 @@ check_instance() { # NAME PRODUCT
 	RESULTS="$RESULTS${RESULTS:+,}$item"
 	case $START in ok) ;; *) VERDICT_START=1 ;; esac
 	case $INTEGRITY in errors) VERDICT_ERRORS=1 ;; ok) ;; *) VERDICT_UNCHECKED=1 ;; esac
-	[ "$UNMIRROR" = failed ] && VERDICT_UNCHECKED=1 # its mirrored databases were not checked
+	[ "$MIRRORED_GAP" = 1 ] && VERDICT_UNCHECKED=1 # a mirrored database was not checked out of the mirror
 }
 
 VERDICT_START=0 VERDICT_ERRORS=0 VERDICT_UNCHECKED=0 COUNT=0

@@ -17,6 +17,7 @@
 #                                database and dismounts those (a mirrored database mounts read-only; the
 #                                check mounts them again); CleanJournal=1 deletes <root>/journal/MIRROR-*
 #   <root>/journal/              journal files (MIRROR-<mirror>-... for mirror journals)
+#   instances/<NAME>/mount       outcome of SYS.Database.MountDatabase: ok (default) | fail
 #   events                       "<NAME> <event> [detail]" per line
 set -u
 me=${0##*/}
@@ -109,6 +110,7 @@ session() { # NAME -U %SYS, ObjectScript on stdin
 	*'MountDatabase("'*)
 		dir=$(printf '%s' "$code" | sed -n 's/.*MountDatabase("\(.*\)").*/\1/p' | sed 's/""/"/g')
 		event "$1" "mount $dir"
+		[ "$(outcome "$I/mount" ok)" = ok ] || { echo "<DIRECTORY>"; exit 1; }
 		# shellcheck disable=SC2016 # an awk program
 		set_databases '$3 == d { $2 = 1 } { print }' "$dir"
 		;;

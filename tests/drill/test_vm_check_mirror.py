@@ -55,6 +55,15 @@ def test_when_the_mirror_cannot_be_removed_its_databases_are_not_checked_and_the
     assert run.result["verdict"] == "could-not-check"
 
 
+def test_a_database_that_left_the_mirror_but_does_not_mount_is_a_gap_not_a_pass(vm):
+    member(vm, mount="fail")
+    run = vm.run('DRILL_INSTANCES="IRISPROD:iris"')
+    (inst,) = run.result["instances"]
+    assert inst["unmirror"] == "ok" and inst["checked"] == 1
+    assert inst["not_checked"] == [{"dir": "/data/mirrored/", "reason": "not-mounted-after-unmirror"}]
+    assert run.result["verdict"] == "could-not-check"
+
+
 def test_an_auto_started_member_may_hold_a_mirror_role_so_the_removal_is_refused_and_reported(vm):
     member(vm, status="running")
     run = vm.run('DRILL_INSTANCES="IRISPROD:iris"')
@@ -74,10 +83,11 @@ def test_a_non_member_is_not_touched(vm):
 
 # Across removal outcomes, boot states and mount states: no database is checked while mirrored, the
 # journals survive, and "passed" only when every mirrored database was checked out of the mirror.
-@pytest.mark.parametrize("unmirror, status, mounted", list(itertools.product(
-    ("ok", "fail"), ("down", "running"), ("0", "1"))))
-def test_invariants_over_combined_states(vm, unmirror, status, mounted):
-    root = member(vm, databases=(f"1 {mounted} /data/mirrored/", "0 1 /data/local/"), unmirror=unmirror, status=status)
+@pytest.mark.parametrize("unmirror, status, mounted, mount", list(itertools.product(
+    ("ok", "fail"), ("down", "running"), ("0", "1"), ("ok", "fail"))))
+def test_invariants_over_combined_states(vm, unmirror, status, mounted, mount):
+    root = member(vm, databases=(f"1 {mounted} /data/mirrored/", "0 1 /data/local/"), unmirror=unmirror,
+                  status=status, mount=mount)
     run = vm.run('DRILL_INSTANCES="IRISPROD:iris"')
     (inst,) = run.result["instances"]
     removed = f"IRISPROD remove-mirror 1,0,0 JoinMirror={'1' if status == 'running' else '0'}" in run.events
