@@ -366,6 +366,7 @@ class VmSettings(_Settings):
 
 # Sections in their own modules build on _Settings above, so they are imported here, not at the top.
 from .settings_health import HealthField  # noqa: E402
+from .settings_mirror import MirrorsField  # noqa: E402
 
 
 class StackSettings(_Settings):
@@ -383,6 +384,7 @@ class StackSettings(_Settings):
     vms: list[VmSettings] = Field(min_length=1)
     health: HealthField  # after vault: its default depends on vault.diagnostics
     drill: DrillField = DrillSettings()
+    mirrors: MirrorsField = []  # after vms: members name stack VMs (components/settings_mirror.py)
 
     @model_validator(mode="after")
     def _destroy_must_be_possible(self) -> StackSettings:
