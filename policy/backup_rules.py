@@ -60,12 +60,13 @@ from .rule_kit import (
 
 PACK_NAME = "irisbackup-backup-posture"
 
-# Service tags a backup egress rule may name only with a region ("Storage.westeurope"): the global tag
-# opens 443 to every storage account in every region.
-REGIONAL_SERVICE_TAGS = ("Storage",)
-# Global tags Microsoft documents for the backup agents (backup-azure-arm-vms-prepare); not needed by the
-# snapshot extension itself, still acceptable destinations.
-GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory")
+# Without allowedDestinations (the stack's exact set, which the offline check and --write-policy-config fill
+# in from components/egress_spec.py), the generic check. Tags accepted only with a region
+# ("Storage.WestEurope"): the global tags open 443 to every storage account / every Azure IP in every region.
+REGIONAL_SERVICE_TAGS = ("Storage", "AzureCloud")
+# Global tags: Azure Monitor Agent needs AzureMonitor and AzureResourceManager; AzureBackup and
+# AzureActiveDirectory are Microsoft's list for the backup agents (backup-azure-arm-vms-prepare).
+GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory", "AzureMonitor", "AzureResourceManager")
 # Destinations that mean "anywhere": never acceptable for a backup egress rule.
 _WILDCARD_DESTINATIONS = {"*", "any", "internet", "0.0.0.0/0", "::/0"}
 
@@ -278,19 +279,28 @@ def _egress_destination_problem(destination: str, config: Mapping[str, Any]) -> 
     base, _, region = destination.partition(".")
     if destination.lower() in _WILDCARD_DESTINATIONS:
         return f"wildcard destination {destination}"
+    exact = [str(d) for d in as_list(config["allowedDestinations"])]
+    if exact:
+        if destination in exact:
+            return None
+        spelt = [d for d in exact if d.lower() == destination.lower()]
+        if spelt:  # Azure matches either, but stores what it was sent: state and portal drift
+            return f"destination {destination} is not spelt as Azure's service tag list spells it ({spelt[0]})"
+        return f"destination {destination} is not one the stack's features need"
     if base in config["regionalServiceTags"]:
         # Storage.westeurope, never the global Storage tag (every storage account in every region).
         return None if region.isalnum() else (f"destination {destination} is the global {base} tag (every region), "
                                               "not the vault's region")
     if destination in config["allowedServiceTags"]:
         return None
-    return f"destination {destination} is not a backup service tag"
+    return f"destination {destination} is not a service tag the stack's features need"
 
 
 def check_network_egress_only(subject: Subject, config: Mapping[str, Any]) -> list[str]:
     props = subject.props
     rule = f"security rule {_get(props, 'securityRuleName') or subject.name}"
-    allowed = [f"{tag}.<region>" for tag in config["regionalServiceTags"]] + list(config["allowedServiceTags"])
+    allowed = ([str(d) for d in as_list(config["allowedDestinations"])]
+               or [f"{tag}.<region>" for tag in config["regionalServiceTags"]] + list(config["allowedServiceTags"]))
     problems = []
     if _get(props, "direction") != "Outbound":
         problems.append(f"{rule}: direction is {show(_get(props, 'direction'))}; the backup needs no inbound access, "
@@ -406,9 +416,12 @@ RULES: list[Policy] = [
         MANDATORY, check_coverage_hooks, "Give the VM ssh or delivery: runCommand, or set its consistency: crash.",
         {"crashConsistentVms": names_config([], "VM names explicitly backed up without hooks (settings vms[].consistency: crash)")}),
     resource_rule(
-        "network-egress-only", "NSG rules only allow outbound TCP 443 to regional backup service tags", MANDATORY,
-        (SECURITY_RULE,), check_network_egress_only, "Keep only Outbound Allow Tcp 443 rules to the service tags.",
-        {"regionalServiceTags": names_config(list(REGIONAL_SERVICE_TAGS), "service tags accepted only as <tag>.<region>"),
+        "network-egress-only", "NSG rules only allow outbound TCP 443 to the service tags the stack's features need",
+        MANDATORY, (SECURITY_RULE,), check_network_egress_only,
+        "Keep only Outbound Allow Tcp 443 rules to the service tags the stack's features need.",
+        {"allowedDestinations": names_config([], "exactly these destinations, as spelt here (the offline check fills in "
+                                                 "the stack's set from components/egress_spec.py); empty: the tag lists below"),
+         "regionalServiceTags": names_config(list(REGIONAL_SERVICE_TAGS), "service tags accepted only as <tag>.<region>"),
          "allowedServiceTags": names_config(list(GLOBAL_SERVICE_TAGS), "global service tags accepted as they are")}),
     resource_rule(
         "hooks-plugin-config", "Freeze/thaw hook settings keep Azure's and IRIS's time limits and the failure mode",

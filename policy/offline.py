@@ -34,6 +34,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from components.egress_spec import allowed_destinations
+from components.settings import SettingsError, parse_settings
+
 from .backup_rules import RULES, RULES_BY_ID
 
 POLICY_DIR = Path(__file__).resolve().parent
@@ -98,11 +101,17 @@ def settings_config(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Policy config that follows from the stack settings (irisbackup:settings), so the pack knows them."""
     vms = [vm for vm in settings.get("vms") or [] if isinstance(vm, Mapping)]
     names = [str(vm.get("id", "")).rstrip("/").rsplit("/", 1)[-1] for vm in vms]
-    return {
+    config = {
         "data-safety-protect": {"allowDestroy": bool(settings.get("allowDestroy", False))},
         "coverage-hooks": {"crashConsistentVms": [name for name, vm in zip(names, vms) if vm.get("consistency") == "crash"]},
         "coverage-protected-items": {"requiredVms": [name for name in names if name]},
     }
+    try:
+        # Exactly what the program's own NSG rules name, by the very function that derives them.
+        config["network-egress-only"] = {"allowedDestinations": allowed_destinations(parse_settings(settings))}
+    except SettingsError:
+        pass  # the program refuses these settings before declaring any rule
+    return config
 
 
 def stack_config_file(stack: str) -> Path:
