@@ -53,10 +53,9 @@ HealthField = Annotated[HealthSettings, Field(default_factory=dict, validate_def
 
 
 def agent_identity(vm: VmSettings, health: HealthSettings) -> ResourceId | None:
-    """The user-assigned identity Azure Monitor Agent on this VM is told to use; None: the VM's system-assigned one."""
-    if vm.identity is not None:
-        return vm.identity if isinstance(vm.identity, ResourceId) else None
-    return health.agent_identity_id
+    """The user-assigned identity Azure Monitor Agent on this VM is told to use (the VM's own, else the stack's
+    health.agentIdentityId); None: the VM's system-assigned one."""
+    return vm.identity if isinstance(vm.identity, ResourceId) else health.agent_identity_id
 
 
 def agent_identity_problem(settings: StackSettings) -> str | None:

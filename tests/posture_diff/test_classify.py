@@ -160,7 +160,7 @@ def test_the_posture_holds_the_reviewer_facts_of_prod(prod):
     flat = flatten(facts)
     assert flat["policies.enhanced-4h.schedule.windowStart"] == "00:00"
     assert flat["vms.vm-iris-prod-1.ssh.proxy.host"] == "10.20.0.4"
-    assert flat["vms.vm-iris-prod-1.hooks.version"] and flat["egress.nsg-iris-data.Storage.westeurope.rule"] == "Outbound Allow Tcp/443"
+    assert flat["vms.vm-iris-prod-1.hooks.version"] and flat["egress.nsg-iris-data.Storage.WestEurope.rule"] == "Outbound Allow Tcp/443"
     assert "PRIVATE KEY" not in json.dumps(facts)
 
 
