@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Literal
 
 import pulumi
@@ -21,8 +21,8 @@ from .hook_bundle import HookBundle, render_hook_settings
 from .naming import hook_owner_id
 from .parity_spec import retired_protection_state
 from .protected_vm import ProtectedVm, ProtectedVmArgs
+from . import run_command_script
 from .run_command_hooks import RunCommandHooks, RunCommandHooksArgs
-from .run_command_script import run_command_owner_id
 from .settings import Ssh, SshProxy, StackSettings, VmSettings
 from .vault import BackupVault, BackupVaultArgs
 from .vault_guard import VaultGuard, VaultGuardArgs
@@ -70,14 +70,9 @@ def required_secret_keys(settings: StackSettings) -> set[str]:
     return keys
 
 
-def utc_now() -> datetime:
-    """This program run's time: names run commands created in it (run_command_script.run_command_name)."""
-    return datetime.now(timezone.utc)
-
-
 def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: SecretLookup) -> BackupStackOutputs:
     resource_group = settings.resource_group_id.resource_group
-    now = utc_now()
+    now = run_command_script.utc_now()  # names the run commands created in this run
     protect = not settings.allow_destroy
     vault = BackupVault(settings.vault.name, BackupVaultArgs(
         settings=settings.vault, resource_group_name=resource_group, location=settings.location,
@@ -170,7 +165,7 @@ def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBund
                        egress: list[pulumi.Resource]) -> RunCommandHooks:
     return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
         vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
-        owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
+        owner_id=run_command_script.run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
         protect=not settings.allow_destroy, now=now, depends_on=egress,
     ))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Literal
 
 import pulumi
@@ -32,13 +32,13 @@ class RunCommandHooksArgs:
     settings_text: str
     # install.sh --owner of this channel (run_command_script.run_command_owner_id).
     owner_id: str
+    # This program run's time: names a run command created in it (run_command_script.run_command_name).
+    now: datetime
     # "uninstall" is the deliberate removal step: a run command resource has no delete hook.
     action: Literal["install", "uninstall"] = "install"
     # Pulumi `protect` on the install: removing the VM from the stack cannot silently leave its
     # release behind; the uninstall step lifts the flag.
     protect: bool = True
-    # When this program run happens: names a run command created now (run_command_script.run_command_name).
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     # What must be in place first: the VM's NSG egress rules (the result travels over them).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 

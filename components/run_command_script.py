@@ -53,6 +53,11 @@ class ScriptTooLarge(ValueError):
     """The rendered script does not fit Azure's inline limit."""
 
 
+def utc_now() -> datetime:
+    """This program run's time: names the run commands created in it (tests fix it)."""
+    return datetime.now(timezone.utc)
+
+
 def run_command_name(created: datetime) -> str:
     return f"{RUN_COMMAND_NAME}-{created.astimezone(timezone.utc):%Y%m%d-%H%M%S}"
 

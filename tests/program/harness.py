@@ -32,7 +32,7 @@ def run_with_settings(settings: dict[str, Any], stack: str = "test", now: dateti
         "irisbackup:sshPrivateKey": TEST_PRIVATE_KEY,
         "irisbackup:bastionPrivateKey": TEST_PRIVATE_KEY,
     }
-    with mock.patch("components.backup_stack.utc_now", return_value=now):
+    with mock.patch("components.run_command_script.utc_now", return_value=now):
         return run_program(stack, StackConfig(values, ["irisbackup:sshPrivateKey", "irisbackup:bastionPrivateKey"]), PROGRAM)
 
 
