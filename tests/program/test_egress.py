@@ -15,11 +15,12 @@ from components.egress_spec import (
     allowed_destinations,
     regional_tag,
     required_egress,
+    rules_for,
 )
 from components.settings import parse_settings
 from policy.offline import settings_config
 from tests.policy.policyharness import checked
-from tests.program.harness import of_type, run_with_settings
+from tests.program.harness import ROOT, of_type, run_with_settings
 
 RULE = "azure-native:network:SecurityRule"
 WORKSPACE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
@@ -127,3 +128,28 @@ def test_the_plan_declares_exactly_the_derived_rules_and_the_pack_accepts_exactl
     assert settings_config(prod_settings)["network-egress-only"] == {
         "allowedDestinations": [CLOUD, MONITOR, ARM, STORAGE]}
     assert checked("prod", prod_settings, registrations=run.resources).passed
+
+
+def test_the_docs_table_lists_every_rule_with_its_slot_and_microsofts_source():
+    text = (ROOT / "docs" / "network-and-rbac.md").read_text()
+    section = text[text.index("## Network egress per feature"):]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    for rule in rules_for({"backup", "health", "runCommand"}, "westeurope"):
+        [row] = [line for line in rows if f"`{rule.name}`" in line]
+        priority = "firstPriority" + (f" + {rule.slot}" if rule.slot else "")
+        assert priority in row or f"+ {rule.slot}" in row, (rule.name, row)
+        # The article the code cites is the one the table links.
+        article = rule.source.split(",")[0].split(":")[0].removeprefix("learn.microsoft.com")
+        assert article in row, (rule.name, article)
+        tag = rule.destination.split(".")[0]
+        assert f"`{tag}" in row, (rule.name, tag)
+
+
+def test_readme_and_configuration_promise_what_the_derivation_does():
+    checklist = " ".join((ROOT / "README.md").read_text().split())
+    for destination in ("`Storage.<Region>`", "`AzureMonitor`", "`AzureResourceManager`", "`AzureCloud.<region>`"):
+        assert destination in checklist, destination
+    assert f"`firstPriority` to `firstPriority + {EGRESS_PRIORITY_SLOTS - 1}`" in checklist
+    configuration = (ROOT / "docs" / "configuration.md").read_text()
+    assert f"`{{id, firstPriority: 100-{4096 - EGRESS_PRIORITY_SLOTS + 1}}}`" in configuration
+    assert "| `vms[].identity` | none | `systemAssigned`, or a user-assigned identity ID |" in configuration
