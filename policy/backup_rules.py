@@ -288,7 +288,7 @@ def _egress_destination_problem(destination: str, config: Mapping[str, Any]) -> 
             return f"destination {destination} is not spelt as Azure's service tag list spells it ({spelt[0]})"
         return f"destination {destination} is not one the stack's features need"
     if base in config["regionalServiceTags"]:
-        # Storage.westeurope, never the global Storage tag (every storage account in every region).
+        # Storage.WestEurope, never the global Storage tag (every storage account in every region).
         return None if region.isalnum() else (f"destination {destination} is the global {base} tag (every region), "
                                               "not the vault's region")
     if destination in config["allowedServiceTags"]:
