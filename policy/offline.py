@@ -7,7 +7,8 @@ collects verdicts. No Azure credentials, no network.
 
 The policy config is the JSON of `pulumi preview --policy-pack-config`, assembled from, in order
 (later wins, per rule and key):
-1. what the stack settings say (allowDestroy, which VMs are crash-consistent, which VMs exist);
+1. what the stack settings say (allowDestroy, which VMs are crash-consistent, which VMs exist, and the NSG
+   destinations the stack's features need, from components/egress_spec.py);
 2. policy/config/<stack>.json, the stack's reviewed exceptions, when it exists;
 3. an extra file given on the command line (`--policy-config FILE`, `make plan POLICY_CONFIG=FILE`).
 The same assembled file is what CI passes to the real `pulumi preview` (offline_plan --write-policy-config).
