@@ -1,7 +1,7 @@
 """The outbound rules each NSG needs for the features the stack turns on (pure logic, no Pulumi).
 
 One function, `required_egress`, derives them; components/egress_rules.py declares them, the policy
-pack's `network-egress-only` accepts exactly their destinations (policy/offline.py), and
+pack's `network-egress-only` accepts on each NSG exactly their destinations (policy/offline.py), and
 docs/network-and-rbac.md lists each with Microsoft's source. Only NSGs that deny outbound traffic need
 any of this: the rules are declared on the NSGs the stack names in `networkSecurityGroups`.
 
@@ -154,6 +154,9 @@ def rules_for(features: set[str], location: str) -> tuple[EgressRule, ...]:
     return tuple(sorted(rules, key=lambda rule: rule.slot))
 
 
-def allowed_destinations(settings: StackSettings) -> list[str]:
-    """Every destination the stack's rules name: what the policy pack accepts, and nothing wider."""
-    return sorted({rule.destination for rules in required_egress(settings).values() for rule in rules})
+def allowed_destinations(settings: StackSettings) -> dict[str, list[str]]:
+    """Per NSG (`<resource group>/<NSG name>`, lower case), the destinations its rules name: what the policy
+    pack accepts there, and nothing wider."""
+    egress = required_egress(settings)
+    return {f"{nsg.id.resource_group}/{nsg.id.name}".lower(): sorted(rule.destination for rule in egress[str(nsg.id).lower()])
+            for nsg in settings.network_security_groups}

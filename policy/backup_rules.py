@@ -60,8 +60,8 @@ from .rule_kit import (
 
 PACK_NAME = "irisbackup-backup-posture"
 
-# Without allowedDestinations (the stack's exact set, which the offline check and --write-policy-config fill
-# in from components/egress_spec.py), the generic check. Tags accepted only with a region
+# Without allowedDestinations (the stack's exact set per NSG, which the offline check and --write-policy-config
+# fill in from components/egress_spec.py), the generic check. Tags accepted only with a region
 # ("Storage.WestEurope"): the global tags open 443 to every storage account / every Azure IP in every region.
 REGIONAL_SERVICE_TAGS = ("Storage", "AzureCloud")
 # Global tags: Azure Monitor Agent needs AzureMonitor and AzureResourceManager; AzureBackup and
@@ -275,18 +275,27 @@ def check_policy_long_term_retention(resources: list[PolicyResource], config: Ma
 # --- network -----------------------------------------------------------------------------------
 
 
-def _egress_destination_problem(destination: str, config: Mapping[str, Any]) -> str | None:
+def _stack_destinations(props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str] | None:
+    """What the stack's features need on this rule's NSG (allowedDestinations, keyed `<resource group>/<NSG>`
+    in lower case); None without a stack's set: the generic check."""
+    by_nsg = config["allowedDestinations"]
+    if not isinstance(by_nsg, Mapping) or not by_nsg:
+        return None
+    nsg = f"{_get(props, 'resourceGroupName')}/{_get(props, 'networkSecurityGroupName')}".lower()
+    return [str(d) for d in as_list(by_nsg.get(nsg))]
+
+
+def _egress_destination_problem(destination: str, config: Mapping[str, Any], exact: list[str] | None) -> str | None:
     base, _, region = destination.partition(".")
     if destination.lower() in _WILDCARD_DESTINATIONS:
         return f"wildcard destination {destination}"
-    exact = [str(d) for d in as_list(config["allowedDestinations"])]
-    if exact:
+    if exact is not None:
         if destination in exact:
             return None
         spelt = [d for d in exact if d.lower() == destination.lower()]
         if spelt:  # Azure matches either, but stores what it was sent: state and portal drift
             return f"destination {destination} is not spelt as Azure's service tag list spells it ({spelt[0]})"
-        return f"destination {destination} is not one the stack's features need"
+        return f"destination {destination} is not one the stack's features need on this NSG"
     if base in config["regionalServiceTags"]:
         # Storage.WestEurope, never the global Storage tag (every storage account in every region).
         return None if region.isalnum() else (f"destination {destination} is the global {base} tag (every region), "
@@ -299,8 +308,10 @@ def _egress_destination_problem(destination: str, config: Mapping[str, Any]) -> 
 def check_network_egress_only(subject: Subject, config: Mapping[str, Any]) -> list[str]:
     props = subject.props
     rule = f"security rule {_get(props, 'securityRuleName') or subject.name}"
-    allowed = ([str(d) for d in as_list(config["allowedDestinations"])]
-               or [f"{tag}.<region>" for tag in config["regionalServiceTags"]] + list(config["allowedServiceTags"]))
+    exact = _stack_destinations(props, config)
+    allowed = exact if exact is not None else (
+        [f"{tag}.<region>" for tag in config["regionalServiceTags"]] + list(config["allowedServiceTags"]))
+    use = f"use one of {', '.join(allowed)}" if allowed else "the stack's features need no rule on this NSG"
     problems = []
     if _get(props, "direction") != "Outbound":
         problems.append(f"{rule}: direction is {show(_get(props, 'direction'))}; the backup needs no inbound access, "
@@ -315,10 +326,10 @@ def check_network_egress_only(subject: Subject, config: Mapping[str, Any]) -> li
     destinations = [str(d) for d in [_get(props, "destinationAddressPrefix"), *as_list(_get(props, "destinationAddressPrefixes"))]
                     if d is not None]
     if not destinations:
-        problems.append(f"{rule}: no destination; set one of the service tags {', '.join(allowed)}")
+        problems.append(f"{rule}: no destination; {use}")
     for destination in destinations:
-        if problem := _egress_destination_problem(destination, config):
-            problems.append(f"{rule}: {problem}; use one of {', '.join(allowed)}")
+        if problem := _egress_destination_problem(destination, config, exact):
+            problems.append(f"{rule}: {problem}; {use}")
     return problems
 
 
@@ -419,8 +430,10 @@ RULES: list[Policy] = [
         "network-egress-only", "NSG rules only allow outbound TCP 443 to the service tags the stack's features need",
         MANDATORY, (SECURITY_RULE,), check_network_egress_only,
         "Keep only Outbound Allow Tcp 443 rules to the service tags the stack's features need.",
-        {"allowedDestinations": names_config([], "exactly these destinations, as spelt here (the offline check fills in "
-                                                 "the stack's set from components/egress_spec.py); empty: the tag lists below"),
+        {"allowedDestinations": {
+            "type": "object", "default": {}, "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "per NSG (`<resource group>/<NSG name>`, lower case), exactly these destinations as spelt here; "
+                           "the offline check fills in the stack's set (components/egress_spec.py); empty: the tag lists"},
          "regionalServiceTags": names_config(list(REGIONAL_SERVICE_TAGS), "service tags accepted only as <tag>.<region>"),
          "allowedServiceTags": names_config(list(GLOBAL_SERVICE_TAGS), "global service tags accepted as they are")}),
     resource_rule(

@@ -46,7 +46,8 @@ LEVELS = tuple(level.value for level in EnforcementLevel)
 # Reviewed posture changes (posture_diff), kept next to the stack's exceptions but not pack config:
 # load_config_file leaves it out, so it never reaches `pulumi preview --policy-pack-config`.
 ACKNOWLEDGE_KEY = "acknowledge"
-_JSON_TYPES = {"integer": int, "boolean": bool, "array": list, "string": str, "null": type(None), "number": (int, float)}
+_JSON_TYPES = {"integer": int, "boolean": bool, "array": list, "string": str, "null": type(None), "number": (int, float),
+               "object": dict}
 
 
 class PolicyConfigError(Exception):
@@ -176,6 +177,8 @@ def _matches(value: Any, spec: Mapping[str, Any]) -> bool:
             return False
     if isinstance(value, list) and "items" in spec:
         return all(_matches(item, spec["items"]) for item in value)
+    if isinstance(value, dict) and "additionalProperties" in spec:
+        return all(_matches(item, spec["additionalProperties"]) for item in value.values())
     return True
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from policy.backup_rules import RULES
-from tests.policy.policyharness import checked, edited, failing, mandatory_failing, with_inputs
+from tests.policy.policyharness import checked, edited, failing, mandatory_failing, rendered, with_inputs
 
 MANDATORY_RULES = {rule.name for rule in RULES if rule.enforcement_level.value == "mandatory"}
 
@@ -210,14 +210,18 @@ def test_nsg_rules_other_than_outbound_https_to_the_service_tags_fail(prod_run, 
     assert failing(result)["network-egress-only"] == expected
 
 
+NOT_NEEDED = "is not one the stack's features need on this NSG"
+
+
 # Wider than the stack's set, or another set: every one fails, each with what is allowed instead.
 @pytest.mark.parametrize("destination, why", [
-    ("Storage", "is not one the stack's features need"),  # every storage account in every region
-    ("Storage.NorthEurope", "is not one the stack's features need"),  # another region
-    ("AzureCloud", "is not one the stack's features need"),  # every Azure public IP of every region
-    ("AzureBackup", "is not one the stack's features need"),  # a tag of the workload backup agents only
-    ("Sql", "is not one the stack's features need"),
-    ("10.0.0.0/8", "is not one the stack's features need"),
+    ("Storage", NOT_NEEDED),  # every storage account in every region
+    ("Storage.NorthEurope", NOT_NEEDED),  # another region
+    ("AzureCloud", NOT_NEEDED),  # every Azure public IP of every region
+    ("AzureBackup", NOT_NEEDED),  # a tag of the workload backup agents only
+    ("Sql", NOT_NEEDED),
+    ("10.0.0.0/8", NOT_NEEDED),
+    ("AzureMonitor.WestEurope", NOT_NEEDED),
     # Accepted by Azure, but stored as sent: state and the portal drift from the service tag list.
     ("Storage.westeurope", "is not spelt as Azure's service tag list spells it (Storage.WestEurope)"),
 ])
@@ -229,7 +233,26 @@ def test_the_pack_accepts_exactly_the_derived_destinations(prod_run, destination
         f"{STORAGE_RULE}: destination {destination} {why}; use one of {PROD_DESTINATIONS}"]
 
 
-GENERIC = {"network-egress-only": {"allowedDestinations": []}}
+def test_each_nsg_accepts_only_what_its_own_vms_need(settings_of):
+    settings = settings_of("prod")
+    spare = settings["networkSecurityGroups"][0]["id"].replace("nsg-iris-data", "nsg-iris-spare")
+    settings["networkSecurityGroups"].append({"id": spare, "firstPriority": 300})  # no VM lists it: backup only
+    run, _ = rendered("prod", settings)
+    # The Run Command rule of another NSG is more than this one needs.
+    widened = edited(run, "egress-rg-iris-prod-nsg-iris-spare-storage",
+                     with_inputs(("destinationAddressPrefix",), "AzureCloud.westeurope"))
+    assert failing(checked("prod", settings, registrations=widened))["network-egress-only"] == [
+        f"{STORAGE_RULE}: destination AzureCloud.westeurope is not one the stack's features need on this NSG; "
+        "use one of Storage.WestEurope"]
+    # A rule on an NSG the stack does not declare is none of its features' rules.
+    foreign = edited(run, "egress-rg-iris-prod-nsg-iris-spare-storage",
+                     with_inputs(("networkSecurityGroupName",), "nsg-someone-elses"))
+    assert failing(checked("prod", settings, registrations=foreign))["network-egress-only"] == [
+        f"{STORAGE_RULE}: destination Storage.WestEurope is not one the stack's features need on this NSG; "
+        "the stack's features need no rule on this NSG"]
+
+
+GENERIC = {"network-egress-only": {"allowedDestinations": {}}}
 GENERIC_ALLOWED = ("Storage.<region>, AzureCloud.<region>, AzureBackup, AzureActiveDirectory, AzureMonitor, "
                    "AzureResourceManager")
 

@@ -101,7 +101,7 @@ def test_every_combination_keeps_slots_names_and_spelling(dev_settings, health, 
     assert (rules[0].name, rules[0].slot, rules[0].key) == ("Allow-AzureBackup-Storage-Https-Outbound", 0, "storage")
     for rule in rules:
         assert rule.destination not in {"*", "Internet", "Storage", "AzureCloud"}  # never a global tag or anywhere
-        assert rule.destination in allowed_destinations(settings)
+        assert rule.destination in allowed_destinations(settings)["rg-iris-dev/nsg-iris-dev"]
         assert rule.source.startswith("learn.microsoft.com/")
 
 
@@ -126,7 +126,7 @@ def test_the_plan_declares_exactly_the_derived_rules_and_the_pack_accepts_exactl
                for nsg, rules in required_egress(settings).items() for rule in rules}
     assert declared == derived
     assert settings_config(prod_settings)["network-egress-only"] == {
-        "allowedDestinations": [CLOUD, MONITOR, ARM, STORAGE]}
+        "allowedDestinations": {"rg-iris-prod/nsg-iris-data": [CLOUD, MONITOR, ARM, STORAGE]}}
     assert checked("prod", prod_settings, registrations=run.resources).passed
 
 
