@@ -59,7 +59,7 @@ def agent_identity(vm: VmSettings, health: HealthSettings) -> ResourceId | None:
 
 
 def agent_identity_problem(settings: StackSettings) -> str | None:
-    """Azure Monitor Agent "requires a managed identity" on the VM (azure-monitor-agent-overview); without one
+    """Azure Monitor Agent authenticates with a managed identity of the VM (azure-monitor-agent-overview); without one
     the verdicts never arrive and every hooked VM alerts as silent. The program does not change VMs, so the
     stack says which identity each has."""
     if not settings.health.enabled or settings.health.agent_identity_id is not None:
