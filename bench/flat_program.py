@@ -17,11 +17,12 @@ from pulumi_azure_native import alertsmanagement, authorization, compute, monito
 from pulumi_azure_native import recoveryservices as rs
 from pulumi_command import remote
 
+from components import run_command_script
+from components.egress_spec import SERVICE_TAG_REGIONS
 from components.hook_bundle import HookBundle
 from components.run_command_script import render_install_script, render_uninstall_script, run_command_owner_id
 
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
-TAGS = ("Storage",)  # regional: Storage.<location>
 
 config = pulumi.Config()
 s = config.require_object("settings")
@@ -204,29 +205,38 @@ for pname, p in s["policies"].items():
         ),
     )
 
-# --- NSG egress rules: HTTPS to the backup service tags ---
+# --- NSG egress rules: HTTPS to Storage of the region (backup), AzureCloud of the region (Run Command) ---
+# (no health alerts here, so no Azure Monitor Agent rules)
+run_command_nsgs = {n.lower() for vm in s["vms"] if vm.get("delivery") == "runCommand" for n in vm.get("networkSecurityGroups", [])}
 rules_by_nsg = {}
 for nsg in s.get("networkSecurityGroups", []):
     parts = nsg["id"].rstrip("/").split("/")
     nsg_rg, nsg_name = parts[4], parts[8]
+    storage = f"Storage.{SERVICE_TAG_REGIONS[location]}"
+    wanted = [("storage", "Allow-AzureBackup-Storage-Https-Outbound", 0, storage,
+               f"Azure VM backup: HTTPS to {storage} (managed by irisbackup)")]
+    if nsg["id"].lower() in run_command_nsgs:
+        wanted.append(("azurecloud", "Allow-RunCommand-AzureCloud-Https-Outbound", 3, f"AzureCloud.{location}",
+                       f"Run Command returns the hook installer's result: HTTPS to AzureCloud.{location} (managed by irisbackup)"))
     rules_by_nsg[nsg["id"].lower()] = [
         network.SecurityRule(
-            f"egress-{nsg_rg}-{nsg_name}-{tag.lower()}",
+            f"egress-{nsg_rg}-{nsg_name}-{key}",
             resource_group_name=nsg_rg,
             network_security_group_name=nsg_name,
-            security_rule_name=f"Allow-AzureBackup-{tag}-Https-Outbound",
-            description=f"Azure VM backup: HTTPS to {tag}.{location} (managed by irisbackup)",
-            priority=nsg["firstPriority"] + offset,
+            security_rule_name=rule_name,
+            description=description,
+            priority=nsg["firstPriority"] + slot,
             direction="Outbound",
             access="Allow",
             protocol="Tcp",
             source_address_prefix="VirtualNetwork",
             source_port_range="*",
-            destination_address_prefix=f"{tag}.{location}",
+            destination_address_prefix=destination,
             destination_port_range="443",
         )
-        for offset, tag in enumerate(TAGS)
+        for key, rule_name, slot, destination, description in wanted
     ]
+now = run_command_script.utc_now()
 
 # --- the hook bundle: version and sha256 over every file (as install.sh records it) ---
 version = (HOOKS / "VERSION").read_text().strip()
@@ -242,7 +252,9 @@ for vm in s["vms"]:
     vm_rg, vm_name = parts[4], parts[8]
     policy_id = policies[vm["policy"]].id
     retired = vm.get("retired", False)
-    depends = [] if retired else [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
+    egress = [rule for nsg in vm.get("networkSecurityGroups", []) for rule in rules_by_nsg[nsg.lower()]]
+    depends = [] if retired else list(egress)
+    extension_after = []
     h, delivery = vm.get("hooks", {}), vm.get("delivery", "ssh")
     application = not retired and vm.get("consistency", "application") == "application"
     if application:
@@ -272,7 +284,7 @@ for vm in s["vms"]:
             f"hooks-{vm_name}-runcommand",
             resource_group_name=vm_rg,
             vm_name=vm_name,
-            run_command_name="irisbackup-hooks",
+            run_command_name=run_command_script.run_command_name(now),
             location=location,
             source=compute.VirtualMachineRunCommandScriptSourceArgs(script=script),
             parameters=parameters,
@@ -281,8 +293,10 @@ for vm in s["vms"]:
             async_execution=False,
             treat_failure_as_deployment_failure=True,
             timeout_in_seconds=h.get("freezeBudgetSeconds", 200) + 30 + h.get("callTimeoutSeconds", 15) + 120,
-            opts=pulumi.ResourceOptions(protect=protect and application),
+            opts=pulumi.ResourceOptions(protect=protect and application, depends_on=egress,
+                                        ignore_changes=["runCommandName"]),
         )
+        extension_after = [run_command]
         if application:
             depends.append(run_command)
             hooks[vm_name] = {"version": version, "sha256": sha256, "channel": "runCommand"}
@@ -338,7 +352,7 @@ for vm in s["vms"]:
             type_handler_version="1.0",
             auto_upgrade_minor_version=True,
             suppress_failures=True,
-            opts=pulumi.ResourceOptions(retain_on_delete=True, ignore_changes=[
+            opts=pulumi.ResourceOptions(retain_on_delete=True, depends_on=extension_after, ignore_changes=[
                 "typeHandlerVersion", "autoUpgradeMinorVersion", "enableAutomaticUpgrade", "settings",
                 "protectedSettings", "forceUpdateTag", "suppressFailures", "tags"]),
         ))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import pulumi
@@ -11,7 +12,8 @@ from pulumi_command import remote
 
 from .backup_policy import BackupPolicy, BackupPolicyArgs
 from .drill_sandbox import DrillSandbox, DrillSandboxArgs
-from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
+from .egress_rules import EgressRules, EgressRulesArgs
+from .egress_spec import required_egress
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
 from .health_alerts import HealthAlerts, HealthAlertsArgs
 from .health_rules import health_targets
@@ -19,8 +21,8 @@ from .hook_bundle import HookBundle, render_hook_settings
 from .naming import hook_owner_id
 from .parity_spec import retired_protection_state
 from .protected_vm import ProtectedVm, ProtectedVmArgs
+from . import run_command_script
 from .run_command_hooks import RunCommandHooks, RunCommandHooksArgs
-from .run_command_script import run_command_owner_id
 from .settings import Ssh, SshProxy, StackSettings, VmSettings
 from .vault import BackupVault, BackupVaultArgs
 from .vault_guard import VaultGuard, VaultGuardArgs
@@ -70,6 +72,7 @@ def required_secret_keys(settings: StackSettings) -> set[str]:
 
 def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: SecretLookup) -> BackupStackOutputs:
     resource_group = settings.resource_group_id.resource_group
+    now = run_command_script.utc_now()  # names the run commands created in this run
     protect = not settings.allow_destroy
     vault = BackupVault(settings.vault.name, BackupVaultArgs(
         settings=settings.vault, resource_group_name=resource_group, location=settings.location,
@@ -87,16 +90,30 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         ), pulumi.ResourceOptions(parent=vault))
         for name, policy in settings.policies.items()
     }
+    egress = required_egress(settings)
     egress_by_nsg = {
-        str(nsg.id).lower(): BackupEgressRules(
-            f"egress-{nsg.id.resource_group}-{nsg.id.name}", BackupEgressRulesArgs(
-                nsg_id=nsg.id, first_priority=nsg.first_priority, location=settings.location)
+        str(nsg.id).lower(): EgressRules(
+            f"egress-{nsg.id.resource_group}-{nsg.id.name}", EgressRulesArgs(
+                nsg_id=nsg.id, first_priority=nsg.first_priority, rules=egress[str(nsg.id).lower()])
         )
         for nsg in settings.network_security_groups
     }
     protected_vms: dict[str, ProtectedVm] = {}
     hooks: dict[str, FreezeThawHooks | RunCommandHooks] = {}
+    # VM name (lower case) -> its last extension write so far. One VM's extension writes (Run Command,
+    # VMSnapshotLinux, Azure Monitor Agent) run one after the other: Azure answers a parallel one with 409.
+    extension_writes: dict[str, list[pulumi.Resource]] = {}
     for vm in settings.vms:
+        vm_egress: list[pulumi.Resource] = [egress_by_nsg[str(nsg).lower()] for nsg in vm.network_security_groups]
+        run_command: RunCommandHooks | None = None
+        if vm.delivery == "runCommand" and (vm.retired or vm.consistency == "crash"):
+            # A run command's delete runs nothing, so retiring or switching to crash consistency takes a
+            # deliberate uninstall step (an SSH install's delete uninstalls it by itself).
+            run_command = _run_command_hooks(vm, settings, bundle, "uninstall", now, vm_egress)
+        elif vm.consistency == "application" and not vm.retired:
+            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret, now, vm_egress)
+            run_command = hooks[vm.name] if isinstance(hooks[vm.name], RunCommandHooks) else None
+        writes = [run_command.run_command] if run_command else []
         if vm.retired:
             # No more backups: no hooks, extension or egress to wait for (docs/vm-lifecycle.md).
             protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
@@ -104,43 +121,39 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
                 vault_name=vault.vault_name, vault_resource_group_name=resource_group, manage_extension=False,
                 protect=protect, retired_state=retired_protection_state(settings.vault.immutability),
             ))
-            if vm.delivery == "runCommand":
-                # An SSH install's delete uninstalls it; a run command's delete runs nothing, so retiring
-                # takes the same deliberate uninstall step as switching to crash consistency.
-                _run_command_hooks(vm, settings, bundle, "uninstall")
             continue
-        prerequisites: list[pulumi.Resource] = [egress_by_nsg[str(nsg).lower()] for nsg in vm.network_security_groups]
-        if vm.consistency == "application":
-            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret)
-            # The first backup after `pulumi up` must already be application-consistent.
-            prerequisites.append(hooks[vm.name])
-        elif vm.delivery == "runCommand":
-            # A crash-consistent VM on Run Command: the deliberate removal step of its hooks.
-            _run_command_hooks(vm, settings, bundle, "uninstall")
+        # The first backup after `pulumi up` must already be application-consistent.
+        prerequisites = vm_egress + ([hooks[vm.name]] if vm.name in hooks else [])
         protected_vms[vm.name] = ProtectedVm(vm.name, ProtectedVmArgs(
             vm_id=vm.id, location=settings.location, policy_id=policies[vm.policy].policy_id,
             vault_name=vault.vault_name, vault_resource_group_name=resource_group,
             manage_extension=vm.manage_extension, protect=protect, prerequisites=prerequisites, disks=vm.disks,
+            extension_after=writes,
         ))
+        extension = protected_vms[vm.name].extension
+        extension_writes[vm.name.lower()] = [extension] if extension else writes
     drill = DrillSandbox("drill", DrillSandboxArgs(
         stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
         vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
     )) if settings.drill.enabled else None
-    return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill, health=_health(settings, vault))
+    health = _health(settings, vault, extension_writes)
+    return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill, health=health)
 
 
-def _health(settings: StackSettings, vault: BackupVault) -> HealthAlerts | None:
+def _health(settings: StackSettings, vault: BackupVault,
+            extension_writes: dict[str, list[pulumi.Resource]]) -> HealthAlerts | None:
     if not settings.health.enabled:
         return None
     return HealthAlerts(f"health-{settings.vault.name}", HealthAlertsArgs(
         settings=settings, targets=health_targets(settings), action_group_id=vault.action_group_id, tags=settings.tags,
+        agent_after=extension_writes,
     ))
 
 
-def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
-                   secret: SecretLookup) -> FreezeThawHooks | RunCommandHooks:
+def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle, secret: SecretLookup,
+                   now: datetime, egress: list[pulumi.Resource]) -> FreezeThawHooks | RunCommandHooks:
     if vm.delivery == "runCommand":
-        return _run_command_hooks(vm, settings, bundle, "install")
+        return _run_command_hooks(vm, settings, bundle, "install", now, egress)
     return FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
         connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
         owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
@@ -148,11 +161,12 @@ def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
 
 
 def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
-                       action: Literal["install", "uninstall"]) -> RunCommandHooks:
+                       action: Literal["install", "uninstall"], now: datetime,
+                       egress: list[pulumi.Resource]) -> RunCommandHooks:
     return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
         vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
-        owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
-        protect=not settings.allow_destroy,
+        owner_id=run_command_script.run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
+        protect=not settings.allow_destroy, now=now, depends_on=egress,
     ))
 
 

@@ -1,13 +1,8 @@
-"""Outbound HTTPS rules on an existing NSG so the VM can reach Azure Backup, nothing more.
+"""Outbound HTTPS rules on an existing NSG: what the stack's features need there, nothing more.
 
-Needed only where an NSG denies outbound traffic: Azure VM backup needs no explicit outbound rule otherwise
-(Microsoft Learn, backup-azure-arm-vms-prepare). The VMSnapshotLinux extension talks to the host at
-168.63.129.16, which NSGs do not filter, and writes its status and log blobs to Azure Storage over HTTPS with
-SAS URIs (Azure/azure-linux-extensions, VMBackup/main/blobwriter.py): HTTPS to Storage of the vault's (and
-VMs') region is the whole need. The global `Storage` tag would open 443 to every storage account in every
-region, so the rule names the regional tag. AzureBackup and AzureActiveDirectory are the set Microsoft
-documents for the workload backup agents (SQL, SAP HANA), not for snapshot VM backup; AzureBackup has no
-regional tag in the service tag table (virtual-network/service-tags-overview: "Can be regional? No").
+Which rules, why, and Microsoft's source for each: components/egress_spec.py (pure) and
+docs/network-and-rbac.md. Needed only where an NSG denies outbound traffic; 168.63.129.16 (the VM agent's
+channel to the host) is never filtered by NSGs.
 """
 
 from __future__ import annotations
@@ -18,43 +13,40 @@ import pulumi
 from pulumi_azure_native import network
 
 from .azure_ids import ResourceId
-from .naming import egress_rule_name
-from .settings import REGIONAL_SERVICE_TAGS
+from .egress_spec import HTTPS, EgressRule
 
 
 @dataclass
-class BackupEgressRulesArgs:
+class EgressRulesArgs:
     nsg_id: ResourceId
     first_priority: int
-    # The vault's region (settings `location`): the regional service tag is <tag>.<location>.
-    location: str
+    rules: tuple[EgressRule, ...]
 
 
-class BackupEgressRules(pulumi.ComponentResource):
+class EgressRules(pulumi.ComponentResource):
     rule_ids: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, args: BackupEgressRulesArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: EgressRulesArgs, opts: pulumi.ResourceOptions | None = None):
+        # The type token of earlier releases: a new token would change every rule's URN (a replacement).
         super().__init__("irisbackup:network:BackupEgressRules", name, None, opts)
-        # Service tags match case-insensitively; Azure itself writes regional tags with the ARM location
-        # name ("Storage.westeurope"), so the stack's `location` is used as it stands.
         rules = [
             network.SecurityRule(
-                f"{name}-{tag.lower()}",
+                f"{name}-{rule.key}",
                 resource_group_name=args.nsg_id.resource_group,
                 network_security_group_name=args.nsg_id.name,
-                security_rule_name=egress_rule_name(tag),
-                description=f"Azure VM backup: HTTPS to {tag}.{args.location} (managed by irisbackup)",
-                priority=args.first_priority + offset,
+                security_rule_name=rule.name,
+                description=rule.description,
+                priority=args.first_priority + rule.slot,
                 direction="Outbound",
                 access="Allow",
                 protocol="Tcp",
                 source_address_prefix="VirtualNetwork",
                 source_port_range="*",
-                destination_address_prefix=f"{tag}.{args.location}",
-                destination_port_range="443",
+                destination_address_prefix=rule.destination,
+                destination_port_range=HTTPS,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for offset, tag in enumerate(REGIONAL_SERVICE_TAGS)
+            for rule in args.rules
         ]
         self.rule_ids = pulumi.Output.all(*[rule.id for rule in rules])
         self.register_outputs({"rule_ids": self.rule_ids})

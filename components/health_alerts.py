@@ -17,6 +17,7 @@ from pulumi_azure_native import compute, monitor, operationalinsights
 from . import hook_verdict
 from .health_rules import AlertRule, HealthTarget, alert_rules, dcr_transform, oncall_queries
 from .settings import StackSettings
+from .settings_health import agent_identity
 
 AGENT_EXTENSION_NAME = "AzureMonitorLinuxAgent"
 # The levels the hooks log at (notice: consistent, err: not) and everything more severe.
@@ -31,6 +32,8 @@ class HealthAlertsArgs:
     # The vault's action group (vault.alertEmails); None: the alerts fire in Azure Monitor unrouted.
     action_group_id: pulumi.Input[str] | None
     tags: dict[str, str] = field(default_factory=dict)
+    # VM name (lower case) -> the extension writes on that VM the agent's install waits for (no parallel 409).
+    agent_after: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
 
 
 class HealthAlerts(pulumi.ComponentResource):
@@ -43,7 +46,7 @@ class HealthAlerts(pulumi.ComponentResource):
         self._tags = args.tags
         hooked = [target for target in args.targets if target.hooks]
         if hooked:
-            self._collect_verdicts(name, settings, hooked)
+            self._collect_verdicts(name, settings, hooked, args.agent_after)
         self.alert_rules = {
             rule.key: self._alert_rule(name, settings.vault.name, rule, args.action_group_id)
             for rule in alert_rules(settings, args.targets)
@@ -54,7 +57,8 @@ class HealthAlerts(pulumi.ComponentResource):
     def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
-    def _collect_verdicts(self, name: str, settings: StackSettings, hooked: list[HealthTarget]) -> None:
+    def _collect_verdicts(self, name: str, settings: StackSettings, hooked: list[HealthTarget],
+                          agent_after: dict[str, list[pulumi.Resource]]) -> None:
         rule = monitor.DataCollectionRule(
             f"{name}-verdict-collection",
             resource_group_name=self._resource_group,
@@ -78,7 +82,8 @@ class HealthAlerts(pulumi.ComponentResource):
             opts=self._child(),
         )
         for target in hooked:
-            agent = self._agent(name, target, settings) if settings.health.install_agent else None
+            after = agent_after.get(target.name, [])
+            agent = self._agent(name, target, settings, after) if settings.health.install_agent else None
             monitor.DataCollectionRuleAssociation(
                 f"{name}-{target.vm_id.name}-verdict-collection",
                 resource_uri=str(target.vm_id),
@@ -88,8 +93,10 @@ class HealthAlerts(pulumi.ComponentResource):
                 opts=self._child([agent] if agent else None),
             )
 
-    def _agent(self, name: str, target: HealthTarget, settings: StackSettings) -> compute.VirtualMachineExtension:
-        identity = settings.health.agent_identity_id
+    def _agent(self, name: str, target: HealthTarget, settings: StackSettings,
+               after: list[pulumi.Resource]) -> compute.VirtualMachineExtension:
+        [vm] = [vm for vm in settings.vms if vm.name.lower() == target.name]
+        identity = agent_identity(vm, settings.health)
         return compute.VirtualMachineExtension(
             f"{name}-{target.vm_id.name}-monitor-agent",
             resource_group_name=target.vm_id.resource_group,
@@ -102,12 +109,12 @@ class HealthAlerts(pulumi.ComponentResource):
             auto_upgrade_minor_version=True,
             enable_automatic_upgrade=True,
             # With a user-assigned identity the agent must be told which one; without, it uses the
-            # VM's system-assigned identity (docs/operating.md, "What the VMs need").
+            # VM's system-assigned identity (vms[].identity; docs/operating.md, "What the VMs need").
             settings={"authentication": {"managedIdentity": {
                 "identifier-name": "mi_res_id", "identifier-value": str(identity)}}} if identity else None,
             tags=self._tags,
             # Other data collection rules may use the agent too: switching health off leaves it installed.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=after),
         )
 
     def _alert_rule(self, name: str, vault: str, rule: AlertRule,

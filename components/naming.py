@@ -19,10 +19,6 @@ def protected_item_name(vm: ResourceId) -> str:
     return f"vm;iaasvmcontainerv2;{vm.resource_group};{vm.name}"
 
 
-def egress_rule_name(service_tag: str) -> str:
-    return f"Allow-AzureBackup-{service_tag}-Https-Outbound"
-
-
 def hook_owner_id(stack: str, vm_name: str) -> str:
     """Who installed a hook release on a VM (install.sh --owner): when a replacement deploys the
     identical bundle, the old resource's uninstall must not remove the release its successor uses."""

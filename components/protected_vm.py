@@ -55,17 +55,20 @@ class ProtectedVmArgs:
     disks: DiskSelection | None = None
     # None: protected. Retired: parity_spec.RETIRED_STATES (backups stop, recovery points stay).
     retired_state: str | None = None
+    # Extension writes on the same VM the extension waits for (Azure answers a parallel one with 409).
+    extension_after: list[pulumi.Resource] = field(default_factory=list)
 
 
 class ProtectedVm(pulumi.ComponentResource):
     protected_item_id: pulumi.Output[str]
     policy_id: pulumi.Output[str]
+    extension: compute.VirtualMachineExtension | None = None
 
     def __init__(self, name: str, args: ProtectedVmArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("irisbackup:vm:ProtectedVm", name, None, opts)
         prerequisites = list(args.prerequisites)
         if args.manage_extension:
-            prerequisites.append(compute.VirtualMachineExtension(
+            self.extension = compute.VirtualMachineExtension(
                 f"{name}-snapshot-extension",
                 resource_group_name=args.vm_id.resource_group,
                 vm_name=args.vm_id.name,
@@ -82,8 +85,10 @@ class ProtectedVm(pulumi.ComponentResource):
                     ignore_changes=_AZURE_MANAGED_EXTENSION_PROPERTIES,
                     # Azure Backup needs the extension after we are gone; never uninstall it.
                     retain_on_delete=True,
+                    depends_on=args.extension_after,
                 ),
-            ))
+            )
+            prerequisites.append(self.extension)
         item = rs.ProtectedItem(
             f"{name}-protected-item",
             resource_group_name=args.vault_resource_group_name,

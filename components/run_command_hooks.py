@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 import pulumi
@@ -11,13 +12,13 @@ from pulumi_azure_native import compute
 from .hook_bundle import HookBundle
 from .run_command_script import (
     ACTION_PARAMETER,
-    RUN_COMMAND_NAME,
     SETTINGS_PARAMETER,
     SHA256_PARAMETER,
     VERSION_PARAMETER,
     ScriptTooLarge,
     render_install_script,
     render_uninstall_script,
+    run_command_name,
     run_command_timeout,
 )
 from .settings import VmSettings
@@ -31,11 +32,15 @@ class RunCommandHooksArgs:
     settings_text: str
     # install.sh --owner of this channel (run_command_script.run_command_owner_id).
     owner_id: str
+    # This program run's time: names a run command created in it (run_command_script.run_command_name).
+    now: datetime
     # "uninstall" is the deliberate removal step: a run command resource has no delete hook.
     action: Literal["install", "uninstall"] = "install"
     # Pulumi `protect` on the install: removing the VM from the stack cannot silently leave its
     # release behind; the uninstall step lifts the flag.
     protect: bool = True
+    # What must be in place first: the VM's NSG egress rules (the result travels over them).
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class RunCommandHooks(pulumi.ComponentResource):
@@ -64,7 +69,7 @@ class RunCommandHooks(pulumi.ComponentResource):
             f"{name}-runcommand",
             resource_group_name=args.vm.id.resource_group,
             vm_name=args.vm.name,
-            run_command_name=RUN_COMMAND_NAME,
+            run_command_name=run_command_name(args.now),
             location=args.location,
             source=compute.VirtualMachineRunCommandScriptSourceArgs(script=script),
             parameters=parameters,
@@ -75,7 +80,11 @@ class RunCommandHooks(pulumi.ComponentResource):
             async_execution=False,
             treat_failure_as_deployment_failure=True,
             timeout_in_seconds=run_command_timeout(args.vm.hooks),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect and installing),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect and installing, depends_on=args.depends_on,
+                # The name is fixed when the run command is created; later runs keep it (see run_command_name).
+                ignore_changes=["runCommandName"],
+            ),
         )
         self.version = pulumi.Output.from_input(bundle.version)
         self.sha256 = pulumi.Output.from_input(bundle.sha256)

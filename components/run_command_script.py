@@ -18,15 +18,20 @@ import gzip
 import io
 import tarfile
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .hook_bundle import HookBundle
 from .naming import hook_owner_id
 from .settings import HookSettings
 
-# The run command's name on the VM. Stable on purpose: a new bundle or new settings is an in-place
-# PUT, which the handler runs again; a per-version name would make Pulumi create the new run command
-# before deleting the old one, and that delete runs nothing on the VM anyway.
+# The run command's name on the VM: this prefix and the UTC second the resource is created. Never reused
+# on a VM: Linux's handler does not run a run command deleted and created again under its old name
+# (maintainer comment, MicrosoftDocs/azure-compute-docs PR #178), which removing a VM from the stack and
+# adding it back would do. Stable after creation (RunCommandHooks ignores changes of the name), so a new
+# bundle or new settings stays an in-place PUT, which the handler runs again; a per-version name would
+# make Pulumi create the new run command before deleting the old one, and that delete runs nothing on
+# the VM. Run commands created by earlier releases keep the bare prefix.
 RUN_COMMAND_NAME = "irisbackup-hooks"
 SETTINGS_PARAMETER = "IRISBACKUP_SETTINGS"
 ACTION_PARAMETER = "IRISBACKUP_ACTION"
@@ -46,6 +51,15 @@ _MARGIN_SECONDS = 120
 
 class ScriptTooLarge(ValueError):
     """The rendered script does not fit Azure's inline limit."""
+
+
+def utc_now() -> datetime:
+    """This program run's time: names the run commands created in it (tests fix it)."""
+    return datetime.now(timezone.utc)
+
+
+def run_command_name(created: datetime) -> str:
+    return f"{RUN_COMMAND_NAME}-{created.astimezone(timezone.utc):%Y%m%d-%H%M%S}"
 
 
 def run_command_owner_id(stack: str, vm_name: str) -> str:

@@ -15,7 +15,8 @@ from pydantic.alias_generators import to_camel
 from tzlocal.windows_tz import win_tz
 
 from .azure_ids import ResourceId, parse_resource_group_id
-from .settings_base import _resource_id, _Settings
+from .egress_spec import EGRESS_PRIORITY_SLOTS, SERVICE_TAG_REGIONS
+from .settings_base import _managed_identity, _resource_id, _Settings
 from .settings_drill import DrillField, DrillSettings
 from .settings_parity import (
     ArchiveTiering,
@@ -44,8 +45,6 @@ MONTHS = Literal[
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 ]
-# Egress rules name these tags with the vault's region (Storage.westeurope): see components/egress_rules.py.
-REGIONAL_SERVICE_TAGS = ("Storage",)
 INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 CONFIG_KEY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 # Azure's limit for one pre- or post-script (VMSnapshotPluginHost.conf).
@@ -228,8 +227,9 @@ class PolicySettings(_Settings):
 
 class NsgSettings(_Settings):
     id: NsgId
-    # Our rules take firstPriority, +1, ... (one per service tag), so they never collide with each other.
-    first_priority: int = Field(ge=100, le=4096 - len(REGIONAL_SERVICE_TAGS) + 1, strict=True)
+    # Our rules take fixed slots firstPriority + 0..3 (components/egress_spec.py), whichever features are on,
+    # so they never collide with each other and all stay within Azure's 100-4096.
+    first_priority: int = Field(ge=100, le=4096 - EGRESS_PRIORITY_SLOTS + 1, strict=True)
 
 
 # --- VMs and hooks -----------------------------------------------------------------------------
@@ -257,6 +257,8 @@ def _host_key(value: Any) -> str:
 
 
 HostKey = Annotated[str, BeforeValidator(_host_key)]
+# The managed identity the VM has (the program does not change VMs): what Azure Monitor Agent signs in with.
+VmIdentity = Annotated[str | ResourceId, _managed_identity(IDENTITY_TYPE)]
 
 
 class SshProxy(_Settings):
@@ -345,6 +347,7 @@ class VmSettings(_Settings):
     # Stop protection, keep the recovery points (docs/vm-lifecycle.md); no hooks, no extension.
     retired: bool = Field(False, strict=True)
     disks: DiskSelection | None = None
+    identity: VmIdentity | None = None
 
     @property
     def name(self) -> str:
@@ -365,7 +368,7 @@ class VmSettings(_Settings):
 # --- the stack ---------------------------------------------------------------------------------
 
 # Sections in their own modules build on _Settings above, so they are imported here, not at the top.
-from .settings_health import HealthField  # noqa: E402
+from .settings_health import HealthField, agent_identity_problem  # noqa: E402
 from .settings_mirror import MirrorsField  # noqa: E402
 
 
@@ -409,6 +412,12 @@ class StackSettings(_Settings):
             raise ValueError("; ".join(problems) + " (or set allowDestroy: false)")
         return self
 
+    @model_validator(mode="after")
+    def _monitor_agent_has_an_identity(self) -> StackSettings:
+        if problem := agent_identity_problem(self):
+            raise ValueError(problem)
+        return self
+
 
 def _cross_references(raw: Any) -> list[str]:
     """Checks between sections, run on the raw object so they are reported next to field errors."""
@@ -420,6 +429,12 @@ def _cross_references(raw: Any) -> list[str]:
     problems = parity_problems(raw, _SHOWN_KEY)
     if len(set(declared_nsgs)) != len(declared_nsgs):
         problems.append(f"{_SHOWN_KEY}.networkSecurityGroups: the same NSG is listed twice; give each NSG one firstPriority")
+    location = raw.get("location")
+    if nsg_entries and isinstance(location, str) and re.fullmatch(r"[a-z][a-z0-9]{2,39}", location) \
+            and location not in SERVICE_TAG_REGIONS:
+        problems.append(f"{_SHOWN_KEY}.location: {location!r} is not in the service tag region table "
+                        "(components/egress_spec.py SERVICE_TAG_REGIONS), which the NSG rules need for Storage.<Region>; "
+                        f"known: {', '.join(sorted(SERVICE_TAG_REGIONS))}")
     vault_subscription = _subscription(raw.get("resourceGroupId"))
     seen_names: set[str] = set()
     for index, vm in enumerate(_list(raw.get("vms"))):

@@ -60,12 +60,13 @@ from .rule_kit import (
 
 PACK_NAME = "irisbackup-backup-posture"
 
-# Service tags a backup egress rule may name only with a region ("Storage.westeurope"): the global tag
-# opens 443 to every storage account in every region.
-REGIONAL_SERVICE_TAGS = ("Storage",)
-# Global tags Microsoft documents for the backup agents (backup-azure-arm-vms-prepare); not needed by the
-# snapshot extension itself, still acceptable destinations.
-GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory")
+# Without allowedDestinations (the stack's exact set per NSG, which the offline check and --write-policy-config
+# fill in from components/egress_spec.py), the generic check. Tags accepted only with a region
+# ("Storage.WestEurope"): the global tags open 443 to every storage account / every Azure IP in every region.
+REGIONAL_SERVICE_TAGS = ("Storage", "AzureCloud")
+# Global tags: Azure Monitor Agent needs AzureMonitor and AzureResourceManager; AzureBackup and
+# AzureActiveDirectory are Microsoft's list for the backup agents (backup-azure-arm-vms-prepare).
+GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory", "AzureMonitor", "AzureResourceManager")
 # Destinations that mean "anywhere": never acceptable for a backup egress rule.
 _WILDCARD_DESTINATIONS = {"*", "any", "internet", "0.0.0.0/0", "::/0"}
 
@@ -315,23 +316,43 @@ def check_policy_long_term_retention(resources: list[PolicyResource], config: Ma
 # --- network -----------------------------------------------------------------------------------
 
 
-def _egress_destination_problem(destination: str, config: Mapping[str, Any]) -> str | None:
+def _stack_destinations(props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str] | None:
+    """What the stack's features need on this rule's NSG (allowedDestinations, keyed `<resource group>/<NSG>`
+    in lower case); None without a stack's set: the generic check."""
+    by_nsg = config["allowedDestinations"]
+    if not isinstance(by_nsg, Mapping) or not by_nsg:
+        return None
+    nsg = f"{_get(props, 'resourceGroupName')}/{_get(props, 'networkSecurityGroupName')}".lower()
+    return [str(d) for d in as_list(by_nsg.get(nsg))]
+
+
+def _egress_destination_problem(destination: str, config: Mapping[str, Any], exact: list[str] | None) -> str | None:
     base, _, region = destination.partition(".")
     if destination.lower() in _WILDCARD_DESTINATIONS:
         return f"wildcard destination {destination}"
+    if exact is not None:
+        if destination in exact:
+            return None
+        spelt = [d for d in exact if d.lower() == destination.lower()]
+        if spelt:  # Azure matches either, but stores what it was sent: state and portal drift
+            return f"destination {destination} is not spelt as Azure's service tag list spells it ({spelt[0]})"
+        return f"destination {destination} is not one the stack's features need on this NSG"
     if base in config["regionalServiceTags"]:
-        # Storage.westeurope, never the global Storage tag (every storage account in every region).
+        # Storage.WestEurope, never the global Storage tag (every storage account in every region).
         return None if region.isalnum() else (f"destination {destination} is the global {base} tag (every region), "
                                               "not the vault's region")
     if destination in config["allowedServiceTags"]:
         return None
-    return f"destination {destination} is not a backup service tag"
+    return f"destination {destination} is not a service tag the stack's features need"
 
 
 def check_network_egress_only(subject: Subject, config: Mapping[str, Any]) -> list[str]:
     props = subject.props
     rule = f"security rule {_get(props, 'securityRuleName') or subject.name}"
-    allowed = [f"{tag}.<region>" for tag in config["regionalServiceTags"]] + list(config["allowedServiceTags"])
+    exact = _stack_destinations(props, config)
+    allowed = exact if exact is not None else (
+        [f"{tag}.<region>" for tag in config["regionalServiceTags"]] + list(config["allowedServiceTags"]))
+    use = f"use one of {', '.join(allowed)}" if allowed else "the stack's features need no rule on this NSG"
     problems = []
     if _get(props, "direction") != "Outbound":
         problems.append(f"{rule}: direction is {show(_get(props, 'direction'))}; the backup needs no inbound access, "
@@ -346,10 +367,10 @@ def check_network_egress_only(subject: Subject, config: Mapping[str, Any]) -> li
     destinations = [str(d) for d in [_get(props, "destinationAddressPrefix"), *as_list(_get(props, "destinationAddressPrefixes"))]
                     if d is not None]
     if not destinations:
-        problems.append(f"{rule}: no destination; set one of the service tags {', '.join(allowed)}")
+        problems.append(f"{rule}: no destination; {use}")
     for destination in destinations:
-        if problem := _egress_destination_problem(destination, config):
-            problems.append(f"{rule}: {problem}; use one of {', '.join(allowed)}")
+        if problem := _egress_destination_problem(destination, config, exact):
+            problems.append(f"{rule}: {problem}; {use}")
     return problems
 
 
@@ -450,9 +471,14 @@ RULES: list[Policy] = [
         MANDATORY, check_coverage_hooks, "Give the VM ssh or delivery: runCommand, or set its consistency: crash.",
         {"crashConsistentVms": names_config([], "VM names explicitly backed up without hooks (settings vms[].consistency: crash)")}),
     resource_rule(
-        "network-egress-only", "NSG rules only allow outbound TCP 443 to regional backup service tags", MANDATORY,
-        (SECURITY_RULE,), check_network_egress_only, "Keep only Outbound Allow Tcp 443 rules to the service tags.",
-        {"regionalServiceTags": names_config(list(REGIONAL_SERVICE_TAGS), "service tags accepted only as <tag>.<region>"),
+        "network-egress-only", "NSG rules only allow outbound TCP 443 to the service tags the stack's features need",
+        MANDATORY, (SECURITY_RULE,), check_network_egress_only,
+        "Keep only Outbound Allow Tcp 443 rules to the service tags the stack's features need.",
+        {"allowedDestinations": {
+            "type": "object", "default": {}, "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "per NSG (`<resource group>/<NSG name>`, lower case), exactly these destinations as spelt here; "
+                           "the offline check fills in the stack's set (components/egress_spec.py); empty: the tag lists"},
+         "regionalServiceTags": names_config(list(REGIONAL_SERVICE_TAGS), "service tags accepted only as <tag>.<region>"),
          "allowedServiceTags": names_config(list(GLOBAL_SERVICE_TAGS), "global service tags accepted as they are")}),
     resource_rule(
         "hooks-plugin-config", "Freeze/thaw hook settings keep Azure's and IRIS's time limits and the failure mode",

@@ -7,7 +7,8 @@ collects verdicts. No Azure credentials, no network.
 
 The policy config is the JSON of `pulumi preview --policy-pack-config`, assembled from, in order
 (later wins, per rule and key):
-1. what the stack settings say (allowDestroy, which VMs are crash-consistent, which VMs exist);
+1. what the stack settings say (allowDestroy, which VMs are crash-consistent, which VMs exist, and the NSG
+   destinations the stack's features need, from components/egress_spec.py);
 2. policy/config/<stack>.json, the stack's reviewed exceptions, when it exists;
 3. an extra file given on the command line (`--policy-config FILE`, `make plan POLICY_CONFIG=FILE`).
 The same assembled file is what CI passes to the real `pulumi preview` (offline_plan --write-policy-config).
@@ -34,6 +35,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from components.egress_spec import allowed_destinations
+from components.settings import SettingsError, parse_settings
+
 from .backup_rules import RULES, RULES_BY_ID
 
 POLICY_DIR = Path(__file__).resolve().parent
@@ -44,7 +48,8 @@ LEVELS = tuple(level.value for level in EnforcementLevel)
 ACKNOWLEDGE_KEY = "acknowledge"
 # Comes from the stack settings only: a policy config file cannot make a stack production or not.
 PRODUCTION_KEY = "production"
-_JSON_TYPES = {"integer": int, "boolean": bool, "array": list, "string": str, "null": type(None), "number": (int, float)}
+_JSON_TYPES = {"integer": int, "boolean": bool, "array": list, "string": str, "null": type(None), "number": (int, float),
+               "object": dict}
 
 
 class PolicyConfigError(Exception):
@@ -105,12 +110,18 @@ def settings_config(settings: Mapping[str, Any]) -> dict[str, Any]:
     production = {rule.name: {"production": settings["production"]} for rule in RULES
                   if settings.get("production") is not None and rule.config_schema
                   and PRODUCTION_KEY in rule.config_schema.properties}
-    return merge_configs(production, {
+    config = merge_configs(production, {
         "stack-production-explicit": {"allowDestroy": allow_destroy},
         "data-safety-protect": {"allowDestroy": allow_destroy},
         "coverage-hooks": {"crashConsistentVms": [name for name, vm in zip(names, vms) if vm.get("consistency") == "crash"]},
         "coverage-protected-items": {"requiredVms": [name for name in names if name]},
     })
+    try:
+        # Exactly what the program's own NSG rules name, by the very function that derives them.
+        config["network-egress-only"] = {"allowedDestinations": allowed_destinations(parse_settings(settings))}
+    except SettingsError:
+        pass  # the program refuses these settings before declaring any rule
+    return config
 
 
 def stack_config_file(stack: str) -> Path:
@@ -174,6 +185,8 @@ def _matches(value: Any, spec: Mapping[str, Any]) -> bool:
             return False
     if isinstance(value, list) and "items" in spec:
         return all(_matches(item, spec["items"]) for item in value)
+    if isinstance(value, dict) and "additionalProperties" in spec:
+        return all(_matches(item, spec["additionalProperties"]) for item in value.values())
     return True
 
 

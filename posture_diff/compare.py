@@ -44,6 +44,7 @@ def diff_postures(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
     if before is None or after is None:
         return [_change((STACK_FILE,), "present" if before is not None else None, "present" if after is not None else None,
                         Context(before or {}, after or {}))]
+    before = _egress_spelt_as_after(before, after)
     context = Context(before, after)
     changes: list[Change] = []
 
@@ -61,6 +62,20 @@ def diff_postures(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
 
     walk((), before, after)
     return changes
+
+
+def _egress_spelt_as_after(before: Mapping[str, Any], after: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Azure matches service tags case-insensitively: a destination only spelt differently now
+    (Storage.westeurope -> Storage.WestEurope) is the same rule, not one removed and one added."""
+    old, new = before.get("egress"), after.get("egress")
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        return before
+    egress = {}
+    for nsg, rules in old.items():
+        spelling = {str(key).lower(): key for key in new.get(nsg, {})} if isinstance(new.get(nsg), Mapping) else {}
+        egress[nsg] = {spelling.get(str(key).lower(), key): rule for key, rule in rules.items()} \
+            if isinstance(rules, Mapping) else rules
+    return {**before, "egress": egress}
 
 
 def _change(path: tuple[str, ...], before: Any, after: Any, context: Context) -> Change:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ from bench import program_scale as ps
 from components.settings import parse_settings
 from offline_plan.engine import PlanRun, mask_secrets, run_program
 from offline_plan.stack_file import StackConfig
+from tests.program.harness import PLAN_TIME
 
 
 @pytest.mark.parametrize("vms", [1, 2, 5, 200])
@@ -43,7 +45,9 @@ def test_a_stack_needs_a_vm():
 
 def _plan(program_key: str, settings: dict[str, Any]) -> PlanRun:
     values, secret_keys = ps.config_values(settings)
-    return run_program("bench", StackConfig(values, secret_keys), ps.PROGRAMS[program_key])
+    # Both programs name the run commands they create after the same moment.
+    with mock.patch("components.run_command_script.utc_now", return_value=PLAN_TIME):
+        return run_program("bench", StackConfig(values, secret_keys), ps.PROGRAMS[program_key])
 
 
 def _signature(run: PlanRun) -> dict[tuple[str, str], dict[str, Any]]:

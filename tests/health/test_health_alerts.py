@@ -110,6 +110,17 @@ def test_agent_identity_and_opting_out_of_the_agent(prod_settings):
     assert agents(run) == [] and len(of_type(run, DCRA)) == 3
 
 
+def test_a_vms_own_user_assigned_identity_is_the_one_its_agent_uses(prod_settings):
+    vm_identity = ("/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-iris-prod/providers/"
+                   "Microsoft.ManagedIdentity/userAssignedIdentities/id-vm-iris-prod-2")
+    prod_settings["vms"][1]["identity"] = vm_identity
+    by_vm = {agent.inputs["vmName"]: agent.inputs.get("settings") for agent in agents(run_with_settings(prod_settings))}
+    assert by_vm["vm-iris-prod-2"] == {"authentication": {"managedIdentity": {
+        "identifier-name": "mi_res_id", "identifier-value": vm_identity}}}
+    # systemAssigned: the agent needs no settings, it finds the VM's identity itself.
+    assert by_vm["vm-iris-prod-1"] is None and by_vm["vm-cache-prod-1"] is None
+
+
 def test_render_rejects_a_parameter_the_file_does_not_have():
     with pytest.raises(ValueError, match=r"rpo_breach.kql has no parameter\(s\) \['vaultname'\]"):
         health_rules.render("rpo_breach.kql", vaultname='"x"')

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from policy.backup_rules import RULES
-from tests.policy.policyharness import checked, edited, failing, mandatory_failing, with_inputs
+from tests.policy.policyharness import checked, edited, failing, mandatory_failing, rendered, with_inputs
 
 MANDATORY_RULES = {rule.name for rule in RULES if rule.enforcement_level.value == "mandatory"}
 
@@ -171,24 +171,19 @@ def test_removing_protection_from_prod_fails_while_dev_allows_it(prod_run, dev_r
     assert "data-safety-protect" not in failing(checked("dev", settings, registrations=run.resources))
 
 
+STORAGE_RULE = "security rule Allow-AzureBackup-Storage-Https-Outbound"
+# What prod's features need (components/egress_spec.py): backup, the monitor agent, Run Command.
+PROD_DESTINATIONS = "AzureCloud.westeurope, AzureMonitor, AzureResourceManager, Storage.WestEurope"
+
+
 @pytest.mark.parametrize("change, expected", [
     (with_inputs(("direction",), "Inbound"),
-     ["security rule Allow-AzureBackup-Storage-Https-Outbound: direction is Inbound; the backup needs no inbound access, "
-      "remove the rule or make it Outbound"]),
-    (with_inputs(("destinationAddressPrefix",), "*"),
-     ["security rule Allow-AzureBackup-Storage-Https-Outbound: wildcard destination *; use one of "
-      "Storage.<region>, AzureBackup, AzureActiveDirectory"]),
-    (with_inputs(("destinationAddressPrefix",), "Sql"),
-     ["security rule Allow-AzureBackup-Storage-Https-Outbound: destination Sql is not a backup service tag; use one of "
-      "Storage.<region>, AzureBackup, AzureActiveDirectory"]),
-    # The global tag opens 443 to every storage account in every region.
-    (with_inputs(("destinationAddressPrefix",), "Storage"),
-     ["security rule Allow-AzureBackup-Storage-Https-Outbound: destination Storage is the global Storage tag (every "
-      "region), not the vault's region; use one of Storage.<region>, AzureBackup, AzureActiveDirectory"]),
-    (with_inputs(("destinationPortRange",), "*"),
-     ["security rule Allow-AzureBackup-Storage-Https-Outbound: destination ports are *; allow only 443"]),
-    (with_inputs(("protocol",), "*"),
-     ["security rule Allow-AzureBackup-Storage-Https-Outbound: protocol is *; use Tcp"]),
+     [f"{STORAGE_RULE}: direction is Inbound; the backup needs no inbound access, remove the rule or make it Outbound"]),
+    (with_inputs(("destinationAddressPrefix",), "*"), [f"{STORAGE_RULE}: wildcard destination *; use one of {PROD_DESTINATIONS}"]),
+    (with_inputs(("destinationAddressPrefix",), "Internet"),
+     [f"{STORAGE_RULE}: wildcard destination Internet; use one of {PROD_DESTINATIONS}"]),
+    (with_inputs(("destinationPortRange",), "*"), [f"{STORAGE_RULE}: destination ports are *; allow only 443"]),
+    (with_inputs(("protocol",), "*"), [f"{STORAGE_RULE}: protocol is *; use Tcp"]),
 ])
 def test_nsg_rules_other_than_outbound_https_to_the_service_tags_fail(prod_run, change, expected):
     run, settings = prod_run
@@ -196,6 +191,68 @@ def test_nsg_rules_other_than_outbound_https_to_the_service_tags_fail(prod_run, 
     result = checked("prod", settings, registrations=registrations)
     assert mandatory_failing(result) == {"network-egress-only"}
     assert failing(result)["network-egress-only"] == expected
+
+
+NOT_NEEDED = "is not one the stack's features need on this NSG"
+
+
+# Wider than the stack's set, or another set: every one fails, each with what is allowed instead.
+@pytest.mark.parametrize("destination, why", [
+    ("Storage", NOT_NEEDED),  # every storage account in every region
+    ("Storage.NorthEurope", NOT_NEEDED),  # another region
+    ("AzureCloud", NOT_NEEDED),  # every Azure public IP of every region
+    ("AzureBackup", NOT_NEEDED),  # a tag of the workload backup agents only
+    ("Sql", NOT_NEEDED),
+    ("10.0.0.0/8", NOT_NEEDED),
+    ("AzureMonitor.WestEurope", NOT_NEEDED),
+    # Accepted by Azure, but stored as sent: state and the portal drift from the service tag list.
+    ("Storage.westeurope", "is not spelt as Azure's service tag list spells it (Storage.WestEurope)"),
+])
+def test_the_pack_accepts_exactly_the_derived_destinations(prod_run, destination, why):
+    run, settings = prod_run
+    registrations = edited(run, "egress-rg-iris-prod-nsg-iris-data-storage",
+                           with_inputs(("destinationAddressPrefix",), destination))
+    assert failing(checked("prod", settings, registrations=registrations))["network-egress-only"] == [
+        f"{STORAGE_RULE}: destination {destination} {why}; use one of {PROD_DESTINATIONS}"]
+
+
+def test_each_nsg_accepts_only_what_its_own_vms_need(settings_of):
+    settings = settings_of("prod")
+    spare = settings["networkSecurityGroups"][0]["id"].replace("nsg-iris-data", "nsg-iris-spare")
+    settings["networkSecurityGroups"].append({"id": spare, "firstPriority": 300})  # no VM lists it: backup only
+    run, _ = rendered("prod", settings)
+    # The Run Command rule of another NSG is more than this one needs.
+    widened = edited(run, "egress-rg-iris-prod-nsg-iris-spare-storage",
+                     with_inputs(("destinationAddressPrefix",), "AzureCloud.westeurope"))
+    assert failing(checked("prod", settings, registrations=widened))["network-egress-only"] == [
+        f"{STORAGE_RULE}: destination AzureCloud.westeurope is not one the stack's features need on this NSG; "
+        "use one of Storage.WestEurope"]
+    # A rule on an NSG the stack does not declare is none of its features' rules.
+    foreign = edited(run, "egress-rg-iris-prod-nsg-iris-spare-storage",
+                     with_inputs(("networkSecurityGroupName",), "nsg-someone-elses"))
+    assert failing(checked("prod", settings, registrations=foreign))["network-egress-only"] == [
+        f"{STORAGE_RULE}: destination Storage.WestEurope is not one the stack's features need on this NSG; "
+        "the stack's features need no rule on this NSG"]
+
+
+GENERIC = {"network-egress-only": {"allowedDestinations": {}}}
+GENERIC_ALLOWED = ("Storage.<region>, AzureCloud.<region>, AzureBackup, AzureActiveDirectory, AzureMonitor, "
+                   "AzureResourceManager")
+
+
+@pytest.mark.parametrize("destination, problem", [
+    ("Storage", "destination Storage is the global Storage tag (every region), not the vault's region"),
+    ("AzureCloud", "destination AzureCloud is the global AzureCloud tag (every region), not the vault's region"),
+    ("Sql", "destination Sql is not a service tag the stack's features need"),
+    ("*", "wildcard destination *"),
+])
+def test_without_the_stacks_set_the_pack_still_refuses_global_and_foreign_tags(prod_run, destination, problem):
+    run, settings = prod_run
+    assert "network-egress-only" not in failing(checked("prod", settings, GENERIC, registrations=run.resources))
+    registrations = edited(run, "egress-rg-iris-prod-nsg-iris-data-storage",
+                           with_inputs(("destinationAddressPrefix",), destination))
+    assert failing(checked("prod", settings, GENERIC, registrations=registrations))["network-egress-only"] == [
+        f"{STORAGE_RULE}: {problem}; use one of {GENERIC_ALLOWED}"]
 
 
 def test_a_protected_item_that_no_longer_waits_for_its_hooks_fails_coverage(prod_run):

@@ -162,7 +162,7 @@ def test_the_posture_holds_the_reviewer_facts_of_prod(prod):
     flat = flatten(facts)
     assert flat["policies.enhanced-4h.schedule.windowStart"] == "00:00"
     assert flat["vms.vm-iris-prod-1.ssh.proxy.host"] == "10.20.0.4"
-    assert flat["vms.vm-iris-prod-1.hooks.version"] and flat["egress.nsg-iris-data.Storage.westeurope.rule"] == "Outbound Allow Tcp/443"
+    assert flat["vms.vm-iris-prod-1.hooks.version"] and flat["egress.nsg-iris-data.Storage.WestEurope.rule"] == "Outbound Allow Tcp/443"
     assert "PRIVATE KEY" not in json.dumps(facts)
 
 
@@ -181,3 +181,14 @@ def test_parity_settings_retire_lock_guard_and_disks_are_classified(prod):
     assert classes(changes["vms.vm-iris-prod-2.disks"]) == {"improvement"}  # every disk again
     assert classes(changes["vault.deleteLock"]) == {"regression"}
     assert classes(changes["vault.resourceGuardId"]) == {"regression"}
+
+
+def test_a_service_tag_spelt_as_azures_list_spells_it_is_the_same_rule(prod):
+    before, after = copy.deepcopy(prod[1]), copy.deepcopy(prod[1])
+    rules = after["egress"]["nsg-iris-data"]
+    before["egress"]["nsg-iris-data"] = {key.replace("Storage.WestEurope", "Storage.westeurope"): rule
+                                         for key, rule in rules.items()}
+    assert diff_postures(before, after) == []
+    del rules["Storage.WestEurope"]
+    [change] = diff_postures(before, after)
+    assert change.path == "egress.nsg-iris-data.Storage.westeurope" and change.kind == "regression"

@@ -138,7 +138,8 @@ def test_weekly_v2_policy_schedule(prod_settings):
 def test_egress_rule_is_outbound_https_to_regional_storage_only(dev_settings):
     rules = of_type(run_with_settings(dev_settings), RULE)
     # Storage of the vault's region: the global tag would open 443 to every storage account everywhere.
-    assert [rule.inputs["destinationAddressPrefix"] for rule in rules] == ["Storage.westeurope"]
+    # (spelt as Azure's service tag list spells it, so state and portal agree).
+    assert [rule.inputs["destinationAddressPrefix"] for rule in rules] == ["Storage.WestEurope"]
     assert [rule.inputs["priority"] for rule in rules] == [300]
     for rule in rules:
         assert rule.inputs["networkSecurityGroupName"] == "nsg-iris-dev"

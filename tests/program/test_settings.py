@@ -87,7 +87,15 @@ RULES = [
     ("policies.daily-dev.timeZone", "W. Europe Standard Time", "Europe/Berlin", "Windows time zone"),
     ("policies.daily-dev.kind", "standard", "premium", "'standard' or 'enhanced'"),
     ("networkSecurityGroups[0].firstPriority", 100, 99, "greater than or equal to 100"),
-    ("networkSecurityGroups[0].firstPriority", 4096, 4097, "less than or equal to 4096"),
+    # Four priority slots from firstPriority (components/egress_spec.py), all within Azure's 4096.
+    ("networkSecurityGroups[0].firstPriority", 4093, 4094, "less than or equal to 4093"),
+    ("location", "northeurope", "westeurope9", "is not in the service tag region table"),
+    (f"{VM0}.identity", "systemAssigned", "SystemAssigned",
+     "expected 'systemAssigned' or a Microsoft.ManagedIdentity/userAssignedIdentities ID"),
+    (f"{VM0}.identity",
+     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-vm",
+     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/id-vm",
+     "this ID is a Microsoft.Compute/virtualMachines"),
     (f"{VM0}.hooks.instances[0].name", "IRIS_2-b", "IRIS;reboot", "does not match"),
     (f"{VM0}.hooks.instances[0].name", "I", "$(id)", "does not match"),
     (f"{VM0}.hooks.instances[0].name", "IRIS", "-IRIS", "does not match"),
@@ -117,8 +125,15 @@ RULES = [
 ]
 
 
+# What a row's setting needs besides: a workspace turns health on, and Azure Monitor Agent then needs the
+# hooked VM's managed identity (a rule of its own: test_health_needs_a_managed_identity_on_every_hooked_vm).
+GIVEN = {"vault.diagnostics.workspaceId": {f"{VM0}.identity": "systemAssigned"}}
+
+
 @pytest.mark.parametrize("path, good, bad, expected", RULES, ids=[f"{rule[0]}={rule[2]!r}" for rule in RULES])
 def test_rule_accepts_the_good_value_and_names_path_value_and_allowed_for_the_bad(dev_settings, path, good, bad, expected):
+    for given_path, value in GIVEN.get(path, {}).items():
+        set_path(dev_settings, given_path, value)
     set_path(dev_settings, path, good)
     parse_settings(dev_settings)
     set_path(dev_settings, path, bad)
@@ -294,3 +309,43 @@ def test_a_config_that_is_not_an_object_fails_cleanly(raw):
     with pytest.raises(SettingsError) as raised:
         parse_settings(raw)
     assert raised.value.problems and all(p.startswith("irisbackup:settings") for p in raised.value.problems)
+
+
+WORKSPACE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
+AGENT_IDENTITY = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+                  "Microsoft.ManagedIdentity/userAssignedIdentities/id-agent")
+
+
+def test_health_needs_a_managed_identity_on_every_hooked_vm(prod_settings):
+    for vm in prod_settings["vms"]:
+        vm.pop("identity", None)
+    [problem] = problems_for(prod_settings)
+    assert problem.startswith("irisbackup:settings: vms[0] (vm-iris-prod-1), vms[1] (vm-iris-prod-2), "
+                              "vms[2] (vm-cache-prod-1): identity is not set"), problem
+    assert "identity: systemAssigned" in problem and "health.agentIdentityId" in problem and "health.enabled: false" in problem
+    assert "vm-iris-prod-old" not in problem  # retired: no hooks, no agent
+    prod_settings["health"]["agentIdentityId"] = AGENT_IDENTITY
+    parse_settings(prod_settings)
+    del prod_settings["health"]["agentIdentityId"]
+    prod_settings["health"]["enabled"] = False
+    parse_settings(prod_settings)
+
+
+def test_only_vms_whose_verdicts_the_agent_collects_need_an_identity(dev_settings):
+    set_path(dev_settings, "vault.diagnostics.workspaceId", WORKSPACE)
+    assert "vms[0] (vm-iris-dev-1): identity is not set" in problems_for(dev_settings)[0]
+    set_path(dev_settings, f"{VM0}.consistency", "crash")
+    parse_settings(dev_settings)
+    set_path(dev_settings, f"{VM0}.consistency", "application")
+    set_path(dev_settings, f"{VM0}.identity", AGENT_IDENTITY)
+    assert str(parse_settings(dev_settings).vms[0].identity) == AGENT_IDENTITY
+
+
+def test_an_unknown_region_is_refused_only_where_nsg_rules_need_its_tag(dev_settings):
+    dev_settings["location"] = "westeurope9"
+    [problem] = problems_for(dev_settings)
+    assert problem.startswith("irisbackup:settings.location: 'westeurope9' is not in the service tag region table")
+    assert "westeurope" in problem.split("known: ")[1]
+    dev_settings["networkSecurityGroups"] = []
+    dev_settings["vms"][0].pop("networkSecurityGroups")
+    assert parse_settings(dev_settings).location == "westeurope9"

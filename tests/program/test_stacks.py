@@ -93,7 +93,9 @@ def test_protected_item_depends_on_hooks_egress_rules_and_extension(prod_setting
     depends_on = {names[urn] for urn in item.dependencies}
     assert {"hooks-vm-iris-prod-1-install", "vm-iris-prod-1-snapshot-extension", "enhanced-4h-policy",
             "rsv-iris-prod-vault"} <= depends_on
-    assert {n for n in depends_on if n.startswith("egress-")} == {"egress-rg-iris-prod-nsg-iris-data-storage"}
+    # Every rule its NSG gets: backup (Storage), the monitor agent (health is on) and Run Command (vm-cache-prod-1).
+    assert {n for n in depends_on if n.startswith("egress-")} == {
+        f"egress-rg-iris-prod-nsg-iris-data-{key}" for key in ("storage", "azuremonitor", "azureresourcemanager", "azurecloud")}
     # Another VM's hooks are not a prerequisite of this one.
     assert "hooks-vm-iris-prod-2-install" not in depends_on
     install = only(run, "command:remote:Command", "hooks-vm-iris-prod-1-install")
@@ -130,7 +132,9 @@ def test_plan_cli_prints_the_review_and_writes_json(tmp_path):
     assert "retention 35 days / 12 weeks / 24 months / 10 years" in result.stdout
     assert "soft delete AlwaysON for 30 days, immutability Unlocked" in result.stdout
     assert "vm-cache-prod-1: policy enhanced-4h, application-consistent" in result.stdout
-    assert "nsg-iris-data: Outbound Allow Tcp/443 to Storage.westeurope (priority 200)\n" in result.stdout
+    assert ("nsg-iris-data: Outbound Allow Tcp/443 to Storage.WestEurope (priority 200), Outbound Allow Tcp/443 to "
+            "AzureMonitor (priority 201), Outbound Allow Tcp/443 to AzureResourceManager (priority 202), Outbound Allow "
+            "Tcp/443 to AzureCloud.westeurope (priority 203)\n") in result.stdout
     assert "its identity must never be disabled or switched" in result.stdout  # CMK: one-way, history unknown
     assert "Trusted Launch" not in result.stdout  # enhanced policy only
     document = json.loads(out.read_text())
