@@ -57,7 +57,7 @@ PYTEST_WORKERS ?= 4
 test: shellcheck kql-check
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
-## test-slow: the hook fault matrix and the tests that drive installed hooks again, on the real clock (about 8 min)
+## test-slow: the hook fault matrix and the tests that drive installed hooks again, on the real clock
 .PHONY: test-slow
 test-slow: $(STAMP)
 	HOOK_TESTS_CLOCK_SCALE=1 $(PY) -m pytest -q -n $(PYTEST_WORKERS) $(REAL_CLOCK_TESTS)

@@ -436,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("root")
     ap.add_argument("--double", help="iris double state directory")
     ap.add_argument("--snapshot-seconds", type=float, default=0.0)
+    ap.add_argument("--snapshot-until-exists", type=Path, help="the snapshot lasts until this file exists")
     ap.add_argument("--no-post", action="store_true")
     ap.add_argument("--kill-pre-after", type=float)
     ap.add_argument("--poll-seconds", type=float, help="override the plugin config's poll")
@@ -444,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     double = IrisDouble(a.double) if a.double else None
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
            **dict(item.split("=", 1) for item in a.env)}
-    res = run_backup(a.root, double, snapshot_seconds=a.snapshot_seconds,
+    until = a.snapshot_until_exists.exists if a.snapshot_until_exists else None
+    res = run_backup(a.root, double, snapshot_seconds=a.snapshot_seconds, snapshot_until=until,
                      post_runs=not a.no_post, kill_pre_after=a.kill_pre_after,
                      poll_seconds=a.poll_seconds, env=env)
     print(json.dumps(res.to_dict(), indent=1))

@@ -16,7 +16,6 @@ import invariants
 import pytest
 from hooklib import FAST, HOOKS, LONG, BackgroundBackup, run_backup_in_other_process, settings_text, this_boot, watchdog_pid
 
-BUDGET = FAST["freeze_budget_seconds"]
 WDL = FAST["wd_suspend_limit_seconds"]
 
 
@@ -63,21 +62,26 @@ def test_1a_second_run_never_takes_over_while_the_first_runner_lives(vm):
 def test_1b_post_finds_its_own_run_after_the_watchdog_fired_and_another_run_took_the_lock(vm):
     # Before: A's post-script read the lock, saw run B and walked away with exit 0, so a snapshot
     # whose writes resumed mid-way (A's watchdog fired) was reported application-consistent.
-    vm.install()
+    # A budget with room, in B's run, for A's post-script to run while B holds the lock frozen.
+    budget = 24
+    vm.install(freeze_budget_seconds=budget, wd_suspend_limit_seconds=35, external_freeze_timeout_seconds=40)
     b_frozen = threading.Event()
     # A's snapshot outlasts its budget and ends once run B (another runner) has frozen everything
-    run_a = BackgroundBackup(vm, snapshot_seconds=BUDGET + 0.5, snapshot_until=b_frozen.is_set)
-    assert vm.wait_for(lambda: any((r / "watchdog_fired").exists() for r in vm.runs()), BUDGET + 30)
+    run_a = BackgroundBackup(vm, snapshot_seconds=budget + 0.5, snapshot_until=b_frozen.is_set)
+    assert vm.wait_for(lambda: any((r / "watchdog_fired").exists() for r in vm.runs()), budget + 30)
     assert vm.wait_thawed(30)
     run_a_dir = vm.runs()[-1]
+    a_done = vm.base / "a-done"
 
-    def b_holds_the_lock_frozen():
-        if any(r != run_a_dir and (r / "frozen").exists() for r in vm.runs()):
-            b_frozen.set()
-    watcher = threading.Thread(target=vm.wait_for, args=(lambda: b_holds_the_lock_frozen() or b_frozen.is_set(), 60))
+    def watch():
+        vm.wait_for(lambda: any(r != run_a_dir and (r / "frozen").exists() for r in vm.runs()), 60)
+        b_frozen.set()
+        run_a.join(60)
+        a_done.touch()
+    watcher = threading.Thread(target=watch)
     watcher.start()
-    # B's snapshot lasts until A's post-script has ended (A's post meets B holding the lock)
-    b = run_backup_in_other_process(vm, "--snapshot-seconds", str(vm.bound(5)))
+    # B's snapshot lasts until A's backup (its post-script, meeting B holding the lock) has ended
+    b = run_backup_in_other_process(vm, "--snapshot-until-exists", str(a_done))
     watcher.join()
     a = run_a.outcome()
     assert a.post.exit_code == 1 and a.outcome != "application-consistent"
