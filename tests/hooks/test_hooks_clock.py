@@ -91,3 +91,17 @@ def test_clock_double_without_a_real_command_behind_it_is_not_found(tmp_path):
     p = subprocess.run([f"{CLOCK_DIR}/timeout", "1", "true"], env={"PATH": f"{CLOCK_DIR}:{tmp_path}", SCALE_ENV: "4"},
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 127 and "not found" in p.stderr
+
+
+def test_make_test_runs_in_workers_and_make_test_slow_reruns_the_hook_tests_on_the_real_clock():
+    # What README (Dependencies) and docs/performance.md promise of the two targets.
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^PYTEST_WORKERS \?= 4$", makefile, re.M)
+    assert re.search(r"^test: .*\n\t\$\(PY\) -m pytest -q -n \$\(PYTEST_WORKERS\)$", makefile, re.M)
+    slow = re.search(r"^test-slow: .*\n\tHOOK_TESTS_CLOCK_SCALE=1 \$\(PY\) -m pytest .*\$\(REAL_CLOCK_TESTS\)$", makefile, re.M)
+    paths = re.search(r"^REAL_CLOCK_TESTS := (.*)$", makefile, re.M)
+    assert slow and paths and "tests/hooks" in paths[1].split()
+    assert all((REPO / p).exists() for p in paths[1].split())
+    pins = (REPO / "requirements.txt").read_text().splitlines()
+    assert any(re.fullmatch(r"pytest-xdist==[\d.]+", line) for line in pins)
+    assert any(re.fullmatch(r"execnet==[\d.]+", line) for line in pins)
