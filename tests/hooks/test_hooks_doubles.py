@@ -131,7 +131,7 @@ def test_runner_polls_like_azures_scriptrunner_and_pluginhost(tmp_path):
     poll = 0.25
     res = run_script(str(quick), [], timeout=10, poll_seconds=poll)
     assert res.exit_code == 0 and poll <= res.ended - res.started <= 2 * poll + WALL_LATENCY, res
-    assert res.started < res.exited_seen <= res.ended
+    assert res.started <= res.exited_seen <= res.ended
     # a timeout is counted in polls (timeout / poll of them) and the script is not killed
     slow = tmp_path / "s.sh"
     slow.write_text("exec sleep 60\n")
