@@ -51,9 +51,17 @@ bench: $(STAMP)
 drill: $(STAMP)
 	$(PY) -m drill --stack $(STACK) $(if $(DRY_RUN),--dry-run) $(if $(REPORT_DIR),--report-dir $(REPORT_DIR))
 
-## test: shellcheck of the VM scripts, the KQL checker's pinned npm package, then the whole pytest suite
+## test: shellcheck of the VM scripts, the KQL checker's pinned npm package, then the whole pytest suite (hook tests on a 4x clock)
+# 4 workers on 2 cores: the hook tests mostly wait (polls, budgets); each test has its own tmp VM.
+PYTEST_WORKERS ?= 4
 test: shellcheck kql-check
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+
+## test-slow: the hook fault matrix and the tests that drive installed hooks again, on the real clock
+.PHONY: test-slow
+test-slow: $(STAMP)
+	HOOK_TESTS_CLOCK_SCALE=1 $(PY) -m pytest -q -n $(PYTEST_WORKERS) $(REAL_CLOCK_TESTS)
+REAL_CLOCK_TESTS := tests/hooks tests/program/test_hooks_contract.py tests/program/test_run_command_contract.py
 
 ## kql-check: install Microsoft's Kusto language service for tests/health (node and npm; exact versions in package-lock.json)
 KQL_CHECK := tools/kql-check/node_modules/.installed

@@ -150,8 +150,10 @@ def test_registered_in_the_bench_cli():
 
 
 def test_polling_runner_rows_measure_a_backup_paced_by_the_runner(tmp_path):
-    # Under the Azure-polling runner the snapshot cannot start before two polls after the pre-script
-    # started (PluginHost's first look comes one poll after ScriptRunner's): the row is paced by it.
+    # Under the Azure-polling runner the snapshot cannot start before PluginHost's first look, one poll
+    # after the pre-script started, nor before ScriptRunner's poll saw the pre-script end; whether that
+    # is one poll or two depends on which of the two threads wakes first (both sleep one poll), so the
+    # test asserts the order and the one-poll bound, which hold on a busy machine too.
     rig = fw.Rig(tmp_path / "vm", 1, poll=1, installed_poll=1)
     seen = {}
     real_run_backup = fw.run_backup
@@ -169,4 +171,5 @@ def test_polling_runner_rows_measure_a_backup_paced_by_the_runner(tmp_path):
     assert "failed" not in r, r
     res = seen["res"]
     assert res.poll_seconds == 1
-    assert res.snapshot.started - res.pre.started >= 2 * 1 - 0.02
+    assert res.pre.started < res.pre.exited_seen <= res.pre.ended <= res.snapshot.started
+    assert res.snapshot.started - res.pre.started >= 1 - 0.02  # one poll; /proc/uptime ticks 10 ms

@@ -25,6 +25,10 @@ real one does:
 The snapshot step asks the iris double (not the scripts) whether every running
 instance was frozen for its whole duration.
 
+Its clock is the scripts': an environment with IRISBACKUP_TEST_TIME_SCALE=K
+(clock.py) makes every poll, snapshot and injected kill K times shorter in wall
+time, and every timestamp is in those K-times-faster seconds.
+
 Use from Python: ``run_backup(root, double, ...) -> BackupResult``; or from a
 shell: ``python azure_runner.py ROOT --double DIR [--snapshot-seconds S]``
 (prints the result as JSON) - a separate process, i.e. a separate runner.
@@ -41,11 +45,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from iris_double import IrisDouble, uptime  # noqa: E402
+from clock import REAL, Clock, scale_of  # noqa: E402
+from iris_double import IrisDouble  # noqa: E402
 
 CONFIG_REL = "etc/azure/VMSnapshotScriptPluginConfig.json"
 APP = "application-consistent"
@@ -61,7 +67,7 @@ class ScriptResult:
     exit_code: int | None = None  # None: still running when the runner moved on, or not run
     timed_out: bool = False
     killed: bool = False
-    started: float | None = None  # uptime seconds
+    started: float | None = None  # uptime seconds (of the run's Clock)
     ended: float | None = None  # when the runner (PluginHost) stopped waiting
     exited_seen: float | None = None  # when ScriptRunner's poll saw the script's exit
     stdout: str = ""
@@ -239,9 +245,9 @@ class _ScriptThread(threading.Thread):
     sleep(pollSleepTime)`. The script is never killed; its pipes are never read."""
 
     def __init__(self, argv: list[str], env: dict | None, poll: float, total: float,
-                 new_session: bool):
+                 new_session: bool, clock: Clock):
         super().__init__(daemon=True)
-        self.poll, self.total = poll, total
+        self.poll, self.total, self.clock = poll, total, clock
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, cwd="/",
                                      start_new_session=new_session)
@@ -256,39 +262,43 @@ class _ScriptThread(threading.Thread):
                 self.timed_out = True
                 break
             curr += 1
-            time.sleep(self.poll)
+            self.clock.sleep(self.poll)
         if not self.timed_out:
-            self.seen_exit = uptime()
+            self.seen_exit = self.clock.now()
         self.completed.set()
 
 
 def run_script(path: str, params: list, timeout: float, *, env: dict | None = None,
                poll_seconds: float = DEFAULT_POLL_SECONDS, kill_after: float | None = None,
+               kill_when: Callable[[], bool] | None = None,
                kill_group: bool = False, fail_code: int = 300, timeout_code: int = 308,
-               pipe_eof_wait: float = 1.0) -> ScriptResult:
+               pipe_eof_wait: float = 1.0, clock: Clock = REAL) -> ScriptResult:
     """One script as PluginHost + ScriptRunner run it: a thread starts and polls the script, the
     host sleeps one poll, then checks whether the thread completed, at most
     int(timeout / poll) + 2 times. Never kills the script on timeout.
 
-    kill_after=S kills the script (kill_group: its whole session) S seconds after the start: a fault
-    injected from outside, not something the runner does.
+    kill_after=S kills the script (kill_group: its whole session) S seconds after the start, and
+    kill_when=PREDICATE as soon as PREDICATE() is true (checked every 10 ms of wall time, e.g. "its
+    freeze call has started"): a fault injected from outside, not something the runner does. Times (timeout, polls, kill_after and
+    the results) are seconds of ``clock``; pipe_eof_wait is wall seconds.
     """
-    res = ScriptResult(ran=True, started=uptime())
+    res = ScriptResult(ran=True, started=clock.now())
     argv = ["sh", str(path)] + [str(p) for p in params]
-    worker = _ScriptThread(argv, env, poll_seconds, timeout / poll_seconds, kill_group)
+    worker = _ScriptThread(argv, env, poll_seconds, timeout / poll_seconds, kill_group, clock)
     res.proc = worker.proc
     killer = None
-    if kill_after is not None:
-        killer = threading.Timer(kill_after, _kill, (worker.proc, kill_group, res))
-        killer.start()
+    if kill_after is not None or kill_when is not None:
+        killer = _Killer(worker.proc, kill_group, res, kill_when, clock,
+                         None if kill_after is None else res.started + kill_after)
     worker.start()
     for _ in range(int(timeout / poll_seconds) + 2):
-        time.sleep(poll_seconds)
+        clock.sleep(poll_seconds)
         if worker.completed.is_set():
             break
     if killer is not None:
-        killer.cancel()
-    res.ended = uptime()
+        killer.stop.set()
+        killer.join()
+    res.ended = clock.now()
     res.exited_seen = worker.seen_exit
     if not worker.completed.is_set() or worker.timed_out:
         res.timed_out = True
@@ -301,26 +311,49 @@ def run_script(path: str, params: list, timeout: float, *, env: dict | None = No
     return res
 
 
-def _kill(proc: subprocess.Popen, group: bool, res: ScriptResult) -> None:
-    try:
-        if group:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-        res.killed = True
-    except ProcessLookupError:
-        pass
+class _Killer(threading.Thread):
+    """Kills the script (SIGKILL; group: its whole session) at a time of the clock or when a
+    predicate holds, whichever comes first, unless stopped before."""
+
+    def __init__(self, proc: subprocess.Popen, group: bool, res: ScriptResult,
+                 when: Callable[[], bool] | None, clock: Clock, at: float | None):
+        super().__init__(daemon=True)
+        self.proc, self.group, self.res, self.when, self.clock, self.at = proc, group, res, when, clock, at
+        self.stop = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            if (self.at is not None and self.clock.now() >= self.at) or (self.when is not None and self.when()):
+                self._kill()
+                return
+            self.stop.wait(0.01)
+
+    def _kill(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        try:
+            if self.group:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.kill()
+            self.res.killed = True
+        except ProcessLookupError:
+            pass
 
 
-def take_snapshot(double: IrisDouble | None, seconds: float) -> SnapshotResult:
-    snap = SnapshotResult(taken=True, started=uptime())
+def take_snapshot(double: IrisDouble | None, seconds: float, clock: Clock = REAL,
+                  until: Callable[[], bool] | None = None) -> SnapshotResult:
+    snap = SnapshotResult(taken=True, started=clock.now())
     names = double.running_instances() if double else []
     snap.instances = names
     snap.frozen_at_start = {n: double.is_frozen(n) for n in names} if double else {}
     if seconds > 0:
-        time.sleep(seconds)
+        clock.sleep(seconds)
+    if until is not None:
+        _wait_until(until, 60.0)
     snap.frozen_at_end = {n: double.is_frozen(n) for n in names} if double else {}
-    snap.ended = uptime()
+    snap.ended = clock.now()
     if double:
         for e in double.events():
             if e.kind in ("thaw", "stat-W", "auto-thaw") and snap.started <= e.t <= snap.ended:
@@ -331,6 +364,9 @@ def take_snapshot(double: IrisDouble | None, seconds: float) -> SnapshotResult:
 def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
                snapshot_seconds: float = 0.0, post_runs: bool = True,
                kill_pre_after: float | None = None, kill_pre_group: bool = False,
+               kill_pre_when: Callable[[], bool] | None = None,
+               post_after: Callable[[], bool] | None = None,
+               snapshot_until: Callable[[], bool] | None = None,
                poll_seconds: float | None = None, env: dict | None = None,
                pipe_eof_wait: float = 1.0) -> BackupResult:
     """One Azure backup of the VM laid out under ``root``, pre and post from threads of this process.
@@ -339,17 +375,23 @@ def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
     a number overrides it (the benchmark's "instant runner" uses 0.001, the old double's way).
     post_runs=False simulates an extension that dies after the snapshot;
     kill_pre_after=S kills the pre-script (its pid, or its whole session with
-    kill_pre_group) S seconds after it started.
+    kill_pre_group) S seconds after it started, kill_pre_when=PREDICATE as soon as it holds;
+    snapshot_until=PREDICATE makes the snapshot last (after snapshot_seconds) until it holds, within
+    60 s of wall time (e.g. until another runner's backup is done);
+    post_after=PREDICATE starts the post-script only once PREDICATE holds (within 60 s of wall time):
+    a runner whose next look comes late, e.g. while the pre-script's freeze call is in flight. Seconds are those of the scripts' clock (env's
+    IRISBACKUP_TEST_TIME_SCALE, clock.py).
     """
-    result = BackupResult(started=uptime())
     if env is None:
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+    clock = Clock(scale_of(env))
+    result = BackupResult(started=clock.now())
     cfg, err = check_config(root)
     if err:
         result.config_error = err
         result.outcome = FS
-        result.snapshot = take_snapshot(double, snapshot_seconds)
-        result.ended = uptime()
+        result.snapshot = take_snapshot(double, snapshot_seconds, clock)
+        result.ended = clock.now()
         return result
     timeout = min(int(cfg.get("timeoutInSeconds", 10)), 1800)
     cont = bool(cfg.get("continueBackupOnFailure", True))
@@ -357,15 +399,18 @@ def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
     result.timeout_seconds, result.continue_on_failure, result.poll_seconds = timeout, cont, poll
 
     result.pre = run_script(cfg["preScriptLocation"], cfg.get("preScriptParams", []), timeout,
-                            env=env, poll_seconds=poll, kill_after=kill_pre_after,
+                            env=env, poll_seconds=poll, kill_after=kill_pre_after, kill_when=kill_pre_when,
                             kill_group=kill_pre_group, fail_code=300, timeout_code=308,
-                            pipe_eof_wait=pipe_eof_wait)
+                            pipe_eof_wait=pipe_eof_wait, clock=clock)
     if result.pre.ok or cont:
-        result.snapshot = take_snapshot(double, snapshot_seconds)
+        result.snapshot = take_snapshot(double, snapshot_seconds, clock, snapshot_until)
     if post_runs:
+        if post_after is not None:
+            _wait_until(post_after, 60.0)
         result.post = run_script(cfg["postScriptLocation"], cfg.get("postScriptParams", []),
                                  timeout, env=env, poll_seconds=poll,
-                                 fail_code=301, timeout_code=309, pipe_eof_wait=pipe_eof_wait)
+                                 fail_code=301, timeout_code=309, pipe_eof_wait=pipe_eof_wait,
+                                 clock=clock)
     if result.pre.ok and result.post.ok and result.snapshot.taken:
         result.outcome = APP
     elif not post_runs:
@@ -374,8 +419,14 @@ def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
         result.outcome = FS
     else:
         result.outcome = FAILED
-    result.ended = uptime()
+    result.ended = clock.now()
     return result
+
+
+def _wait_until(predicate: Callable[[], bool], wall_seconds: float) -> None:
+    deadline = time.monotonic() + wall_seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -385,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("root")
     ap.add_argument("--double", help="iris double state directory")
     ap.add_argument("--snapshot-seconds", type=float, default=0.0)
+    ap.add_argument("--snapshot-until-exists", type=Path, help="the snapshot lasts until this file exists")
     ap.add_argument("--no-post", action="store_true")
     ap.add_argument("--kill-pre-after", type=float)
     ap.add_argument("--poll-seconds", type=float, help="override the plugin config's poll")
@@ -393,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     double = IrisDouble(a.double) if a.double else None
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
            **dict(item.split("=", 1) for item in a.env)}
-    res = run_backup(a.root, double, snapshot_seconds=a.snapshot_seconds,
+    until = a.snapshot_until_exists.exists if a.snapshot_until_exists else None
+    res = run_backup(a.root, double, snapshot_seconds=a.snapshot_seconds, snapshot_until=until,
                      post_runs=not a.no_post, kill_pre_after=a.kill_pre_after,
                      poll_seconds=a.poll_seconds, env=env)
     print(json.dumps(res.to_dict(), indent=1))

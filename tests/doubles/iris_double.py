@@ -3,8 +3,10 @@
 The double itself is ``iris_double.sh`` (POSIX sh, about a millisecond per
 call).  This module lays out its state directory, configures instances and
 behaviours, and reads back state and the event log.  Times are centiseconds
-of /proc/uptime, the clock the hooks and the double both use; ``uptime()``
-returns the same clock in seconds.
+of /proc/uptime, the clock the hooks and the double both use (event times are
+that clock in seconds).  ``IrisDouble(dir, scale=K)`` runs that
+clock K times faster (clock.py; the file <dir>/clock_scale tells the shell
+double), as the hooks do under IRISBACKUP_TEST_TIME_SCALE=K.
 """
 
 from __future__ import annotations
@@ -15,16 +17,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from clock import Clock
+
 SCRIPT = Path(__file__).resolve().with_name("iris_double.sh")
 LOGGER = Path(__file__).resolve().with_name("logger_double.sh")
 OPS = ("freeze", "thaw", "suspended", "stat", "login")
 COMMANDS = ("iris", "csession", "ccontrol")
-
-
-def uptime() -> float:
-    """Seconds on the /proc/uptime clock (shared with the hooks and the double)."""
-    with open("/proc/uptime", encoding="ascii") as f:
-        return float(f.read().split()[0])
 
 
 @dataclass(frozen=True)
@@ -38,9 +36,15 @@ class Event:
 class IrisDouble:
     """State directory of one simulated VM's IRIS/Caché installation."""
 
-    def __init__(self, directory: os.PathLike | str):
+    def __init__(self, directory: os.PathLike | str, scale: int | None = None):
+        """scale None: the one the directory already has (1 for a new one)."""
         self.dir = Path(directory)
         (self.dir / "instances").mkdir(parents=True, exist_ok=True)
+        scale_file = self.dir / "clock_scale"
+        if scale is None:
+            scale = int(scale_file.read_text()) if scale_file.exists() else 1
+        self.clock = Clock(scale)
+        scale_file.write_text(f"{self.clock.scale}\n")
         self.bin_dir = self.dir / "bin"
         self.bin_dir.mkdir(exist_ok=True)
         os.chmod(SCRIPT, 0o755)
@@ -72,7 +76,8 @@ class IrisDouble:
         (self._idir(name) / "status").write_text(status + "\n")
 
     def set_behaviour(self, name: str, op: str, behaviour: str | None) -> None:
-        """op in OPS; behaviour 'fail' | 'hang' | 'delay <s>' | 'exit <code>' | 'landexit <code>' | None."""
+        """op in OPS; behaviour 'fail' | 'hang' | 'hang-if-frozen' | 'delay <s>' | 'exit <code>' |
+        'landexit <code>' | None."""
         if op not in OPS:
             raise ValueError(f"unknown op {op!r}")
         _set_behaviour_file(self._idir(name) / f"op.{op}", behaviour)
@@ -86,7 +91,7 @@ class IrisDouble:
 
     def freeze(self, name: str, wd_limit: int = 0, eft: int = 0) -> None:
         """Freeze an instance as if someone else had (not through the hooks)."""
-        t = int(uptime() * 100)
+        t = round(self.clock.now() * 100)
         (self._idir(name) / "frozen").write_text(f"{t} {wd_limit} {eft}\n")
 
     # ------------------------------------------------------------ state
@@ -108,7 +113,7 @@ class IrisDouble:
             t, wdl, _eft = (self._idir(name) / "frozen").read_text().split()[:3]
         except (FileNotFoundError, ValueError):
             return False  # absent, or "none": thawed
-        if int(wdl) and uptime() * 100 >= int(t) + int(wdl) * 100:
+        if int(wdl) and round(self.clock.now() * 100) >= int(t) + int(wdl) * 100:
             return False
         return True
 
@@ -120,6 +125,7 @@ class IrisDouble:
         return bool(names) and all(self.is_frozen(n) for n in names)
 
     def wait_all_thawed(self, timeout: float, poll: float = 0.05) -> bool:
+        """Wait at most timeout wall seconds (a bound on the wait, not on the hooks)."""
         deadline = time.monotonic() + timeout
         while True:
             if not self.frozen_instances():
@@ -139,12 +145,17 @@ class IrisDouble:
                 out.append(e)
         return sorted(out, key=lambda e: e.t)
 
-    def calls(self) -> list[list[str]]:
-        """argv of every call (argv[0] is the command name), in order."""
+    def call_started(self, fragment: str) -> bool:
+        """A call with an argument containing fragment has started (calls are logged on entry)."""
+        return any(fragment in arg for call in self.calls() for arg in call)
+
+    def calls(self, before: float | None = None) -> list[list[str]]:
+        """argv of every call (argv[0] is the command name), in order; before=T: those started before T."""
         out = []
         for line in (self.dir / "calls").read_text().splitlines():
             parts = line.split("\t")
-            out.append(parts[1:])
+            if before is None or int(parts[0]) / 100.0 < before:
+                out.append(parts[1:])
         return out
 
     def syslog_raw(self) -> list[tuple[str, str, str]]:

@@ -15,11 +15,15 @@
 #   <dir>/instances/<NAME>/op.<OP>      behaviour for OP in freeze thaw suspended stat login:
 #                                       fail | hang | delay <seconds> | exit <code> |
 #                                       landexit <code> (do the operation, then exit with <code>:
-#                                       a call killed by a signal after its effect landed)
+#                                       a call killed by a signal after its effect landed) |
+#                                       hang-if-frozen (hang while NAME is frozen, else go on:
+#                                       for suspended, thaw, stat - "hangs once the freeze landed")
 #   <dir>/op.qlist                      behaviour of qlist (same words)
 #   <dir>/qlist.extra.<product>         raw lines appended to that product's qlist
 #   <dir>/events                        "<uptime_cs> <NAME> <event> [detail]"
 #   <dir>/calls                         "<uptime_cs> <argv...>" (tab separated)
+#   <dir>/clock_scale                   K: every uptime_cs is /proc/uptime x K (the tests' fast
+#                                       clock, tests/doubles/clock.py); absent: 1
 #
 # Exit codes follow the real commands: session calls 5 = success, 3 = failure,
 # 1 = instance down / unknown / access denied; qlist and stat 0.
@@ -30,12 +34,14 @@ case $0 in
 *) bindir=. ;;
 esac
 D=${IRIS_DOUBLE_DIR:-$bindir/..}
+K=1
+[ -f "$D/clock_scale" ] && read -r K <"$D/clock_scale"
 
 now() {
 	read -r up _ </proc/uptime
 	s=${up%.*} f=${up#*.}
 	f=${f#0}
-	NOW=$((s * 100 + f))
+	NOW=$(((s * 100 + f) * K))
 }
 now
 {
@@ -55,6 +61,10 @@ behave() { # file: apply fail/hang/delay/exit; returns normally to proceed
 	case $b in
 	fail) return 3 ;;
 	hang) sleep 120; exit 1 ;;
+	hang-if-frozen)
+		_hn=${1%/op.*}
+		if (frozen "${_hn##*/}"); then sleep 120; exit 1; fi
+		;;
 	delay) sleep "$arg" ;;
 	exit) exit "$arg" ;;
 	landexit) LANDEXIT=$arg ;;

@@ -1,10 +1,16 @@
 """Helpers for the hooks tests: a VM laid out under a tmp root, with the iris
 double first on the hooks' PATH, the bundle installed by ``install.sh --root``
-and the Azure runner double to drive backups."""
+and the Azure runner double to drive backups.
+
+Clock: every VM runs its hooks, doubles and runner on one clock SCALE times faster than the wall
+(tests/doubles/clock.py): settings, event times and the runner's times stay in the hooks' own
+seconds, a backup lasts 1/SCALE of the wall time. HOOK_TESTS_CLOCK_SCALE=1 (``make test-slow``)
+runs the same tests on the real clock."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -17,6 +23,8 @@ DOUBLES = REPO / "tests" / "doubles"
 sys.path.insert(0, str(DOUBLES))
 
 from azure_runner import run_backup  # noqa: E402
+from clock import DIR as CLOCK_DIR  # noqa: E402
+from clock import SCALE_ENV, Clock, valid_scale  # noqa: E402
 from decoy import Decoy  # noqa: E402
 from iris_double import IrisDouble  # noqa: E402
 
@@ -33,6 +41,18 @@ FAST = {
 }
 
 
+# A budget long enough for another runner's whole backup (a Python process starting: wall time,
+# which the scaled clock makes long in the hooks' seconds) to happen inside this run's freeze.
+LONG = {"freeze_budget_seconds": 60, "wd_suspend_limit_seconds": 70, "external_freeze_timeout_seconds": 80}
+
+# 4: the smallest call limit (1 s) is 0.25 s of wall time, 50 times what an iris double call costs
+# on a loaded 2-core machine; the whole matrix runs in about a quarter of the time.
+SCALE = valid_scale(os.environ.get("HOOK_TESTS_CLOCK_SCALE", "4"))
+# Wall seconds a loaded machine may add to anything the hooks do (process start-up, scheduling):
+# upper bounds in the hooks' seconds add WALL_LATENCY * scale (VM.bound).
+WALL_LATENCY = 2.0
+
+
 def settings_text(**kw) -> str:
     vals = dict(FAST)
     vals.update(kw)
@@ -42,11 +62,12 @@ def settings_text(**kw) -> str:
 class VM:
     """One simulated VM: root dir, iris double, installed hooks."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, scale: int = SCALE):
         self.base = base
         self.root = base / "root"
         self.root.mkdir()
-        self.double = IrisDouble(base / "double")
+        self.clock = Clock(scale)
+        self.double = IrisDouble(base / "double", self.clock.scale)
         self.settings: dict = dict(FAST)
         # Environment of the runner on top of the plain one (e.g. a test boot id file).
         self.extra_env: dict = {}
@@ -61,7 +82,7 @@ class VM:
             settings = settings_text(**kw)
         argv = ["sh", str(bundle / "install.sh"), "--root", str(self.root)]
         if iris_path:
-            argv += ["--iris-path", str(self.double.bin_dir)]
+            argv += ["--iris-path", self.iris_path]
         argv += ["--settings", "-", *args]
         p = subprocess.run(argv, input=settings, text=True, capture_output=True, timeout=60)
         if check:
@@ -75,6 +96,12 @@ class VM:
                               input=stdin, text=True, capture_output=True, timeout=120, env=env)
 
     # ---------------------------------------------------------- paths
+    @property
+    def iris_path(self) -> str:
+        """The hooks' iris_path: the clock doubles (when the clock is scaled), then the iris double."""
+        dirs = [CLOCK_DIR] if self.clock.scale > 1 else []
+        return ":".join([*dirs, str(self.double.bin_dir)])
+
     @property
     def config_path(self) -> Path:
         return self.root / "etc/azure/VMSnapshotScriptPluginConfig.json"
@@ -108,7 +135,14 @@ class VM:
 
     # ---------------------------------------------------------- running
     def env(self) -> dict:
-        return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **self.extra_env}
+        return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **self.clock_env(), **self.extra_env}
+
+    def clock_env(self) -> dict:
+        return {SCALE_ENV: str(self.clock.scale)} if self.clock.scale > 1 else {}
+
+    def bound(self, seconds: float) -> float:
+        """An upper bound of `seconds` of the hooks' clock plus what a loaded machine may add."""
+        return seconds + WALL_LATENCY * self.clock.scale
 
     def backup(self, **kw):
         kw.setdefault("env", self.env())
@@ -130,6 +164,7 @@ class VM:
         return self.double.wait_all_thawed(timeout)
 
     def wait_for(self, predicate, timeout: float, poll: float = 0.05) -> bool:
+        """Wait at most timeout wall seconds: a bound on the wait, never on the hooks."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -151,7 +186,7 @@ class VM:
 
 def run_backup_in_other_process(vm: VM, *args: str) -> dict:
     """One backup by another runner process (its own pid: another VMSnapshot extension run)."""
-    env = [f"--env={k}={v}" for k, v in vm.extra_env.items()]
+    env = [f"--env={k}={v}" for k, v in {**vm.clock_env(), **vm.extra_env}.items()]
     p = subprocess.run([sys.executable, str(DOUBLES / "azure_runner.py"), str(vm.root),
                         "--double", str(vm.double.dir), *env, *args],
                        capture_output=True, text=True, timeout=90)

@@ -26,9 +26,11 @@ RESUMES = ("thaw", "stat-W", "auto-thaw")
 
 
 def _alive(identity: str) -> bool:
+    """The process still runs: same start time, and not a zombie that init has yet to reap."""
     pid, start = identity.split()
     try:
-        return start_time(int(pid)) == start
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
+        return state not in ("Z", "X") and start_time(int(pid)) == start
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return False
 

@@ -5,6 +5,7 @@ double and closed by invariants.check. Every case failed on the hooks before thi
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -13,9 +14,8 @@ from pathlib import Path
 
 import invariants
 import pytest
-from hooklib import FAST, HOOKS, BackgroundBackup, run_backup_in_other_process, settings_text, this_boot, watchdog_pid
+from hooklib import FAST, HOOKS, LONG, BackgroundBackup, run_backup_in_other_process, settings_text, this_boot, watchdog_pid
 
-BUDGET = FAST["freeze_budget_seconds"]
 WDL = FAST["wd_suspend_limit_seconds"]
 
 
@@ -42,13 +42,15 @@ def _runs(pid: int) -> bool:
 def test_1a_second_run_never_takes_over_while_the_first_runner_lives(vm):
     # Before: run B judged A stale once A's watchdog was gone, and A's post-script, finding no
     # lock, logged "no active run: nothing frozen" and left IRIS frozen.
-    vm.install()
-    run_a = BackgroundBackup(vm, snapshot_seconds=6)
-    assert vm.wait_for(lambda: vm.double.all_frozen(), 5)
+    vm.install(**LONG)
+    b_done = threading.Event()
+    run_a = BackgroundBackup(vm, snapshot_until=b_done.is_set)  # A's snapshot lasts until B is done
+    assert vm.wait_for(lambda: vm.double.all_frozen(), 30)
     pid = watchdog_pid(vm.runs()[-1])
     os.kill(pid, signal.SIGKILL)  # the fault: A's watchdog is gone (its pre-script ended long ago)
     assert vm.wait_for(lambda: not _runs(pid), 5)
     b = run_backup_in_other_process(vm)
+    b_done.set()
     assert b["pre"]["exit_code"] == 1, "A's runner is alive: A is not stale"
     assert vm.double.all_frozen(), "B touched nothing of A"
     a = run_a.outcome()
@@ -60,11 +62,27 @@ def test_1a_second_run_never_takes_over_while_the_first_runner_lives(vm):
 def test_1b_post_finds_its_own_run_after_the_watchdog_fired_and_another_run_took_the_lock(vm):
     # Before: A's post-script read the lock, saw run B and walked away with exit 0, so a snapshot
     # whose writes resumed mid-way (A's watchdog fired) was reported application-consistent.
-    vm.install()
-    run_a = BackgroundBackup(vm, snapshot_seconds=BUDGET + 0.5)
-    assert vm.wait_for(lambda: any((r / "watchdog_fired").exists() for r in vm.runs()), BUDGET + 5)
-    assert vm.wait_thawed(5)
-    b = run_backup_in_other_process(vm, "--snapshot-seconds", "5")
+    # A budget with room, in B's run, for A's post-script to run while B holds the lock frozen.
+    budget = 24
+    vm.install(freeze_budget_seconds=budget, wd_suspend_limit_seconds=35, external_freeze_timeout_seconds=40)
+    b_frozen = threading.Event()
+    # A's snapshot outlasts its budget and ends once run B (another runner) has frozen everything
+    run_a = BackgroundBackup(vm, snapshot_seconds=budget + 0.5, snapshot_until=b_frozen.is_set)
+    assert vm.wait_for(lambda: any((r / "watchdog_fired").exists() for r in vm.runs()), budget + 30)
+    assert vm.wait_thawed(30)
+    run_a_dir = vm.runs()[-1]
+    a_done = vm.base / "a-done"
+
+    def watch():
+        vm.wait_for(lambda: any(r != run_a_dir and (r / "frozen").exists() for r in vm.runs()), 60)
+        b_frozen.set()
+        run_a.join(60)
+        a_done.touch()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    # B's snapshot lasts until A's backup (its post-script, meeting B holding the lock) has ended
+    b = run_backup_in_other_process(vm, "--snapshot-until-exists", str(a_done))
+    watcher.join()
     a = run_a.outcome()
     assert a.post.exit_code == 1 and a.outcome != "application-consistent"
     assert b["outcome"] == "application-consistent", "A's post-script left B's freeze alone"
@@ -192,7 +210,7 @@ def test_5_every_qlist_status_is_handled(vm, status, outcome, reason):
 def test_6_watchdog_without_setsid_is_detected_and_logged(vm, tmp_path):
     # Before: the fallback was silent.
     vm.install()
-    vm.set_installed("iris_path", f"{vm.double.bin_dir}:{bin_without(tmp_path, 'setsid')}")
+    vm.set_installed("iris_path", f"{vm.iris_path}:{bin_without(tmp_path, 'setsid')}")
     res = vm.backup()
     log = vm.log()
     assert "setsid not found: the watchdog of run" in log
@@ -227,22 +245,24 @@ def test_7_self_check_fails_without_iris_unless_allowed(vm):
 def test_8_worst_case_rollback_with_every_call_hanging_ends_within_azures_timeout(vm):
     # Before: the rollback made up to six more calls after the freeze (check, thaw, stat -W,
     # verify, stat -W, verify): the pre-script overran timeoutInSeconds.
+    # Every IRIS call hangs once its freeze landed: set up front in the double (no thread racing
+    # the hooks), IsWDSuspendedExt answers before the freeze and hangs after it.
     vm.install()
     vm.double.set_behaviour("CACHE", "freeze", "fail")
     vm.double.set_behaviour("IRIS", "freeze", "delay 0.5")
-
-    def hang_after_freeze():
-        vm.wait_for(lambda: any("ExternalFreeze" in c[-1] for c in vm.double.calls()), 10, poll=0.01)
-        for op in ("thaw", "stat", "suspended"):
-            vm.double.set_behaviour("IRIS", op, "hang")
-    t = threading.Thread(target=hang_after_freeze)
-    t.start()
+    for op in ("thaw", "stat"):
+        vm.double.set_behaviour("IRIS", op, "hang")
+    vm.double.set_behaviour("IRIS", "suspended", "hang-if-frozen")
     res = vm.backup()
-    t.join()
     assert not res.pre.timed_out and res.pre.exit_code == 1
     assert not res.post.timed_out and res.post.exit_code == 1
-    step = FAST["call_timeout_seconds"] + 1
-    assert res.pre.exited_seen - res.pre.started <= 6 * step + 1, "six steps at most"
+    # Six calls in sequence at most (each bounded by a step): here the check, the freeze and the
+    # rollback's three (ExternalThaw, stat -W, the verification), each hung and killed.
+    pre_calls = [" ".join([*c[1:-1], re.sub(r"^##Class\(Backup\.General\)\.(\w+)\(.*", r"\1", c[-1])])
+                 for c in vm.double.calls(before=res.post.started) if c[0] == "iris" and "IRIS" in c]
+    assert pre_calls == ["session IRIS -U %SYS IsWDSuspendedExt", "session IRIS -U %SYS ExternalFreeze",
+                         "session IRIS -U %SYS ExternalThaw", "stat IRIS -W",
+                         "session IRIS -U %SYS IsWDSuspendedExt"], pre_calls
     assert vm.wait_thawed(WDL + 3)  # WDSuspendLimit, the last resort
     invariants.check(vm, res, expect=[("pre", "not-consistent", "thaw-failed"),
                                       ("post", "thaw-not-confirmed", "thaw-failed")])

@@ -88,7 +88,7 @@ def test_installed_layout_modes_and_config(vm):
     # every path written points inside the root
     for key in ("log_dir", "state_dir", "release_dir"):
         assert conf[key].startswith(str(vm.root) + "/"), key
-    assert conf["iris_path"].startswith(str(vm.double.bin_dir) + ":")
+    assert conf["iris_path"].startswith(vm.iris_path + ":")
     for d in (vm.state_dir, vm.log_path.parent):
         assert mode(d) == 0o700
     # only the bundle ships: no tests, caches or temp files

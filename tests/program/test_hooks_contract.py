@@ -38,7 +38,7 @@ class RemoteHost:
         assert rendered.startswith("sudo -n sh ") or not rendered.startswith("sudo")
         command = rendered.removeprefix("sudo -n ")
         if "install.sh" in command:
-            command += f" --root {shlex.quote(str(self.vm.root))} --iris-path {shlex.quote(str(self.vm.double.bin_dir))}"
+            command += f" --root {shlex.quote(str(self.vm.root))} --iris-path {shlex.quote(self.vm.iris_path)}"
         return subprocess.run(["sh", "-c", command], cwd=self.home, input=stdin, text=True, capture_output=True, timeout=120)
 
     def copy_bundle(self, remote_path: str, source: Path = HOOKS_DIR) -> None:

@@ -54,7 +54,7 @@ class Agent:
         script.write_text(inputs["source"]["script"])
         script.chmod(0o500)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "IRISBACKUP_ROOT": str(self.vm.root),
-               "IRISBACKUP_IRIS_PATH": str(self.vm.double.bin_dir)}
+               "IRISBACKUP_IRIS_PATH": self.vm.iris_path}
         for parameter in [*inputs.get("parameters", []), *(inputs.get("protectedParameters") or [])]:
             env[parameter["name"]] = parameter["value"]
         return subprocess.run([SHELL, "-c", str(script)], cwd=workdir, env=env, text=True, capture_output=True,
@@ -159,7 +159,7 @@ def test_the_uninstall_step_keeps_a_release_the_ssh_channel_also_installed(agent
     # A VM switched from SSH: the SSH owner still holds the identical release.
     install = run_command(prod_settings)
     settings_text = unwrap_secrets(install["protectedParameters"])[0]["value"]
-    assert agent.vm.install_sh("--iris-path", str(agent.vm.double.bin_dir), "--owner", f"test:{VM_NAME}",
+    assert agent.vm.install_sh("--iris-path", agent.vm.iris_path, "--owner", f"test:{VM_NAME}",
                                "--settings", "-", stdin=settings_text).returncode == 0
     assert agent.run(install).returncode == 0
     prod_settings["vms"][2]["consistency"] = "crash"
