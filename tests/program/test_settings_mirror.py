@@ -15,7 +15,7 @@ VM_ID = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-i
 
 
 def add_async_vm(settings, name="vm-iris-prod-dr"):
-    settings["vms"].append({"id": VM_ID + name, "policy": "enhanced-4h", "delivery": "runCommand",
+    settings["vms"].append({"id": VM_ID + name, "policy": "enhanced-4h", "delivery": "runCommand", "identity": "systemAssigned",
                             "hooks": {"instances": [{"name": "IRISDR"}]}})
     return {"vm": name, "instance": "IRISDR", "kind": "async"}
 
