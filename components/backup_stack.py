@@ -10,6 +10,7 @@ import pulumi
 from pulumi_command import remote
 
 from .backup_policy import BackupPolicy, BackupPolicyArgs
+from .drill_roles import source_vm_ids
 from .drill_sandbox import DrillSandbox, DrillSandboxArgs
 from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
@@ -125,6 +126,7 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
     drill = DrillSandbox("drill", DrillSandboxArgs(
         stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
         vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
+        source_vms=source_vm_ids([vm.name for vm in settings.drill.vms], [vm.id for vm in settings.vms]),
     )) if settings.drill.enabled else None
     return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill, health=_health(settings, vault))
 
