@@ -128,14 +128,16 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
         source_vms=source_vm_ids([vm.name for vm in settings.drill.vms], [vm.id for vm in settings.vms]),
     )) if settings.drill.enabled else None
-    return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill, health=_health(settings, vault))
+    return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill,
+                              health=_health(settings, vault, protected_vms))
 
 
-def _health(settings: StackSettings, vault: BackupVault) -> HealthAlerts | None:
+def _health(settings: StackSettings, vault: BackupVault, protected_vms: dict[str, ProtectedVm]) -> HealthAlerts | None:
     if not settings.health.enabled:
         return None
     return HealthAlerts(f"health-{settings.vault.name}", HealthAlertsArgs(
         settings=settings, targets=health_targets(settings), action_group_id=vault.action_group_id, tags=settings.tags,
+        watch_after=dict(protected_vms),
     ))
 
 
