@@ -125,6 +125,8 @@ def test_plan_review_shows_what_fires_where(prod_settings, dev_settings):
     assert ("    Backup RPO breach (rsv-iris-prod): severity 1, every PT1H over P2D, to the vault's action group"
             in lines)
     assert "    on-call queries: query pack qp-rsv-iris-prod-oncall" in lines
+    assert ("    new VMs: no alert for missing data before their watch start + RPO + grace (RPO breach: + 24 h for the "
+            "first data push); 3 watch start(s), each taken once on the deployer at its first `pulumi up`") in lines
     assert any(line.startswith("    hook verdicts collected from: vm-cache-prod-1 (Azure Monitor Agent declared)")
                for line in lines)
     prod_settings["vault"]["alertEmails"] = []
