@@ -3,7 +3,8 @@ RPO breach and on the verdicts, and the on-call queries as a query pack.
 
 Per stack: a data collection rule (syslog, facility user, kept only for the hooks' tag) and its
 association with every VM that runs hooks, Azure Monitor Agent on those VMs, up to three scheduled
-query rules routed to the vault's action group, and a query pack with the two on-call queries.
+query rules routed to the vault's action group, a query pack with the two on-call queries, and per
+watched VM a watch start (when the stack first watched it; the alerts' grace for a new VM runs from it).
 What to write, query and render lives in health_rules (pure); this module only declares.
 """
 
