@@ -404,11 +404,11 @@ if d.get("enabled"):
     identity = managedidentity.UserAssignedIdentity(
         "drill-identity", resource_group_name=drg, resource_name_=dn.identity_name(stack), location=location,
         tags=dtags, opts=after_group)
-    sources = roles.source_vm_ids([x["name"] for x in d["vms"]],
-                                  [parse_resource_id(x["id"], "Microsoft.Compute/virtualMachines") for x in s["vms"]])
+    stack_vms = [parse_resource_id(x["id"], "Microsoft.Compute/virtualMachines") for x in s["vms"]]
     grants = roles.drill_role_grants(
         iso.ResourceId(sub, rg, iso.VAULT_TYPE, v["name"]), iso.ResourceId(sub, drg),
-        iso.ResourceId(sub, drg, iso.STORAGE_ACCOUNT_TYPE, account_name), sources)
+        iso.ResourceId(sub, drg, iso.STORAGE_ACCOUNT_TYPE, account_name),
+        roles.source_vm_ids([x["name"] for x in d["vms"]], stack_vms), stack_vms)
     definitions = {
         role.guid: authorization.RoleDefinition(
             f"drill-role-{role.key}", scope=role.scope, role_definition_id=role.guid, role_name=role.role_name,

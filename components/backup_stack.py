@@ -127,6 +127,7 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
         vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
         source_vms=source_vm_ids([vm.name for vm in settings.drill.vms], [vm.id for vm in settings.vms]),
+        stack_vms=[vm.id for vm in settings.vms],
     )) if settings.drill.enabled else None
     return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill,
                               health=_health(settings, vault, protected_vms))

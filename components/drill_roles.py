@@ -115,12 +115,17 @@ def source_vm_ids(drill_names: list[str], stack_vms: list[ResourceId]) -> list[R
 
 
 def drill_role_grants(vault: ResourceId, sandbox: ResourceId, staging: ResourceId,
-                      source_vms: list[ResourceId]) -> tuple[RoleGrant, ...]:
-    """The drill identity's roles for RestoreDisks into `sandbox` from each of `source_vms`."""
+                      source_vms: list[ResourceId], stack_vms: list[ResourceId]) -> tuple[RoleGrant, ...]:
+    """The drill identity's roles for RestoreDisks into `sandbox` from each of `source_vms`.
+
+    The source-VM role is assignable in the groups of all `stack_vms`, not only the drilled ones:
+    Azure refuses to remove an assignable scope that still holds an assignment
+    (RoleScopeBeingRemovedContainsAssignments, Azure/bicep#17145), and `pulumi up` updates the
+    definition before it deletes an assignment, so the scopes must not shrink when drill.vms does."""
     source_role = CustomRole(
         "source-vm-restore", "read and write the drilled source VM, as RestoreDisks requires", SOURCE_VM_ACTIONS,
         _guid(f"{str(sandbox).lower()}|source-vm-restore"),
-        _unique((str(sandbox), *(str(ResourceId(vm.subscription_id, vm.resource_group)) for vm in source_vms))),
+        _unique((str(sandbox), *(str(ResourceId(vm.subscription_id, vm.resource_group)) for vm in stack_vms))),
     )
     target_role = CustomRole(
         "restore-target", "write the resource group RestoreDisks restores into", RESTORE_TARGET_ACTIONS,

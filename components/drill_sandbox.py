@@ -30,6 +30,8 @@ class DrillSandboxArgs:
     location: str
     # The stack VMs drills restore (drill.vms): RestoreDisks needs a grant on each.
     source_vms: list[ResourceId] = field(default_factory=list)
+    # Every VM of the stack: where the source-VM role is assignable (drill_roles.drill_role_grants).
+    stack_vms: list[ResourceId] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     # Resources the role assignments wait for (the vault).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -61,7 +63,8 @@ class DrillSandbox(pulumi.ComponentResource):
             f"{name}-identity", resource_group_name=self.resource_group_name,
             resource_name_=naming.identity_name(args.stack), location=args.location, tags=tags, opts=in_group)
         staging = staging_account_id(sandbox, naming.staging_account_name(subscription, self.resource_group_name, args.stack))
-        grants = drill_role_grants(vault_id(args.vault_resource_group, args.vault_name), sandbox, staging, args.source_vms)
+        grants = drill_role_grants(vault_id(args.vault_resource_group, args.vault_name), sandbox, staging,
+                                   args.source_vms, args.stack_vms)
         definitions = self._custom_roles(name, grants, in_group)
         identity_id = ResourceId(subscription, self.resource_group_name, IDENTITY_TYPE, naming.identity_name(args.stack))
         for grant in grants:

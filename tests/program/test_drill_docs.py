@@ -23,7 +23,8 @@ def test_every_role_grant_is_documented_with_its_scope_and_custom_actions():
     settings = parse_settings(example_settings("prod"))
     sandbox = sandbox_resource_group_id(settings.resource_group_id.subscription_id, "rg")
     sources = source_vm_ids([vm.name for vm in settings.drill.vms], [vm.id for vm in settings.vms])
-    grants = drill_role_grants(vault_id(settings.resource_group_id, "v"), sandbox, staging_account_id(sandbox, "st"), sources)
+    grants = drill_role_grants(vault_id(settings.resource_group_id, "v"), sandbox, staging_account_id(sandbox, "st"), sources,
+                              [vm.id for vm in settings.vms])
     table = set(re.findall(r"^\| ([^|`]+?|`[\w-]+` \(custom\)) \| ([^|]+) \|", SECTION.split("### The drill identity's roles")[1], re.M))
     documented = {(role.strip(), scope.strip()) for role, scope in table if role != "role"}
 

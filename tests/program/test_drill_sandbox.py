@@ -197,14 +197,24 @@ def test_role_assignments_are_microsofts_restore_disks_row_and_nothing_more(prod
         assert assignment.inputs["roleDefinitionId"].startswith(f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/")
 
 
-def test_the_grants_follow_drill_vms(prod_settings):
+def test_the_grants_follow_drill_vms_and_the_assignable_scopes_never_shrink_with_them(prod_settings, prod_run):
+    moved = prod_settings["vms"][2]
+    moved["id"] = moved["id"].replace("/resourceGroups/rg-iris-prod/", "/resourceGroups/rg-cache-prod/")
+    before = run_with_settings(prod_settings)
     prod_settings["drill"]["vms"] = [{"name": "vm-cache-prod-1"}]
-    scopes = {scope for scope, _ in _grants(run_with_settings(prod_settings))}
-    assert f"{PROD_VMS}/vm-cache-prod-1" in scopes
+    after = run_with_settings(prod_settings)
+    scopes = {scope for scope, _ in _grants(after)}
+    assert moved["id"] in scopes
     assert not {s for s in scopes if s.endswith(("/vm-iris-prod-1", "/vm-iris-prod-2"))}
+    # Azure refuses to drop an assignable scope that still holds an assignment, and `pulumi up` updates
+    # the definition before deleting the old assignment: the scopes cover every stack VM's group.
+    groups = {f"/subscriptions/{SUB}/resourceGroups/rg-iris-prod", f"/subscriptions/{SUB}/resourceGroups/rg-cache-prod"}
+    for run in (before, after):
+        [source_role] = [r for r in _definitions(run).values() if "virtualMachines/write" in str(r["permissions"])]
+        assert set(source_role["assignableScopes"]) == {SANDBOX_RG} | groups
 
 
-def test_custom_roles_hold_only_the_actions_microsoft_names_and_are_assignable_only_where_used(prod_run):
+def test_custom_roles_hold_only_the_actions_microsoft_names_and_are_assignable_in_groups_only(prod_run):
     definitions = _definitions(prod_run)
     assert len(definitions) == 2
     all_actions = set()

@@ -22,7 +22,8 @@ def _grants():
     settings = parse_settings(example_settings("prod"))
     sandbox = sandbox_resource_group_id(settings.resource_group_id.subscription_id, "rg-drill")
     sources = source_vm_ids([vm.name for vm in settings.drill.vms], [vm.id for vm in settings.vms])
-    return drill_role_grants(vault_id(settings.resource_group_id, "v"), sandbox, staging_account_id(sandbox, "st"), sources)
+    return drill_role_grants(vault_id(settings.resource_group_id, "v"), sandbox, staging_account_id(sandbox, "st"), sources,
+                              [vm.id for vm in settings.vms])
 
 
 def _shown_scope(grant) -> str:
