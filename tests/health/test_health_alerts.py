@@ -216,3 +216,15 @@ def test_alert_rules_alone_watch_every_vm_from_the_start(prod_settings):
         if health_rules.watches_vms(rule):
             assert "let watchStarts = datatable(VmName: string, WatchStart: datetime) [];" in rule.query
             assert "isnull(WatchStart) or now() > WatchStart" in rule.query
+
+
+def test_the_readme_promise_about_new_vms_is_what_the_queries_do(prod_settings):
+    readme = " ".join((health_rules.QUERIES.parent / "README.md").read_text().split())
+    assert ("A new VM (or a new stack) does not alert for missing data before its first backup and the vault's "
+            "first data push can have arrived") in readme
+    settings = parse_settings(prod_settings)
+    rules = {r.key: r for r in health_rules.alert_rules(settings, health_rules.health_targets(settings))}
+    # No data at all counts only after the watch start plus RPO + grace (+ the 24 h first push for the vault's tables).
+    assert "now() > WatchStart + (RpoHours + graceHours + firstDataHours) * 1h" in rules["rpo-breach"].query
+    assert "let firstDataHours = 24.0;" in rules["rpo-breach"].query and health_rules.FIRST_DATA_HOURS == 24
+    assert "now() > WatchStart + (RpoHours + graceHours) * 1h" in rules["verdict-stale"].query
