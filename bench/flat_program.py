@@ -388,6 +388,9 @@ if d.get("enabled"):
 
     from components import drill_isolation as iso
     from components import drill_naming as dn
+    from components import drill_roles as roles
+    from components.azure_ids import parse_resource_id
+    from components.settings import IDENTITY_TYPE
 
     stack, sub = pulumi.get_stack(), s["resourceGroupId"].split("/")[2].lower()
     drg = dn.drill_resource_group_name(stack, d.get("resourceGroupName"))
@@ -397,10 +400,8 @@ if d.get("enabled"):
     after_group = pulumi.ResourceOptions(depends_on=[group])
     nsg = network.NetworkSecurityGroup(
         "drill-nsg", resource_group_name=drg, network_security_group_name=dn.nsg_name(stack), location=location,
-        tags=dtags, opts=after_group, security_rules=[network.SecurityRuleArgs(
-            name=r.name, priority=r.priority, direction=r.direction, access=r.access, protocol=r.protocol,
-            source_address_prefix="*", source_port_range="*", destination_address_prefix=r.destination,
-            destination_port_range=r.port, description=r.description) for r in iso.SANDBOX_NSG_RULES])
+        tags=dtags, opts=after_group,
+        security_rules=[network.SecurityRuleArgs(**r.security_rule_args()) for r in iso.sandbox_nsg_rules(location)])
     vnet = network.VirtualNetwork(
         "drill-vnet", resource_group_name=drg, virtual_network_name=dn.vnet_name(stack), location=location, tags=dtags,
         address_space=network.AddressSpaceArgs(address_prefixes=[prefix]), opts=after_group)
@@ -417,16 +418,27 @@ if d.get("enabled"):
     identity = managedidentity.UserAssignedIdentity(
         "drill-identity", resource_group_name=drg, resource_name_=dn.identity_name(stack), location=location,
         tags=dtags, opts=after_group)
-    sandbox = f"/subscriptions/{sub}/resourceGroups/{drg}"
-    grants = iso.drill_role_grants(
+    stack_vms = [parse_resource_id(x["id"], "Microsoft.Compute/virtualMachines") for x in s["vms"]]
+    grants = roles.drill_role_grants(
         iso.ResourceId(sub, rg, iso.VAULT_TYPE, v["name"]), iso.ResourceId(sub, drg),
-        iso.ResourceId(sub, drg, iso.STORAGE_ACCOUNT_TYPE, account_name))
+        iso.ResourceId(sub, drg, iso.STORAGE_ACCOUNT_TYPE, account_name),
+        roles.source_vm_ids([x["name"] for x in d["vms"]], stack_vms), stack_vms)
+    definitions = {
+        role.guid: authorization.RoleDefinition(
+            f"drill-role-{role.key}", scope=role.scope, role_definition_id=role.guid, role_name=role.role_name,
+            description=role.description, role_type="CustomRole", assignable_scopes=list(role.assignable_scopes),
+            permissions=[authorization.PermissionArgs(actions=[a.name for a in role.actions])], opts=after_group)
+        for role in roles.custom_roles(grants)
+    }
+    identity_id = iso.ResourceId(sub, drg, IDENTITY_TYPE, dn.identity_name(stack))
     for grant in grants:
+        role_deps = [definitions[grant.role_definition_guid]] if grant.role_definition_guid in definitions else []
         authorization.RoleAssignment(
-            f"drill-{grant.key}", scope=grant.scope, role_definition_id=grant.role_definition_id(sub),
+            f"drill-{grant.key}", scope=grant.scope, role_assignment_name=grant.assignment_name(identity_id),
+            role_definition_id=grant.role_definition_id(sub),
             principal_id=identity.principal_id, principal_type="ServicePrincipal",
             description=f"irisbackup restore drill: {grant.why}"[:1024],
-            opts=pulumi.ResourceOptions(depends_on=[group, account, vault]))
+            opts=pulumi.ResourceOptions(delete_before_replace=True, depends_on=[group, account, vault, *role_deps]))
     pulumi.export("drill", {"resourceGroupName": drg, "subnetId": subnet.id, "storageAccountId": account.id,
                             "identityClientId": identity.client_id, "identityId": identity.id})
 

@@ -11,6 +11,7 @@ import pulumi
 from pulumi_command import remote
 
 from .backup_policy import BackupPolicy, BackupPolicyArgs
+from .drill_roles import source_vm_ids
 from .drill_sandbox import DrillSandbox, DrillSandboxArgs
 from .egress_rules import EgressRules, EgressRulesArgs
 from .egress_spec import required_egress
@@ -135,18 +136,21 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
     drill = DrillSandbox("drill", DrillSandboxArgs(
         stack=pulumi.get_stack(), settings=settings.drill, vault_resource_group=settings.resource_group_id,
         vault_name=settings.vault.name, location=settings.location, tags=settings.tags, depends_on=[vault.vault],
+        source_vms=source_vm_ids([vm.name for vm in settings.drill.vms], [vm.id for vm in settings.vms]),
+        stack_vms=[vm.id for vm in settings.vms],
     )) if settings.drill.enabled else None
-    health = _health(settings, vault, extension_writes)
+    health = _health(settings, vault, extension_writes, protected_vms)
     return BackupStackOutputs(vault, policies, protected_vms, hooks, drill=drill, health=health)
 
 
-def _health(settings: StackSettings, vault: BackupVault,
-            extension_writes: dict[str, list[pulumi.Resource]]) -> HealthAlerts | None:
+def _health(settings: StackSettings, vault: BackupVault, extension_writes: dict[str, list[pulumi.Resource]],
+            protected_vms: dict[str, ProtectedVm]) -> HealthAlerts | None:
     if not settings.health.enabled:
         return None
     return HealthAlerts(f"health-{settings.vault.name}", HealthAlertsArgs(
         settings=settings, targets=health_targets(settings), action_group_id=vault.action_group_id, tags=settings.tags,
         agent_after=extension_writes,
+        watch_after=dict(protected_vms),
     ))
 
 

@@ -1,4 +1,5 @@
-"""What isolates the restore-drill sandbox: its NSG rules and the drill identity's role grants.
+"""What isolates the restore-drill sandbox: its NSG rules, and the IDs the roles are scoped to
+(the roles themselves: drill_roles.py).
 
 Pure logic (no Pulumi): components/drill_sandbox.py declares these, the tests check their invariants,
 and docs/restore-drill.md ("What the stack declares") explains each one with its source.
@@ -21,50 +22,61 @@ class NsgRule:
     direction: str  # Inbound | Outbound
     access: str  # Allow | Deny
     protocol: str
-    destination: str
-    port: str
+    destinations: tuple[str, ...]  # CIDRs or one service tag
+    ports: tuple[str, ...]
     description: str
 
-
-# Restored VMs carry production's IRIS configuration (mirror partners, ECP servers, productions):
-# the NSG is what keeps them from reaching anything. Deny rules at 4096 override Azure's default
-# AllowVnetInBound / AllowAzureLoadBalancerInBound / AllowVnetOutBound / AllowInternetOutBound (65000+).
-# Not filtered by any NSG, so the VM agent still works: the wireserver 168.63.129.16 (ports 80 and
-# 32526) and DNS through it - learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16.
-# The one allow: Run Command returns its results over 443 to Azure public IP addresses, which
-# Microsoft says to allow with the AzureCloud service tag -
-# learn.microsoft.com/azure/virtual-machines/linux/run-command ("Restrictions").
-SANDBOX_NSG_RULES = (
-    NsgRule("Allow-AzureCloud-Https-Outbound", 100, "Outbound", "Allow", "Tcp", "AzureCloud", "443",
-            "Run Command and the VM agent return results over HTTPS to Azure public IPs (managed by irisbackup)"),
-    NsgRule("Deny-All-Outbound", 4096, "Outbound", "Deny", "*", "*", "*",
-            "Restore drill sandbox: nothing else leaves, not even to the VNet (managed by irisbackup)"),
-    NsgRule("Deny-All-Inbound", 4096, "Inbound", "Deny", "*", "*", "*",
-            "Restore drill sandbox: nothing comes in, not even from the VNet (managed by irisbackup)"),
-)
+    def security_rule_args(self) -> dict[str, object]:
+        """Keyword arguments of azure-native's SecurityRuleArgs: one value in the singular field,
+        several in the plural one (NSG rules accept either, not both)."""
+        destination = ({"destination_address_prefix": self.destinations[0]} if len(self.destinations) == 1
+                       else {"destination_address_prefixes": list(self.destinations)})
+        port = ({"destination_port_range": self.ports[0]} if len(self.ports) == 1
+                else {"destination_port_ranges": list(self.ports)})
+        return {"name": self.name, "priority": self.priority, "direction": self.direction, "access": self.access,
+                "protocol": self.protocol, "source_address_prefix": "*", "source_port_range": "*",
+                **destination, **port, "description": self.description}
 
 
-@dataclass(frozen=True)
-class RoleGrant:
-    key: str  # logical name suffix of the role assignment
-    role: str
-    role_definition_guid: str
-    scope: str
-    why: str
+# ISCAgent listens on TCP 2188, and so does the arbiter by default (an ISCAgent on a third host);
+# 1972 is the superserver: the mirror data channel, ECP and client connections. A restored failover
+# member that reached its partner's agent or the arbiter could take part in the mirror
+# (reference: packages-mirror-auth-peers.md, "mirror private address validation").
+IRIS_MIRROR_PORTS = ("1972", "2188")
+# Production's VNets are private address space (RFC 1918, and RFC 6598 shared space, which Azure
+# VNets also accept); the sandbox has no route to them today (no peering, no gateway), and these
+# rules keep it that way even if someone adds one.
+PRIVATE_ADDRESS_SPACE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+# Deny rules sit above (a lower number than) the one allow, so nothing the allow matches can reach them.
+DENY_FIRST_PRIORITY = 100
+ALLOW_PRIORITY = 200
+LAST_PRIORITY = 4096  # the highest number a rule may have; above Azure's defaults at 65000+
 
-    def role_definition_id(self, subscription_id: str) -> str:
-        return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{self.role_definition_guid}"
 
-
-# Built-in role IDs: learn.microsoft.com/azure/role-based-access-control/built-in-roles.
-BACKUP_OPERATOR = "00c29273-979b-4161-815c-10b084fb9324"
-VIRTUAL_MACHINE_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
-STORAGE_ACCOUNT_CONTRIBUTOR = "17d1049b-9a84-46fb-8f53-869881c3d3ab"
-ROLE_NAMES = {
-    BACKUP_OPERATOR: "Backup Operator",
-    VIRTUAL_MACHINE_CONTRIBUTOR: "Virtual Machine Contributor",
-    STORAGE_ACCOUNT_CONTRIBUTOR: "Storage Account Contributor",
-}
+def sandbox_nsg_rules(location: str) -> tuple[NsgRule, ...]:
+    """The sandbox NSG's rules. The one allow: Run Command returns its results over 443 to Azure
+    public IP addresses, which Microsoft says to allow with the AzureCloud service tag
+    (learn.microsoft.com/azure/virtual-machines/linux/run-command, "Restrictions"); the regional tag
+    of the sandbox's region (canonical form `AzureCloud.westeurope`, as the service tag file names it)
+    is all the VM agent and Run Command of a VM in that region talk to. Not filtered by any NSG, so
+    the VM agent still works: the wireserver 168.63.129.16 (ports 80 and 32526) and DNS through it
+    (learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16). The deny rules at
+    4096 override Azure's default AllowVnetInBound, AllowAzureLoadBalancerInBound, AllowVnetOutBound
+    and AllowInternetOutBound (65000+)."""
+    return (
+        NsgRule("Deny-IRIS-Mirror-Ports-Outbound", DENY_FIRST_PRIORITY, "Outbound", "Deny", "Tcp", ("*",),
+                IRIS_MIRROR_PORTS, "Restore drill: no ISCAgent/arbiter (2188) or superserver (1972), anywhere (managed by irisbackup)"),
+        NsgRule("Deny-Private-Address-Space-Outbound", DENY_FIRST_PRIORITY + 10, "Outbound", "Deny", "*",
+                PRIVATE_ADDRESS_SPACE, ("*",), "Restore drill: no private address space, where production's VNets are (managed by irisbackup)"),
+        NsgRule("Deny-VirtualNetwork-Outbound", DENY_FIRST_PRIORITY + 20, "Outbound", "Deny", "*", ("VirtualNetwork",),
+                ("*",), "Restore drill: nothing in the VNet or anything peered or routed to it (managed by irisbackup)"),
+        NsgRule("Allow-AzureCloud-Https-Outbound", ALLOW_PRIORITY, "Outbound", "Allow", "Tcp", (f"AzureCloud.{location}",),
+                ("443",), "Run Command and the VM agent return results over HTTPS to Azure in the region (managed by irisbackup)"),
+        NsgRule("Deny-All-Outbound", LAST_PRIORITY, "Outbound", "Deny", "*", ("*",), ("*",),
+                "Restore drill sandbox: nothing else leaves, not even to the VNet (managed by irisbackup)"),
+        NsgRule("Deny-All-Inbound", LAST_PRIORITY, "Inbound", "Deny", "*", ("*",), ("*",),
+                "Restore drill sandbox: nothing comes in, not even from the VNet (managed by irisbackup)"),
+    )
 
 
 def sandbox_resource_group_id(subscription_id: str, resource_group: str) -> ResourceId:
@@ -77,20 +89,3 @@ def staging_account_id(sandbox: ResourceId, account_name: str) -> ResourceId:
 
 def vault_id(vault_resource_group: ResourceId, vault_name: str) -> ResourceId:
     return ResourceId(vault_resource_group.subscription_id, vault_resource_group.resource_group, VAULT_TYPE, vault_name)
-
-
-def drill_role_grants(vault: ResourceId, sandbox: ResourceId, staging: ResourceId) -> tuple[RoleGrant, ...]:
-    """The drill identity's roles, after Microsoft's "Minimum role requirements for Azure VM backup"
-    (learn.microsoft.com/azure/backup/backup-rbac-rs-vault), narrowed where a smaller built-in role
-    does the job. Only the vault grant reaches outside the sandbox resource group."""
-    return (
-        RoleGrant("vault-backup-operator", ROLE_NAMES[BACKUP_OPERATOR], BACKUP_OPERATOR, str(vault),
-                  "list recovery points, trigger RestoreDisks and follow its job (Restore VM: Backup Operator "
-                  "on the vault); cannot delete backup data, stop protection or change policies"),
-        RoleGrant("sandbox-vm-contributor", ROLE_NAMES[VIRTUAL_MACHINE_CONTRIBUTOR], VIRTUAL_MACHINE_CONTRIBUTOR, str(sandbox),
-                  "create and delete the restored disks, the NIC and the VM, run the check through Run Command; "
-                  "joins the sandbox subnet and NSG but cannot change them, nor create public IPs"),
-        RoleGrant("staging-storage-contributor", ROLE_NAMES[STORAGE_ACCOUNT_CONTRIBUTOR], STORAGE_ACCOUNT_CONTRIBUTOR, str(staging),
-                  "the staging account RestoreDisks writes to (Restore managed disks: Storage Account "
-                  "Contributor on the temporary storage account); deletes the staging containers after a drill"),
-    )

@@ -1,7 +1,7 @@
 """The isolated sandbox restore drills run in, and the identity that runs them (issue 13).
 
 Long-lived and declared here; each drill run (`python -m drill`) adds a VM, NIC and disks inside it
-and deletes them again. Names and tags: drill_naming.py; NSG rules and role grants: drill_isolation.py.
+and deletes them again. Names and tags: drill_naming.py; NSG rules: drill_isolation.py; roles: drill_roles.py.
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ from pulumi_azure_native import authorization, managedidentity, network, resourc
 
 from . import drill_naming as naming
 from .azure_ids import ResourceId
-from .drill_isolation import (
-    SANDBOX_NSG_RULES,
-    drill_role_grants,
-    sandbox_resource_group_id,
-    staging_account_id,
-    vault_id,
-)
+from .drill_isolation import sandbox_nsg_rules, sandbox_resource_group_id, staging_account_id, vault_id
+from .drill_roles import RoleGrant, custom_roles, drill_role_grants
+from .settings import IDENTITY_TYPE
 from .settings_drill import DrillSettings
 
 
@@ -32,6 +28,10 @@ class DrillSandboxArgs:
     vault_resource_group: ResourceId
     vault_name: str
     location: str
+    # The stack VMs drills restore (drill.vms): RestoreDisks needs a grant on each.
+    source_vms: list[ResourceId] = field(default_factory=list)
+    # Every VM of the stack: where the source-VM role is assignable (drill_roles.drill_role_grants).
+    stack_vms: list[ResourceId] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     # Resources the role assignments wait for (the vault).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -63,16 +63,24 @@ class DrillSandbox(pulumi.ComponentResource):
             f"{name}-identity", resource_group_name=self.resource_group_name,
             resource_name_=naming.identity_name(args.stack), location=args.location, tags=tags, opts=in_group)
         staging = staging_account_id(sandbox, naming.staging_account_name(subscription, self.resource_group_name, args.stack))
-        for grant in drill_role_grants(vault_id(args.vault_resource_group, args.vault_name), sandbox, staging):
+        grants = drill_role_grants(vault_id(args.vault_resource_group, args.vault_name), sandbox, staging,
+                                   args.source_vms, args.stack_vms)
+        definitions = self._custom_roles(name, grants, in_group)
+        identity_id = ResourceId(subscription, self.resource_group_name, IDENTITY_TYPE, naming.identity_name(args.stack))
+        for grant in grants:
             authorization.RoleAssignment(
                 f"{name}-{grant.key}",
                 scope=grant.scope,
+                role_assignment_name=grant.assignment_name(identity_id),
                 role_definition_id=grant.role_definition_id(subscription),
                 principal_id=identity.principal_id,
                 # Avoids the "principal not found" race right after the identity is created.
                 principal_type="ServicePrincipal",
                 description=f"irisbackup restore drill: {grant.why}"[:1024],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[group, account, *args.depends_on]),
+                # Azure allows one assignment per principal, role and scope: a replacement must delete first.
+                opts=pulumi.ResourceOptions(
+                    parent=self, delete_before_replace=True,
+                    depends_on=[group, account, *args.depends_on, *definitions.get(grant.role_definition_guid, ())]),
             )
         self.subnet_id = subnet.id
         self.storage_account_id = account.id
@@ -88,17 +96,22 @@ class DrillSandbox(pulumi.ComponentResource):
         return network.NetworkSecurityGroup(
             f"{name}-nsg", resource_group_name=self.resource_group_name,
             network_security_group_name=naming.nsg_name(args.stack), location=args.location, tags=tags,
-            security_rules=[
-                network.SecurityRuleArgs(
-                    name=rule.name, priority=rule.priority, direction=rule.direction, access=rule.access,
-                    protocol=rule.protocol, source_address_prefix="*", source_port_range="*",
-                    destination_address_prefix=rule.destination, destination_port_range=rule.port,
-                    description=rule.description,
-                )
-                for rule in SANDBOX_NSG_RULES
-            ],
+            security_rules=[network.SecurityRuleArgs(**rule.security_rule_args()) for rule in sandbox_nsg_rules(args.location)],
             opts=opts,
         )
+
+    def _custom_roles(self, name: str, grants: tuple[RoleGrant, ...],
+                      opts: pulumi.ResourceOptions) -> dict[str, tuple[pulumi.Resource]]:
+        """The custom role definitions the grants use, by role GUID."""
+        return {
+            role.guid: (authorization.RoleDefinition(
+                f"{name}-role-{role.key}", scope=role.scope, role_definition_id=role.guid, role_name=role.role_name,
+                description=role.description, role_type="CustomRole", assignable_scopes=list(role.assignable_scopes),
+                permissions=[authorization.PermissionArgs(actions=[action.name for action in role.actions])],
+                opts=opts,
+            ),)
+            for role in custom_roles(grants)
+        }
 
     def _network(self, name: str, args: DrillSandboxArgs, tags: dict[str, str], nsg: network.NetworkSecurityGroup,
                  opts: pulumi.ResourceOptions) -> network.Subnet:

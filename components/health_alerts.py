@@ -3,7 +3,8 @@ RPO breach, on the verdicts and per mirror set, and the on-call queries as a que
 
 Per stack: a data collection rule (syslog, facility user, kept only for the hooks' tag) and its
 association with every VM that runs hooks, Azure Monitor Agent on those VMs, up to four scheduled
-query rules routed to the vault's action group, and a query pack with the two on-call queries.
+query rules routed to the vault's action group, a query pack with the two on-call queries, and per
+watched VM a watch start (when the stack first watched it; the alerts' grace for a new VM runs from it).
 What to write, query and render lives in health_rules (pure); this module only declares.
 """
 
@@ -13,9 +14,18 @@ from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import compute, monitor, operationalinsights
+from pulumi_command import local
 
 from . import hook_verdict
-from .health_rules import AlertRule, HealthTarget, alert_rules, dcr_transform, oncall_queries
+from .health_rules import (
+    AlertRule,
+    HealthTarget,
+    alert_rules,
+    dcr_transform,
+    oncall_queries,
+    watches_vms,
+    with_watch_starts,
+)
 from .settings import StackSettings
 from .settings_health import agent_identity
 
@@ -23,6 +33,10 @@ AGENT_EXTENSION_NAME = "AzureMonitorLinuxAgent"
 # The levels the hooks log at (notice: consistent, err: not) and everything more severe.
 SYSLOG_LEVELS = ["Notice", "Warning", "Error", "Critical", "Alert", "Emergency"]
 _DESTINATION = "workspace"
+# When a VM is first watched, recorded once: a command runs only when its resource is created (or its
+# inputs change, which this constant never should: changing it would restart every VM's watch), and
+# its stdout stays in the stack's state. `date -u +FORMAT` is POSIX; the deployer runs it, not the VM.
+WATCH_START_COMMAND = "date -u +%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass
@@ -34,6 +48,9 @@ class HealthAlertsArgs:
     tags: dict[str, str] = field(default_factory=dict)
     # VM name (lower case) -> the extension writes on that VM the agent's install waits for (no parallel 409).
     agent_after: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
+    # Per VM name, what its watch start waits for (its protected item): the start is then no earlier
+    # than the protection, and the alerts give a new VM its grace from there.
+    watch_after: dict[str, pulumi.Resource] = field(default_factory=dict)
 
 
 class HealthAlerts(pulumi.ComponentResource):
@@ -47,8 +64,9 @@ class HealthAlerts(pulumi.ComponentResource):
         hooked = [target for target in args.targets if target.hooks]
         if hooked:
             self._collect_verdicts(name, settings, hooked, args.agent_after)
+        starts = self._watch_starts(name, args)
         self.alert_rules = {
-            rule.key: self._alert_rule(name, settings.vault.name, rule, args.action_group_id)
+            rule.key: self._alert_rule(name, settings.vault.name, rule, args.action_group_id, starts)
             for rule in alert_rules(settings, args.targets)
         }
         self._query_pack(name, settings.vault.name)
@@ -56,6 +74,17 @@ class HealthAlerts(pulumi.ComponentResource):
 
     def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+
+    def _watch_starts(self, name: str, args: HealthAlertsArgs) -> pulumi.Output[dict[str, str]]:
+        """VM name -> when the stack first watched it (WATCH_START_COMMAND's output)."""
+        commands = {
+            target.name: local.Command(
+                f"{name}-{target.vm_id.name}-watch-start", create=WATCH_START_COMMAND,
+                opts=self._child([args.watch_after[target.vm_id.name]] if target.vm_id.name in args.watch_after else None),
+            )
+            for target in args.targets
+        }
+        return pulumi.Output.all(**{vm: command.stdout for vm, command in commands.items()})
 
     def _collect_verdicts(self, name: str, settings: StackSettings, hooked: list[HealthTarget],
                           agent_after: dict[str, list[pulumi.Resource]]) -> None:
@@ -117,8 +146,8 @@ class HealthAlerts(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=after),
         )
 
-    def _alert_rule(self, name: str, vault: str, rule: AlertRule,
-                    action_group_id: pulumi.Input[str] | None) -> monitor.ScheduledQueryRule:
+    def _alert_rule(self, name: str, vault: str, rule: AlertRule, action_group_id: pulumi.Input[str] | None,
+                    starts: pulumi.Output[dict[str, str]]) -> monitor.ScheduledQueryRule:
         return monitor.ScheduledQueryRule(
             f"{name}-{rule.key}",
             resource_group_name=self._resource_group,
@@ -135,7 +164,8 @@ class HealthAlerts(pulumi.ComponentResource):
             mute_actions_duration=rule.mute,
             auto_mitigate=rule.mute is None,  # a muted rule re-fires per new verdict instead of resolving
             criteria=monitor.ScheduledQueryRuleCriteriaArgs(all_of=[monitor.ConditionArgs(
-                query=rule.query,
+                query=starts.apply(lambda found: with_watch_starts(rule.query, {vm: found[vm] for vm in rule.vms}))
+                if watches_vms(rule) else rule.query,
                 time_aggregation="Count",
                 operator="GreaterThan",
                 threshold=0,

@@ -2,7 +2,9 @@
 
 The KQL lives in queries/*.kql; each file begins with `let` parameter lines that are replaced here,
 per stack, by KQL literals (the VMs and their RPOs, the vault, the grace period, and the syslog
-format from hook_verdict). components/health_alerts.py declares the Azure resources from this.
+format from hook_verdict). components/health_alerts.py declares the Azure resources from this, and
+fills in the one parameter known only at deployment: when each VM was first watched (watchStarts,
+see with_watch_starts).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from . import hook_verdict, mirror_health
 from .azure_ids import ResourceId
+from .drill_isolation import vault_id
 from .schedule import rpo_hours
 from .settings import PolicySettings, StackSettings
 
@@ -21,6 +24,12 @@ QUERIES = Path(__file__).resolve().parents[1] / "queries"
 PARAMETERS_END = "// --- end of parameters"
 # The longest time range a log search alert rule can query (MicrosoftDocs/azure-docs#22637: 48 hours).
 ALERT_LOOKBACK_HOURS = 48
+# "After you finish the configuration, you should wait 24 hours for the initial data push"
+# (learn.microsoft.com/azure/backup/backup-azure-monitoring-use-azuremonitor): how long a newly watched
+# VM may show no recovery point at all, on top of its RPO and the grace, before that counts as a breach.
+FIRST_DATA_HOURS = 24
+# How a watch start is written (components/health_alerts.py records it when a VM is first watched).
+WATCH_START = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 # Stable ids for the query pack's queries (Azure wants a GUID per query).
 _QUERY_ID_NAMESPACE = uuid.UUID("0c1f7a52-6b8e-4c3e-9d55-2f2d6a1b7e10")
 
@@ -49,6 +58,7 @@ class AlertRule:
     window: str  # ISO 8601: the query's time range
     frequency: str  # ISO 8601: how often it runs
     mute: str | None = None  # ISO 8601: no repeat notification for the same dimensions within
+    vms: tuple[str, ...] = ()  # the VMs (lower-case names) the query watches, for with_watch_starts
 
 
 @dataclass(frozen=True)
@@ -94,9 +104,10 @@ def alert_rules(settings: StackSettings, targets: list[HealthTarget]) -> list[Al
         "rpo-breach", "Backup RPO breach",
         f"A VM's newest recovery point is older than its policy's RPO plus {grace} h (vault {settings.vault.name}). "
         "See docs/operating.md.",
-        1, render("rpo_breach.kql", vaultName=kql_string(settings.vault.name), graceHours=kql_real(grace),
-                  targets=kql_targets(targets)),
-        ("VmName",), "P2D", "PT1H")]
+        1, render("rpo_breach.kql", vaultId=kql_string(str(vault_id(settings.resource_group_id, settings.vault.name))),
+                  graceHours=kql_real(grace), firstDataHours=kql_real(FIRST_DATA_HOURS), targets=kql_targets(targets),
+                  watchStarts=kql_watch_starts({})),
+        ("VmName",), "P2D", "PT1H", vms=tuple(t.name for t in targets))]
     if any(t.hooks for t in targets):
         rules.append(AlertRule(
             "verdict-not-consistent", "Backup not application-consistent",
@@ -110,9 +121,21 @@ def alert_rules(settings: StackSettings, targets: list[HealthTarget]) -> list[Al
             f"A VM's last hook verdict is older than its RPO plus {grace} h. See docs/operating.md.",
             2, render("verdict_stale.kql", tag=kql_string(hook_verdict.SYSLOG_TAG),
                       facility=kql_string(hook_verdict.SYSLOG_FACILITY), graceHours=kql_real(grace),
-                      targets=kql_targets(fresh)),
-            ("VmName",), "P2D", "PT1H"))
+                      targets=kql_targets(fresh), watchStarts=kql_watch_starts({})),
+            ("VmName",), "P2D", "PT1H", vms=tuple(t.name for t in fresh)))
     return rules + mirror_health.mirror_set_rules(settings)  # per mirror set (docs/mirror.md)
+
+
+def watches_vms(rule: AlertRule) -> bool:
+    """Whether the rule's query takes the VMs' watch starts (with_watch_starts)."""
+    return "watchStarts" in query_parameters(rule.query)
+
+
+def with_watch_starts(query: str, starts: dict[str, str | None]) -> str:
+    """The query with its watchStarts parameter set: VM name -> when the stack first watched it
+    (`2025-01-06T03:00:00Z`), or None for "watched from the start". alert_rules leaves it empty, which
+    means every VM is watched from the start, the safe side: a missing start alerts, never silences."""
+    return _set_parameters(query, "alert query", {"watchStarts": kql_watch_starts(starts)})
 
 
 def dcr_transform() -> str:
@@ -152,13 +175,16 @@ def query_parameters(text: str) -> dict[str, str]:
 
 def render(file: str, **values: str) -> str:
     """The query in queries/<file> with the given parameters replaced by KQL literals."""
-    text = (QUERIES / file).read_text(encoding="utf-8")
+    return _set_parameters((QUERIES / file).read_text(encoding="utf-8"), file, values)
+
+
+def _set_parameters(text: str, source: str, values: dict[str, str]) -> str:
     unknown = set(values) - set(query_parameters(text))
     if unknown:
-        raise ValueError(f"{file} has no parameter(s) {sorted(unknown)}")
+        raise ValueError(f"{source} has no parameter(s) {sorted(unknown)}")
     head, marker, body = text.partition(PARAMETERS_END)
-    for name, literal in values.items():
-        head = re.sub(rf"^let {name} = .*;$", lambda _: f"let {name} = {literal};", head, count=1, flags=re.M)
+    for key, literal in values.items():
+        head = re.sub(rf"^let {key} = .*;$", lambda _: f"let {key} = {literal};", head, count=1, flags=re.M)
     return head + marker + body
 
 
@@ -177,3 +203,12 @@ def kql_dynamic_strings(values: tuple[str, ...] | list[str]) -> str:
 def kql_targets(targets: list[HealthTarget]) -> str:
     rows = ", ".join(f"{kql_string(t.name)}, {kql_real(t.rpo_hours)}" for t in targets)
     return f"datatable(VmName: string, RpoHours: real) [{rows}]"
+
+
+def kql_watch_starts(starts: dict[str, str | None]) -> str:
+    rows = []
+    for vm, start in sorted(starts.items()):
+        if start is not None and not WATCH_START.fullmatch(start.strip()):
+            raise ValueError(f"watch start of {vm}: {start!r} is not a UTC time like 2025-01-06T03:00:00Z")
+        rows.append(f"{kql_string(vm.lower())}, datetime({start.strip() if start else 'null'})")
+    return f"datatable(VmName: string, WatchStart: datetime) [{', '.join(rows)}]"

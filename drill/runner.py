@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, HttpResponseError
 
 from components import drill_naming as naming
 
@@ -23,6 +23,9 @@ from .safety import SafetyError
 
 CHECK_SCRIPT = Path(__file__).resolve().parent / "vm" / "check.sh"
 RESULT_PREFIX = "DRILL-RESULT "
+# What to look at when Azure refuses the drill identity (403): the roles the stack grants it.
+REFUSED_HINT = ("Azure refused the drill identity: check its roles (docs/restore-drill.md, \"The drill identity's "
+                "roles\"); after changing drill.vms, `pulumi up` must run first, it grants the source-VM role")
 RESTORE_TIMEOUT = 8 * 3600
 AGENT_TIMEOUT = 30 * 60
 RUN_COMMAND_GRACE = 15 * 60
@@ -116,6 +119,8 @@ class Drill:
         except (SafetyError, AzureError, OSError, ValueError) as error:
             result.reason = "drill-error"
             report.drill_error = f"{target.name}: {type(error).__name__}: {error}"
+            if isinstance(error, HttpResponseError) and error.status_code == 403:
+                report.drill_error += f" ({REFUSED_HINT})"
             self.log(f"{target.name}: drill error: {error}")
         finally:
             with _signals_deferred():

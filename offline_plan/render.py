@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.drill_isolation import ROLE_NAMES
+from components.drill_roles import ROLE_NAMES
 
 from .engine import PlanRun, Registration, group_by_type, mask_secrets
 from .posture import build_posture
@@ -19,6 +19,7 @@ VNET = "azure-native:network:VirtualNetwork"
 NSG = "azure-native:network:NetworkSecurityGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
@@ -111,10 +112,15 @@ def review_summary(posture: dict[str, Any], resources: list[Registration] | None
 
 def _rules_text(rules: list[dict[str, Any]]) -> str:
     return ", ".join(
-        f"{r.get('direction')} {r.get('access')} {r.get('protocol')}/{r.get('destinationPortRange')}"
-        f" to {r.get('destinationAddressPrefix')} (priority {r.get('priority')})"
+        f"{r.get('direction')} {r.get('access')} {r.get('protocol')}/{_one_or_many(r, 'destinationPortRange', 'destinationPortRanges')}"
+        f" to {_one_or_many(r, 'destinationAddressPrefix', 'destinationAddressPrefixes')} (priority {r.get('priority')})"
         for r in sorted(rules, key=lambda r: (r.get("direction", ""), r.get("priority", 0)))
     )
+
+
+def _one_or_many(rule: dict[str, Any], one: str, many: str) -> str:
+    """An NSG rule field that is either singular (`destinationPortRange`) or plural (`...Ranges`)."""
+    return str(rule[one]) if one in rule else ",".join(rule.get(many, []))
 
 
 def _drill_lines(resources: list[Registration] | None) -> list[str]:
@@ -129,10 +135,15 @@ def _drill_lines(resources: list[Registration] | None) -> list[str]:
     public_ips = [r.name for r in by_type.get(PUBLIC_IP, [])]
     sku = account.inputs.get("sku", {}).get("name")
     network = account.inputs.get("networkRuleSet", {})
+    custom = {r.inputs["roleDefinitionId"]: r.inputs for r in by_type.get(ROLE_DEFINITION, [])}
+    names = {**ROLE_NAMES, **{guid: role["roleName"] for guid, role in custom.items()}}
     grants = "; ".join(
-        f"{ROLE_NAMES.get(r.inputs['roleDefinitionId'].rsplit('/', 1)[-1], r.inputs['roleDefinitionId'])} on {_scope_text(r.inputs['scope'])}"
+        f"{names.get(r.inputs['roleDefinitionId'].rsplit('/', 1)[-1], r.inputs['roleDefinitionId'])} on {_scope_text(r.inputs['scope'])}"
         for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name)
     )
+    roles = [f"    custom role {role['roleName']}: "
+             f"{', '.join(a for p in role.get('permissions', []) for a in p.get('actions', []))}"
+             for role in custom.values()]
     return [
         f"  Restore drill sandbox {group.inputs.get('resourceGroupName')} ({group.inputs.get('location')}): "
         f"VNet {', '.join(vnet.inputs.get('addressSpace', {}).get('addressPrefixes', []))}, "
@@ -144,6 +155,7 @@ def _drill_lines(resources: list[Registration] | None) -> list[str]:
         f"TLS {account.inputs.get('minimumTlsVersion')}, network default {network.get('defaultAction', 'Allow')} "
         f"(bypass {network.get('bypass', 'none')})",
         f"    drill identity: {grants}",
+        *roles,
     ]
 
 

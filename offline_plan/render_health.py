@@ -8,6 +8,7 @@ EXTENSION = "azure-native:compute:VirtualMachineExtension"
 ALERT_RULE = "azure-native:monitor:ScheduledQueryRule"
 COLLECTION = "azure-native:monitor:DataCollectionRuleAssociation"
 QUERY_PACK = "azure-native:operationalinsights:QueryPack"
+LOCAL_COMMAND = "command:local:Command"
 
 
 def health_lines(resources: list[Registration] | None) -> list[str]:
@@ -27,6 +28,10 @@ def health_lines(resources: list[Registration] | None) -> list[str]:
     vms = [str(a.inputs.get("resourceUri", "")).rsplit("/", 1)[-1] for a in by_type.get(COLLECTION, [])]
     lines.append("    hook verdicts collected from: " + (", ".join(
         f"{vm} (Azure Monitor Agent {'declared' if vm in agents else 'left to you'})" for vm in vms) or "none"))
+    watched = [c for c in by_type.get(LOCAL_COMMAND, []) if c.name.endswith("-watch-start")]
+    lines.append(f"    new VMs: no alert for missing data before their watch start + RPO + grace (RPO breach: + 24 h "
+                 f"for the first data push); {len(watched)} watch start(s), each taken once on the deployer at its "
+                 "first `pulumi up`")
     packs = [str(p.inputs.get("queryPackName")) for p in by_type.get(QUERY_PACK, [])]
     lines.append(f"    on-call queries: query pack {', '.join(packs) or 'none'}")
     return lines

@@ -76,6 +76,7 @@ class Scenario:
     run_command_output: str = ""
     fail_deletes: set[str] = field(default_factory=set)  # kinds (vm, nic, disk) whose DELETE fails
     leftovers: list[dict] = field(default_factory=list)  # pre-existing run resources
+    restore_refused: str | None = None  # error code of a 403 answer to the RestoreDisks POST
 
 
 @dataclass
@@ -180,6 +181,9 @@ class FakeAzure(BaseAdapter):
         return 200, {"value": items}, {}
 
     def _restore(self, m, body):
+        if self.s.restore_refused:
+            return 403, {"error": {"code": self.s.restore_refused, "message": "The client does not have "
+                         "authorization to perform action 'Microsoft.Compute/virtualMachines/write' (fake)"}}, {}
         op = uuid.uuid4().hex
         self.restores[op] = {"job": uuid.uuid4().hex, "vm": m["item"].rsplit(";", 1)[-1], "body": body,
                              "target": (body.get("properties") or {}).get("targetResourceGroupId", "")}

@@ -53,6 +53,17 @@ def test_happy_path(vm):
     assert "| vm-iris-prod-1 |" in to_markdown(report) and 'failures="0"' in to_junit(report)
 
 
+@pytest.mark.parametrize("code", ["LinkedAuthorizationFailed", "AuthorizationFailed"])
+def test_a_refused_restore_is_a_drill_error_that_points_at_the_roles(code):
+    drill, fake, _ = make_drill(Scenario(points=GOOD, restore_refused=code))
+    report = drill.run("run-refused")
+    assert report.vms[0].reason == "drill-error" and report.exit_code == 2
+    assert code in report.drill_error and "docs/restore-drill.md" in report.drill_error
+    assert "source-VM role" in report.drill_error and "pulumi up" in report.drill_error
+    assert not [k for k in fake.resources if k[1] in ("vm", "nic", "disk")]  # nothing was created
+    assert_safe(fake)
+
+
 def test_restore_job_failed(vm):
     drill, fake, _ = make_drill(Scenario(points=GOOD, restore_outcome="Failed"))
     report = drill.run("run2")

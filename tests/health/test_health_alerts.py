@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from components import health_rules
@@ -40,7 +42,9 @@ def test_rpo_breach_query_carries_each_vm_rpo_and_the_grace(prod_settings):
     prod_settings["health"] = {"graceHours": 3}
     run = run_with_settings(prod_settings)
     query = only(run, RULE, "health-rsv-iris-prod-rpo-breach").inputs["criteria"]["allOf"][0]["query"]
-    assert 'let vaultName = "rsv-iris-prod";' in query and "let graceHours = 3.0;" in query
+    assert ('let vaultId = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-iris-backup-prod/'
+            'providers/Microsoft.RecoveryServices/vaults/rsv-iris-prod";') in query
+    assert "let graceHours = 3.0;" in query and "let firstDataHours = 24.0;" in query
     assert '["vm-iris-prod-1", 4.0, "vm-iris-prod-2", 4.0, "vm-cache-prod-1", 4.0]' in query
 
 
@@ -132,6 +136,8 @@ def test_plan_review_shows_what_fires_where(prod_settings, dev_settings):
     assert ("    Backup RPO breach (rsv-iris-prod): severity 1, every PT1H over P2D, to the vault's action group"
             in lines)
     assert "    on-call queries: query pack qp-rsv-iris-prod-oncall" in lines
+    assert ("    new VMs: no alert for missing data before their watch start + RPO + grace (RPO breach: + 24 h for the "
+            "first data push); 3 watch start(s), each taken once on the deployer at its first `pulumi up`") in lines
     assert any(line.startswith("    hook verdicts collected from: vm-cache-prod-1 (Azure Monitor Agent declared)")
                for line in lines)
     prod_settings["vault"]["alertEmails"] = []
@@ -148,3 +154,88 @@ def test_the_alerts_use_the_rpo_the_plan_shows(prod_settings):
     assert any("(RPO 16 h)" in line for line in review_summary(run))
     query = only(run, RULE, "health-rsv-iris-prod-rpo-breach").inputs["criteria"]["allOf"][0]["query"]
     assert '"vm-iris-prod-1", 16.0' in query
+
+
+def _query(run, key: str) -> str:
+    return only(run, RULE, f"health-rsv-iris-prod-{key}").inputs["criteria"]["allOf"][0]["query"]
+
+
+def test_the_rpo_query_is_keyed_on_the_vault_resource_id_not_its_name(prod_settings):
+    body = _query(run_with_settings(prod_settings), "rpo-breach").partition(health_rules.PARAMETERS_END)[2]
+    assert body.count("_ResourceId =~ vaultId") == 2  # both tables
+    assert "VaultName" not in body
+
+
+@pytest.fixture
+def deployed_watch_starts(monkeypatch):
+    """The mock engine answering each watch-start command as the deployer's `date -u` would."""
+    from offline_plan import engine
+    original = engine._OfflineMocks.new_resource
+    starts = {}
+
+    def new_resource(self, args):
+        resource_id, outputs = original(self, args)
+        if args.typ == "command:local:Command":
+            starts[args.name] = outputs["stdout"] = f"2026-12-0{len(starts) + 1}T10:00:00Z"
+        return resource_id, outputs
+    monkeypatch.setattr(engine._OfflineMocks, "new_resource", new_resource)
+    return starts
+
+
+def test_every_watched_vm_gets_a_watch_start_taken_after_its_protection(prod_settings, deployed_watch_starts):
+    from components.health_alerts import WATCH_START_COMMAND
+    run = run_with_settings(prod_settings)
+    commands = {c.name: c for c in of_type(run, "command:local:Command")}
+    watched = [t.vm_id.name for t in health_rules.health_targets(parse_settings(prod_settings))]
+    assert sorted(commands) == sorted(f"health-rsv-iris-prod-{vm}-watch-start" for vm in watched)
+    assert "vm-iris-prod-old" not in " ".join(commands)  # retired: not watched
+    items = {r.urn: r.name for r in of_type(run, "azure-native:recoveryservices:ProtectedItem")}
+    for vm in watched:
+        command = commands[f"health-rsv-iris-prod-{vm}-watch-start"]
+        assert command.inputs == {"create": WATCH_START_COMMAND}  # no update, no triggers: runs once
+        assert [items[d] for d in command.dependencies if d in items] == [f"{vm}-protected-item"]
+    for key, vms in (("rpo-breach", watched), ("verdict-stale", watched)):
+        head = _query(run, key).partition(health_rules.PARAMETERS_END)[0]
+        watch_line = next(line for line in head.splitlines() if line.startswith("let watchStarts"))
+        for vm in vms:
+            start = deployed_watch_starts[f"health-rsv-iris-prod-{vm}-watch-start"]
+            assert f'"{vm}", datetime({start})' in watch_line, (key, vm)
+    assert "watchStarts" not in _query(run, "verdict-not-consistent")
+
+
+def test_a_new_vm_only_adds_its_own_watch_start(prod_settings):
+    before = {c.name for c in of_type(run_with_settings(prod_settings), "command:local:Command")}
+    new_vm = copy.deepcopy(prod_settings["vms"][0])
+    new_vm["id"] = new_vm["id"].rsplit("/", 1)[0] + "/vm-iris-prod-3"
+    prod_settings["vms"].append(new_vm)
+    after = {c.name for c in of_type(run_with_settings(prod_settings), "command:local:Command")}
+    assert after - before == {"health-rsv-iris-prod-vm-iris-prod-3-watch-start"} and before <= after
+
+
+def test_a_watch_start_that_is_not_a_utc_time_is_refused():
+    query = health_rules.render("rpo_breach.kql")
+    assert '"vm-a", datetime(null)' in health_rules.with_watch_starts(query, {"VM-A": None})
+    with pytest.raises(ValueError, match=r"watch start of vm-a: 'Fri Dec  4' is not a UTC time like 2025-01-06T03:00:00Z"):
+        health_rules.with_watch_starts(query, {"vm-a": "Fri Dec  4"})
+
+
+def test_alert_rules_alone_watch_every_vm_from_the_start(prod_settings):
+    """Without the deployed starts (empty watchStarts) a VM with no recovery point alerts at once: a
+    missing start can never silence the alert."""
+    settings = parse_settings(prod_settings)
+    for rule in health_rules.alert_rules(settings, health_rules.health_targets(settings)):
+        if health_rules.watches_vms(rule):
+            assert "let watchStarts = datatable(VmName: string, WatchStart: datetime) [];" in rule.query
+            assert "isnull(WatchStart) or now() > WatchStart" in rule.query
+
+
+def test_the_readme_promise_about_new_vms_is_what_the_queries_do(prod_settings):
+    readme = " ".join((health_rules.QUERIES.parent / "README.md").read_text().split())
+    assert ("A new VM (or a new stack) does not alert for missing data before its first backup and the vault's "
+            "first data push can have arrived") in readme
+    settings = parse_settings(prod_settings)
+    rules = {r.key: r for r in health_rules.alert_rules(settings, health_rules.health_targets(settings))}
+    # No data at all counts only after the watch start plus RPO + grace (+ the 24 h first push for the vault's tables).
+    assert "now() > WatchStart + (RpoHours + graceHours + firstDataHours) * 1h" in rules["rpo-breach"].query
+    assert "let firstDataHours = 24.0;" in rules["rpo-breach"].query and health_rules.FIRST_DATA_HOURS == 24
+    assert "now() > WatchStart + (RpoHours + graceHours) * 1h" in rules["verdict-stale"].query

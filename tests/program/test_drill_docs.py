@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from components import drill_naming as naming
-from components.drill_isolation import SANDBOX_NSG_RULES, drill_role_grants, sandbox_resource_group_id, staging_account_id, vault_id
+from components.drill_isolation import sandbox_nsg_rules, sandbox_resource_group_id, staging_account_id, vault_id
+from components.drill_roles import drill_role_grants, source_vm_ids
 from components.settings import parse_settings
 from tests.program.harness import ROOT, example_settings, run_with_settings
 
@@ -15,17 +16,31 @@ SECTION = DOC[DOC.index("## What the stack declares"):]
 
 def test_every_nsg_rule_is_documented_with_its_priority():
     documented = set(re.findall(r"^\| `([\w-]+)` \| (\d+) \|", SECTION, re.M))
-    assert documented == {(rule.name, str(rule.priority)) for rule in SANDBOX_NSG_RULES}
+    assert documented == {(rule.name, str(rule.priority)) for rule in sandbox_nsg_rules("westeurope")}
 
 
-def test_every_role_grant_is_documented_with_its_scope():
+def test_every_role_grant_is_documented_with_its_scope_and_custom_actions():
     settings = parse_settings(example_settings("prod"))
     sandbox = sandbox_resource_group_id(settings.resource_group_id.subscription_id, "rg")
-    grants = drill_role_grants(vault_id(settings.resource_group_id, "v"), sandbox, staging_account_id(sandbox, "st"))
-    scope_words = {"Backup Operator": "the vault", "Virtual Machine Contributor": "the sandbox resource group",
-                   "Storage Account Contributor": "the staging account"}
-    documented = set(re.findall(r"^\| (Backup Operator|Virtual Machine Contributor|Storage Account Contributor) \| ([^|]+) \|", SECTION, re.M))
-    assert documented == {(grant.role, scope_words[grant.role]) for grant in grants}
+    sources = source_vm_ids([vm.name for vm in settings.drill.vms], [vm.id for vm in settings.vms])
+    grants = drill_role_grants(vault_id(settings.resource_group_id, "v"), sandbox, staging_account_id(sandbox, "st"), sources,
+                              [vm.id for vm in settings.vms])
+    table = set(re.findall(r"^\| ([^|`]+?|`[\w-]+` \(custom\)) \| ([^|]+) \|", SECTION.split("### The drill identity's roles")[1], re.M))
+    documented = {(role.strip(), scope.strip()) for role, scope in table if role != "role"}
+
+    def shown(grant) -> tuple[str, str]:
+        role = f"`{grant.custom.key}` (custom)" if grant.custom else grant.role
+        if grant.scope.endswith("/rg"):
+            return role, "the sandbox resource group"
+        if "/storageAccounts/" in grant.scope:
+            return role, "the staging account"
+        if "/vaults/" in grant.scope:
+            return role, "the vault"
+        return role, "each VM in `drill.vms`"
+    assert documented == {shown(grant) for grant in grants}
+    for grant in grants:
+        for action in (grant.custom.actions if grant.custom else ()):
+            assert f"`{action.name}`" in SECTION, action.name
 
 
 def test_tags_outputs_and_names_match_the_code():

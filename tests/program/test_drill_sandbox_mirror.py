@@ -4,8 +4,8 @@ engine). Rules are evaluated as Azure does (lowest priority number first, first 
 default rules after ours); an Allow rule naming a service tag counts as matching any address (the
 worst case), a Deny rule only where it provably matches, so "denied" here means denied for sure.
 
-Written against the sandbox as it is: the catch-all denies at 4096 already block these flows. The
-explicit 2188/arbiter/production denies another branch adds (h18drill) must keep this passing."""
+The sandbox denies 2188 and every private range explicitly, above its one allow, and all else at 4096;
+an opening above those denies is what the last test proves the evaluator would see."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def test_no_iscagent_or_arbiter_is_reachable_from_the_sandbox(prod, direction):
 
 def test_the_evaluator_would_see_an_opening(prod):
     settings, run = prod
-    rules = sandbox_rules(run) + [{"name": "oops", "priority": 300, "direction": "Outbound", "access": "Allow",
+    rules = sandbox_rules(run) + [{"name": "oops", "priority": 99, "direction": "Outbound", "access": "Allow",
                                    "protocol": "Tcp", "destinationAddressPrefix": "VirtualNetwork",
                                    "destinationPortRange": "2000-3000"}]
     assert verdict(rules, "Outbound", "10.20.1.4", 2188) == "Allow"

@@ -41,6 +41,10 @@ def test_the_checklist_names_a_role_for_every_kind_of_resource_the_program_decla
     # The vault's delete lock needs Microsoft.Authorization/locks/*, which the role-assignment role lacks.
     assert any(r.type == "azure-native:authorization:ManagementLockByScope" for r in run.resources)
     assert "*User Access Administrator* (or Owner) on the vault's resource group for the vault's delete lock" in checklist
+    # The drill's custom roles: defining a role is roleDefinitions/write, which the RBAC administrator role lacks.
+    assert any(r.type == "azure-native:authorization:RoleDefinition" for r in run.resources)
+    assert ("the two custom role definitions need `Microsoft.Authorization/roleDefinitions/write` on the sandbox group "
+            "and the VMs' groups") in checklist
 
 
 def test_the_checklist_says_what_the_scripts_and_policies_cannot_promise():

@@ -52,9 +52,21 @@ def storage_account(sku="Standard_LRS"):
 
 def role_assignment(principal_type="ServicePrincipal"):
     azure_native.authorization.RoleAssignment(
-        "vm-contributor", scope=SANDBOX_ID, role_definition_id=ROLE_ID,
+        "vm-contributor", scope=SANDBOX_ID, role_assignment_name="3f1f9a8e-1d2c-5b4a-9e8f-7a6b5c4d3e2f",
+        role_definition_id=ROLE_ID,
         principal_id="00000000-0000-0000-0000-0000000000aa", principal_type=principal_type,
         description="irisbackup restore drill",
+    )
+
+
+def role_definition(**permission):
+    authorization = azure_native.authorization
+    authorization.RoleDefinition(
+        "restore-target", scope=SANDBOX_ID, role_definition_id="0b6f0f7e-2c3d-5e4f-8a9b-1c2d3e4f5a6b",
+        role_name="irisbackup drill: write the restore target", description="irisbackup restore drill",
+        role_type="CustomRole", assignable_scopes=[SANDBOX_ID],
+        permissions=[authorization.PermissionArgs(**(permission or {
+            "actions": ["Microsoft.Resources/subscriptions/resourceGroups/write"]}))],
     )
 
 
@@ -70,5 +82,6 @@ DRILL_KNOWN_GOOD = {
     "azure-native:network:Subnet": subnet,
     "azure-native:storage:StorageAccount": storage_account,
     "azure-native:authorization:RoleAssignment": role_assignment,
+    "azure-native:authorization:RoleDefinition": role_definition,
     "azure-native:managedidentity:UserAssignedIdentity": user_assigned_identity,
 }

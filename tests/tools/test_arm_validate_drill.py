@@ -41,3 +41,15 @@ def test_opaque_network_objects_are_free_form():
     token, inputs = record(drill.subnet)
     assert messages(token, {**inputs, "applicationGatewayIPConfigurations": [{"anything": 1}]}) == []
     assert messages(token, {**inputs, "applicationGatewayIpConfigurations": []}) != []
+
+
+def test_role_definition_maps_to_its_arm_shape_and_rejects_unknown_permission_fields():
+    token, inputs = record(drill.role_definition)
+    path, body = arm_validate.to_arm_request(token, inputs)
+    assert path["roleDefinitionId"] == "0b6f0f7e-2c3d-5e4f-8a9b-1c2d3e4f5a6b" and path["scope"] == drill.SANDBOX_ID
+    assert body["properties"]["type"] == "CustomRole"  # azure-native's roleType is ARM's properties.type
+    assert body["properties"]["assignableScopes"] == [drill.SANDBOX_ID]
+    assert body["properties"]["permissions"] == [{"actions": ["Microsoft.Resources/subscriptions/resourceGroups/write"]}]
+    assert messages(token, inputs) == []
+    bad = {**inputs, "permissions": [{"actions": ["x"], "allowedActions": ["y"]}]}
+    assert any("allowedActions" in m for m in messages(token, bad)), messages(token, bad)

@@ -67,6 +67,8 @@ _LOCKS = "resources/resource-manager/Microsoft.Authorization/stable/2020-05-01/l
 _VNET = "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json"
 _STORAGE = "storage/resource-manager/Microsoft.Storage/stable/2024-01-01/storage.json"
 _ROLES = "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json"
+_ROLE_DEFINITIONS = ("authorization/resource-manager/Microsoft.Authorization/preview/2022-05-01-preview/"
+                     "authorization-RoleDefinitionsCalls.json")
 _MSI = "msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json"
 _GROUPS = "resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json"
 _RG = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers"
@@ -106,6 +108,9 @@ RESOURCES = {
     "azure-native:authorization:RoleAssignment": Resource(
         _ROLES, "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
         "2022-04-01"),
+    "azure-native:authorization:RoleDefinition": Resource(
+        _ROLE_DEFINITIONS, "/{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}",
+        "2022-05-01-preview"),
     "azure-native:managedidentity:UserAssignedIdentity": Resource(
         _MSI, f"{_RG}/Microsoft.ManagedIdentity/userAssignedIdentities/{{resourceName}}", "2023-01-31"),
     "azure-native:resources:ResourceGroup": Resource(
