@@ -27,6 +27,8 @@ ACTION_GROUP = "azure-native:monitor:ActionGroup"
 RESOURCE_GUARD_PROXY = "azure-native:recoveryservices:ResourceGuardProxy"
 LOCK = "azure-native:authorization:ManagementLockByScope"
 RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
+ALERT_RULE = "azure-native:monitor:ScheduledQueryRule"
+DRILL_SANDBOX = "irisbackup:drill:DrillSandbox"
 INSTALL_SUFFIX = "-install"
 
 # Settings read into the curated posture below; any other key is carried as it stands.
@@ -54,7 +56,10 @@ def build_posture(plan: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[
     policy_names = {f"<id of {p.get('name')}>": p.get("inputs", {}).get("policyName") for p in by_type.get(POLICY, [])}
     return {
         "stack": {"location": settings.get("location"), "resourceGroupId": settings.get("resourceGroupId"),
-                  "tags": settings.get("tags") or {}, **_extra(settings, _STACK_KEYS)},
+                  "tags": settings.get("tags") or {},
+                  # Protections as declared (not as set): on only when the program declares their resources.
+                  "healthAlerts": bool(by_type.get(ALERT_RULE)), "restoreDrills": bool(by_type.get(DRILL_SANDBOX)),
+                  **_extra(settings, _STACK_KEYS)},
         "vault": _vault(by_type, settings.get("vault") or {}),
         "policies": {
             str(policy.get("inputs", {}).get("policyName")): _policy(policy, (settings.get("policies") or {}))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .compare import AcknowledgeError, Change, apply_acknowledgements, diff_postures, load_acknowledgements
+from .resources import resource_changes
 from .trees import TreeError, export_ref, render_tree, stack_names
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -69,6 +70,8 @@ def diff_trees(base: Path, head: Path, only: list[str] | None = None) -> list[di
             report.append({"stack": stack, "changes": [], "unused": [], "error": error})
             continue
         changes = diff_postures(old.posture if old else None, new.posture if new else None)
+        if old and new:  # a stack file gone is not a destroy: its resources stay until `pulumi destroy`
+            changes += resource_changes(old.plan or {}, new.plan or {})
         unused = apply_acknowledgements(changes, acknowledgements[stack])
         report.append({"stack": stack, "changes": changes, "unused": unused, "error": None})
     return report

@@ -10,7 +10,7 @@ from typing import Any
 
 from policy.offline import ACKNOWLEDGE_KEY
 
-from .rules import BLOCKING, STACK_FILE, Context, classify
+from .rules import BLOCKING, PROTECTION, STACK_FILE, Context, classify
 
 _ENTRY_KEYS = ("path", "before", "after", "reason")
 
@@ -60,7 +60,27 @@ def diff_postures(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
             changes.append(_change(path, old, new, context))
 
     walk((), before, after)
+    for vm, old_policy, new_policy in _policy_moves(before, after):
+        walk(("vms", vm, PROTECTION), old_policy, new_policy)
     return changes
+
+
+# What protects a VM, compared when it moves to another policy (a rename included): a cut hidden by
+# the new name shows as vms.<vm>.protection.<field>.
+_PROTECTION_KEYS = ("kind", "rpoHours", "instantRestoreDays", "retention", "archive")
+
+
+def _policy_moves(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, dict, dict]]:
+    moves = []
+    for vm, old_vm in (before.get("vms") or {}).items():
+        new_vm = (after.get("vms") or {}).get(vm)
+        if not (isinstance(old_vm, Mapping) and isinstance(new_vm, Mapping)) or old_vm.get("policy") == new_vm.get("policy"):
+            continue
+        old = (before.get("policies") or {}).get(str(old_vm.get("policy")))
+        new = (after.get("policies") or {}).get(str(new_vm.get("policy")))
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            moves.append((vm, {k: old.get(k) for k in _PROTECTION_KEYS}, {k: new.get(k) for k in _PROTECTION_KEYS}))
+    return moves
 
 
 def _change(path: tuple[str, ...], before: Any, after: Any, context: Context) -> Change:

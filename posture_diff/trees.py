@@ -17,8 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from offline_plan.engine import Registration
 from offline_plan.posture import build_posture
 from offline_plan.stack_file import StackFileError, load_stack_config, raw_settings, stack_file_path
+from policy.backup_rules import RULES_BY_ID, is_production
+from policy.offline import merge_configs, policy_resources, settings_config
+from policy.rule_kit import rule_config
 
 # exit status of offline_plan: 0 passed, 1 mandatory policy violation (still a rendering), 2 error
 _RENDERED = (0, 1)
@@ -32,6 +36,7 @@ class TreeError(Exception):
 class Rendered:
     stack: str
     posture: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
     error: str | None = None
 
 
@@ -73,4 +78,26 @@ def render_stack(tree: Path, stack: str, json_file: Path) -> Rendered:
         detail = (run.stderr.strip() or run.stdout.strip()).splitlines()
         return Rendered(stack, error="\n".join(detail[-15:]) or f"offline plan exited {run.returncode}")
     plan = json.loads(json_file.read_text(encoding="utf-8"))
-    return Rendered(stack, posture=build_posture(plan, raw_settings(config)))
+    settings = raw_settings(config)
+    posture = build_posture(plan, settings)
+    posture["stack"]["production"] = production(tree, stack, plan, settings)
+    return Rendered(stack, posture=posture, plan=plan)
+
+
+# The mandatory rule that applies to production stacks only: its config says what production is.
+_PRODUCTION_RULE = "vault-multi-user-authorization-production"
+
+
+def production(tree: Path, stack: str, plan: dict[str, Any], settings: dict[str, Any]) -> bool:
+    """Whether the policy pack treats the stack as production, with that tree's policy config (pack's own test)."""
+    config_file = tree / "policy" / "config" / f"{stack}.json"
+    try:
+        document = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        document = {}  # the working tree's own file is checked (and refused) by the acknowledgement loader
+    given = document.get(_PRODUCTION_RULE) if isinstance(document, dict) else None
+    own = {_PRODUCTION_RULE: given} if isinstance(given, (dict, str)) else {}
+    entry = merge_configs(settings_config(settings), own).get(_PRODUCTION_RULE)
+    registrations = [Registration(str(r.get("urn") or r.get("name")), str(r.get("type")), str(r.get("name")), "", True,
+                                  r.get("inputs") or {}) for r in plan.get("resources", [])]
+    return is_production(policy_resources(registrations), rule_config(RULES_BY_ID[_PRODUCTION_RULE], entry), {})
