@@ -10,7 +10,7 @@ from typing import Any
 
 from policy.offline import ACKNOWLEDGE_KEY
 
-from .rules import BLOCKING, PROTECTION, STACK_FILE, Context, classify
+from .rules import BLOCKING, PROTECTION, STACK_FILE, Context, classify, compared_whole
 
 _ENTRY_KEYS = ("path", "before", "after", "reason")
 
@@ -48,7 +48,7 @@ def diff_postures(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
     changes: list[Change] = []
 
     def walk(path: tuple[str, ...], old: Any, new: Any) -> None:
-        if isinstance(old, Mapping) and isinstance(new, Mapping):
+        if isinstance(old, Mapping) and isinstance(new, Mapping) and not compared_whole(path):
             for key in [*old, *(key for key in new if key not in old)]:
                 if key not in new:
                     changes.append(_change((*path, str(key)), old[key], None, context))

@@ -335,6 +335,18 @@ RULES: list[tuple[Path, Rule]] = [
 ]
 
 
+# Compared as one value, not field by field: a disk selection means something only as a whole.
+WHOLE: list[Path] = [("vms", "*", "disks")]
+
+
+def compared_whole(path: Path) -> bool:
+    return any(_matches(pattern, path) for pattern in WHOLE)
+
+
+def _matches(pattern: Path, path: Path) -> bool:
+    return len(pattern) == len(path) and all(p in ("*", segment) for p, segment in zip(pattern, path))
+
+
 # vms.<vm>.protection.<field>: the policy a VM is on, compared across a move to another (renamed) policy.
 PROTECTION = "protection"
 
@@ -343,7 +355,7 @@ def classify(path: Path, before: Any, after: Any, context: Context) -> Verdict:
     if len(path) > 3 and path[0] == "vms" and path[2] == PROTECTION:
         return classify(("policies", path[1], *path[3:]), before, after, context)
     for pattern, rule in RULES:
-        if len(pattern) == len(path) and all(p in ("*", segment) for p, segment in zip(pattern, path)):
+        if _matches(pattern, path):
             return rule(path, before, after, context)
     return _neutral(path, before, after, context)
 
