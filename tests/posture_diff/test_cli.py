@@ -68,7 +68,13 @@ def test_every_stack_of_either_tree_is_compared_and_blocking_changes_fail(trees,
         assert {"path", "before", "after", "kind", "message"} <= set(change)
     assert (prod["policies.enhanced-4h.rpoHours"]["before"], prod["policies.enhanced-4h.rpoHours"]["after"]) == (4, 8)
     assert prod["vault.crossRegionRestore"]["classes"] == ["regression", "irreversible"]
-    assert prod["vms.vm-cache-prod-1"]["classes"] == ["regression", "data loss"]
+    assert prod["vms.vm-cache-prod-1"]["classes"] == ["regression"]
+    # the data loss is the protected item's delete, read from the two plans, once
+    [item] = [c for c in prod.values() if c["path"].endswith("ProtectedItem::vm-cache-prod-1-protected-item")]
+    assert item["classes"] == ["regression", "data loss"] and item["before"]["vaultName"] == "rsv-iris-prod"
+    # ... one per VM dropped from the list, the retired one too: its kept recovery points go with its item
+    lost = {c["path"].rsplit("::", 1)[-1] for c in prod.values() if "data loss" in c["classes"]}
+    assert lost == {"vm-cache-prod-1-protected-item", "vm-iris-prod-old-protected-item"}
     assert re.search(r"regression +\[IRREVERSIBLE\] vault.crossRegionRestore: Enabled -> Disabled", out)
     assert '"acknowledge": [' in out
 
@@ -121,3 +127,25 @@ def test_make_diff_and_review_take_base_and_json():
     assert "posture_diff" not in make_dry_run("review").stdout
     missing = make_dry_run("diff")
     assert missing.returncode != 0 and "make diff needs BASE=<git ref>" in missing.stderr
+
+
+RENAMED_ITEM = 'f"{name}-protected-item"'
+
+
+def test_a_code_refactor_renaming_the_protected_items_blocks_until_an_alias_keeps_them(tmp_path, capsys):
+    base = project_copy(tmp_path / "base")
+    head = project_copy(tmp_path / "head")
+    component = head / "components" / "protected_vm.py"
+    code = component.read_text()
+    assert code.count(RENAMED_ITEM) == 1
+    component.write_text(code.replace(RENAMED_ITEM, 'f"{name}-backup-item"'))
+    status, out, _ = run(capsys, "--base-dir", str(base), "--project", str(head), "--stack", "dev", "--json", str(tmp_path / "d.json"))
+    [stack] = json.loads((tmp_path / "d.json").read_text())["stacks"]
+    assert status == 1 and stack["changes"], out
+    for change in stack["changes"]:  # only the resources changed: the settings are the same
+        assert change["classes"] == ["regression", "data loss"] and change["path"].endswith("-protected-item")
+        assert "Pulumi creates that one and deletes this one, the same Azure resource" in change["message"]
+    aliased = 'opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-protected-item")], '
+    component.write_text(component.read_text().replace("opts=pulumi.ResourceOptions(parent=self, ", aliased, 1))
+    status, out, _ = run(capsys, "--base-dir", str(base), "--project", str(head), "--stack", "dev")
+    assert status == 0 and "no posture change" in out
