@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,10 @@ def diff_trees(base: Path, head: Path, only: list[str] | None = None) -> list[di
         stacks = [stack for stack in stacks if stack in only]
     # Malformed acknowledgements fail before minutes of rendering.
     acknowledgements = {stack: load_acknowledgements(head / "policy" / "config" / f"{stack}.json") for stack in stacks}
-    before, after = render_tree(base, stacks), render_tree(head, stacks)
+    with ThreadPoolExecutor(2) as pool:  # each tree in its own interpreter: both at once on two cores
+        rendering = pool.submit(render_tree, base, stacks)
+        after = render_tree(head, stacks)
+        before = rendering.result()
     report = []
     for stack in stacks:
         old, new = before.get(stack), after.get(stack)

@@ -1,9 +1,10 @@
 """Renders every stack of a source tree offline and extracts its posture.
 
 Each tree (the base ref, unpacked with `git archive`, and the working tree) is rendered by its OWN
-code: `python -m offline_plan --stack S --json F` runs in a subprocess with the tree as working
-directory, under this interpreter (the same venv). The posture is then read from that JSON with the
-current offline_plan.posture, so both sides are compared with one extraction.
+code: `offline_plan --stack S --json F` of each stack, run in one subprocess per tree with the tree as
+working directory, under this interpreter (the same venv); the two trees render at once. The posture
+is then read from that JSON with the current offline_plan.posture, so both sides are compared with one
+extraction, and the plans themselves go to posture_diff/resources.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,25 +59,62 @@ def export_ref(project: Path, ref: str, destination: Path) -> None:
         raise TreeError(f"cannot unpack {ref}: {unpack.stderr.strip() or 'git archive failed'}")
 
 
-def render_tree(tree: Path, stacks: list[str], workers: int = 2) -> dict[str, Rendered]:
-    """Posture of each stack of `tree` that has a stack file (stacks without one are left out)."""
+# Run in the tree's own directory (so its own offline_plan is imported): `python -m offline_plan --stack S
+# --json F` for each stack in turn, in one interpreter as `make review` does, so the imports are paid once.
+_RENDER_STACKS = """
+import contextlib, io, json, sys, traceback
+from offline_plan.__main__ import main
+outcome = {}
+for stack, json_file in zip(sys.argv[1::2], sys.argv[2::2]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["--stack", stack, "--json", json_file])
+        except SystemExit as exit:
+            code = exit.code
+        except Exception:
+            traceback.print_exc()
+            code = -1
+    outcome[stack] = {"code": code, "output": (err.getvalue().strip() or out.getvalue().strip())[-4000:]}
+print(json.dumps(outcome))
+"""
+
+
+def render_tree(tree: Path, stacks: list[str]) -> dict[str, Rendered]:
+    """Posture and plan of each stack of `tree` that has a stack file (stacks without one are left out)."""
     present = [stack for stack in stacks if stack_file_path(tree, stack).is_file()]
-    with tempfile.TemporaryDirectory(prefix="posture-") as scratch, ThreadPoolExecutor(workers) as pool:
-        rendered = pool.map(lambda stack: render_stack(tree, stack, Path(scratch) / f"{stack}.json"), present)
-        return {item.stack: item for item in rendered}
+    rendered: dict[str, Rendered] = {}
+    configs = {}
+    for stack in present:
+        try:
+            configs[stack] = load_stack_config(stack_file_path(tree, stack))
+        except StackFileError as error:
+            rendered[stack] = Rendered(stack, error=str(error))
+    with tempfile.TemporaryDirectory(prefix="posture-") as scratch:
+        files = {stack: Path(scratch) / f"{stack}.json" for stack in configs}
+        outcome = _run_offline_plans(tree, files)
+        for stack, config in configs.items():
+            code, output = outcome.get(stack, {}).get("code"), str(outcome.get(stack, {}).get("output") or "")
+            if code not in _RENDERED or not files[stack].is_file():
+                rendered[stack] = Rendered(stack, error="\n".join(output.splitlines()[-15:]) or f"offline plan exited {code}")
+                continue
+            rendered[stack] = _rendered(tree, stack, json.loads(files[stack].read_text(encoding="utf-8")), config)
+    return rendered
 
 
-def render_stack(tree: Path, stack: str, json_file: Path) -> Rendered:
+def _run_offline_plans(tree: Path, files: dict[str, Path]) -> dict[str, Any]:
+    if not files:
+        return {}
+    arguments = [str(item) for stack, path in files.items() for item in (stack, path)]
+    run = subprocess.run([sys.executable, "-c", _RENDER_STACKS, *arguments], cwd=tree, capture_output=True, text=True)
     try:
-        config = load_stack_config(stack_file_path(tree, stack))
-    except StackFileError as error:
-        return Rendered(stack, error=str(error))
-    run = subprocess.run([sys.executable, "-m", "offline_plan", "--stack", stack, "--json", str(json_file)],
-                         cwd=tree, capture_output=True, text=True)
-    if run.returncode not in _RENDERED or not json_file.is_file():
-        detail = (run.stderr.strip() or run.stdout.strip()).splitlines()
-        return Rendered(stack, error="\n".join(detail[-15:]) or f"offline plan exited {run.returncode}")
-    plan = json.loads(json_file.read_text(encoding="utf-8"))
+        return json.loads(run.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        detail = "\n".join((run.stderr.strip() or run.stdout.strip()).splitlines()[-15:])
+        return {stack: {"code": run.returncode, "output": detail} for stack in files}
+
+
+def _rendered(tree: Path, stack: str, plan: dict[str, Any], config: Any) -> Rendered:
     settings = raw_settings(config)
     posture = build_posture(plan, settings)
     posture["stack"]["production"] = production(tree, stack, plan, settings)
