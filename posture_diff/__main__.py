@@ -2,10 +2,13 @@
 
 Renders every Pulumi.*.yaml offline at REF (its own code, unpacked with `git archive`) and in the
 working tree, and prints per stack each posture change with its kind (regression, improvement,
-neutral) and flags (irreversible, create-time only, data loss). Reading it: docs/reviewing.md.
+neutral) and flags (irreversible, create-time only, data loss, protection removed, leaves production),
+and each vault, policy or protected item that Pulumi would delete or replace (data loss), found by
+comparing the two plans resource by resource (URNs, aliases, replace-on-change inputs).
+Reading it: docs/reviewing.md.
 
-Exit status: 0; 1 when a change is irreversible, create-time only or loses data and the stack's
-policy/config/<stack>.json does not acknowledge it; 2 when a stack cannot be rendered, REF is not a
+Exit status: 0; 1 when a change carries a flag and the stack's policy/config/<stack>.json does not
+acknowledge it; 2 when a stack cannot be rendered, REF is not a
 commit or an acknowledgement is malformed.
 """
 
@@ -101,7 +104,8 @@ def report_lines(report: list[dict[str, Any]], base: str) -> list[str]:
         lines += [f"  unused acknowledgement (matches no change; remove it): {entry['path']}" for entry in stack["unused"]]
     blocking = [change for stack in report for change in stack["changes"] if change.blocking]
     if blocking:
-        lines += ["", f"{len(blocking)} change(s) irreversible, create-time only or losing data, not acknowledged. "
+        lines += ["", f"{len(blocking)} blocking change(s) (irreversible, create-time only, data loss, protection removed "
+                      "or leaving production), not acknowledged. "
                       "If intended, add to policy/config/<stack>.json:",
                   json.dumps({"acknowledge": [change.acknowledgement() for change in blocking]}, indent=2, default=str)]
     return lines
