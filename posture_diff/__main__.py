@@ -8,8 +8,8 @@ comparing the two plans resource by resource (URNs, aliases, replace-on-change i
 Reading it: docs/reviewing.md.
 
 Exit status: 0; 1 when a change carries a flag and the stack's policy/config/<stack>.json does not
-acknowledge it; 2 when a stack cannot be rendered, REF is not a
-commit or an acknowledgement is malformed.
+acknowledge it; 2 when a stack cannot be rendered, REF is not a commit or an acknowledgement is
+malformed.
 """
 
 from __future__ import annotations

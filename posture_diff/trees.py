@@ -115,7 +115,7 @@ def render_tree(tree: Path, stacks: list[str]) -> dict[str, Rendered]:
             rendered[stack] = Rendered(stack, error=str(error))
     with tempfile.TemporaryDirectory(prefix="posture-") as scratch:
         files = {stack: Path(scratch) / f"{stack}.json" for stack in configs}
-        outcome = _run_offline_plans(tree, files)
+        outcome = render_plans(tree, files)
         for stack, config in configs.items():
             code, output = outcome.get(stack, {}).get("code"), str(outcome.get(stack, {}).get("output") or "")
             if code not in _RENDERED or not files[stack].is_file():
@@ -125,7 +125,8 @@ def render_tree(tree: Path, stacks: list[str]) -> dict[str, Rendered]:
     return rendered
 
 
-def _run_offline_plans(tree: Path, files: dict[str, Path]) -> dict[str, Any]:
+def render_plans(tree: Path, files: dict[str, Path]) -> dict[str, Any]:
+    """Write each stack's plan JSON to its file with the tree's own code; per stack its exit code and output."""
     if not files:
         return {}
     arguments = [str(item) for stack, path in files.items() for item in (stack, path)]

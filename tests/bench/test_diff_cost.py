@@ -24,14 +24,16 @@ def test_both_commands_alternate_on_the_same_trees_and_the_ratio_is_judged(tmp_p
     calls: list[tuple[str, Path, Path]] = []
     seconds = {"review": 2.0, "diff": 3.0}
 
-    def fake(name: str, tree: Path, base: Path) -> float:
+    def fake(name: str, tree: Path, base: Path) -> tuple[float, float]:
         calls.append((name, tree, base))
         assert tree != base and (base / "Pulumi.prod.yaml").read_bytes() == (tree / "Pulumi.prod.yaml").read_bytes()
-        return seconds[name] * (1 if tree.name.endswith("-0") else 2.5)
+        wall = seconds[name] * (1 if tree.name.endswith("-0") else 2.5)
+        return wall, wall * 1.5
 
     part = dc.run(repetitions=2, vms=2, measure=fake)
     assert [name for name, _, _ in calls] == ["review", "diff", "diff", "review"] * 2
     assert [row[4] for row in part.rows] == ["1.50", "1.50"] and {row[5] for row in part.rows} == {"met"}
+    assert [row[6:] for row in part.rows] == [["3.00 / 4.50", "1.50"], ["7.50 / 11.25", "1.50"]]
     assert any("worst median ratio 1.50" in note for note in part.notes)
     seconds["diff"] = 4.5
     part = dc.run(repetitions=1, vms=2, measure=fake)

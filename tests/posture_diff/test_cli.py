@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from posture_diff.__main__ import main
+from posture_diff.trees import render_plans
 from tests.program.harness import ROOT
 
 _NOT_PROGRAM = shutil.ignore_patterns("venv", ".git", "tests", "bench", "docs", "tools", "__pycache__", ".pytest_cache")
@@ -149,3 +150,13 @@ def test_a_code_refactor_renaming_the_protected_items_blocks_until_an_alias_keep
     component.write_text(component.read_text().replace("opts=pulumi.ResourceOptions(parent=self, ", aliased, 1))
     status, out, _ = run(capsys, "--base-dir", str(base), "--project", str(head), "--stack", "dev")
     assert status == 0 and "no posture change" in out
+
+
+def test_the_diff_renders_each_stack_exactly_as_make_plan_writes_its_json(tmp_path):
+    """The diff's renderer drops azure-native's API-version type aliases for speed: the plan must not change."""
+    outcome = render_plans(ROOT, {"prod": tmp_path / "diff.json"})
+    assert outcome["prod"]["code"] == 0, outcome
+    plan = subprocess.run([str(ROOT / "venv" / "bin" / "python"), "-m", "offline_plan", "--stack", "prod", "--json",
+                           str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads((tmp_path / "diff.json").read_text()) == json.loads((tmp_path / "plan.json").read_text())
