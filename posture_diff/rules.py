@@ -25,6 +25,9 @@ Sources for the Azure facts (also in docs/reviewing.md):
 - an enhanced policy cannot become standard (https://learn.microsoft.com/azure/backup/backup-azure-vms-enhanced-policy);
 - cross-subscription restore PermanentlyDisabled cannot be re-enabled
   (https://learn.microsoft.com/azure/backup/backup-azure-arm-restore-vms).
+- a policy's retention applies to the items on it, existing points included: "Any changes you make
+  affect the backup and retention of the items associated with the policy" (Azure/azure-powershell
+  Set-AzRecoveryServicesBackupProtectionPolicy.md).
 """
 
 from __future__ import annotations
