@@ -160,3 +160,12 @@ def test_the_diff_renders_each_stack_exactly_as_make_plan_writes_its_json(tmp_pa
                            str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True, text=True)
     assert plan.returncode == 0, plan.stderr
     assert json.loads((tmp_path / "diff.json").read_text()) == json.loads((tmp_path / "plan.json").read_text())
+
+
+def test_a_stack_that_cannot_render_is_an_error_naming_the_setting(tmp_path, capsys):
+    base, head = project_copy(tmp_path / "base"), project_copy(tmp_path / "head")
+    edit_stack(head, "dev", lambda s: s["policies"]["daily-dev"]["retention"].update(dailyDays="many"))
+    status, out, _ = run(capsys, "--base-dir", str(base), "--project", str(head), "--stack", "dev", "--json", str(tmp_path / "d.json"))
+    [stack] = json.loads((tmp_path / "d.json").read_text())["stacks"]
+    assert status == 2 and stack["changes"] == [] and "working tree" in stack["error"] and "dailyDays" in stack["error"]
+    assert "ERROR, cannot compare" in out and "Traceback" not in out
