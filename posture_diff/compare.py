@@ -67,7 +67,7 @@ def diff_postures(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
 
 # What protects a VM, compared when it moves to another policy (a rename included): a cut hidden by
 # the new name shows as vms.<vm>.protection.<field>.
-_PROTECTION_KEYS = ("kind", "rpoHours", "instantRestoreDays", "retention", "archive")
+_PROTECTION_KEYS = ("kind", "rpoHours", "instantRestoreDays", "retention", "retentionKeeps", "archive")
 
 
 def _policy_moves(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, dict, dict]]:

@@ -97,6 +97,15 @@ def _retention(path: Path, before: Any, after: Any, context: Context) -> Verdict
                                             "taken: those older than it are deleted")
 
 
+def _retention_keeps(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
+    """Which backups a long-term tier keeps: one it no longer keeps expires at the shorter retention."""
+    old, new = set(before or ()), set(after or ())
+    if old - new:
+        return Verdict(REGRESSION, (DATA_LOSS,), f"no longer kept by this tier: {', '.join(sorted(old - new))}; such "
+                                                 "recovery points already taken expire at the shorter retention")
+    return Verdict(IMPROVEMENT if new - old else NEUTRAL)
+
+
 def _guarding(rule: Rule) -> Rule:
     """A setting that keeps backup data from deletion: weakening it removes protection."""
 
@@ -321,6 +330,7 @@ RULES: list[tuple[Path, Rule]] = [
     # Follows from the retention tiers, whose own entries carry the data loss.
     (("policies", "*", "vaultRetentionDays"), _more_is_better),
     (("policies", "*", "retention", "*"), _retention),
+    (("policies", "*", "retentionKeeps", "*"), _retention_keeps),
     (("vms", "*"), _vm_added_or_removed),
     (("vms", "*", "protected"), _vm_protected),
     (("vms", "*", "retired"), _retired),

@@ -314,3 +314,20 @@ def test_leaving_production_blocks_and_is_decided_by_the_policy_pack(prod):
     assert classes(change) == {"regression", "leaves production"} and change.blocking
     [back] = diff_postures(new, old)
     assert classes(back) == {"improvement"} and not back.blocking
+
+
+def test_a_long_term_tier_that_stops_keeping_a_backup_loses_data_and_one_keeping_more_does_not(prod):
+    def retention(settings):
+        return settings["policies"]["enhanced-4h"]["retention"]
+
+    edits = {  # tier -> (an edit keeping other backups, an edit keeping more)
+        "weekly": (lambda s: retention(s)["weekly"].update(days=["Saturday"]),
+                   lambda s: retention(s)["weekly"].update(days=["Sunday", "Wednesday"])),
+        "monthly": (lambda s: retention(s)["monthly"].update(week="Last"), None),
+        "yearly": (lambda s: retention(s)["yearly"].update(month="February"), None),
+    }
+    for tier, (other, more) in edits.items():
+        change = changes_after(prod, other)[f"policies.enhanced-4h.retentionKeeps.{tier}"]
+        assert classes(change) == {"regression", "data loss"} and change.blocking, tier
+        if more:
+            assert classes(changes_after(prod, more)[f"policies.enhanced-4h.retentionKeeps.{tier}"]) == {"improvement"}
