@@ -233,6 +233,18 @@ def _freeze_budget(path: Path, before: Any, after: Any, context: Context) -> Ver
     return verdict
 
 
+def _drilled(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
+    """The VMs restore drills test (drill.vms): one dropped is no longer proven restorable."""
+    old, new = _names(before), _names(after)
+    if old - new:
+        return Verdict(REGRESSION, note=f"no longer drilled: {', '.join(sorted(old - new))}")
+    return Verdict(IMPROVEMENT if new - old else NEUTRAL)
+
+
+def _names(entries: Any) -> set[str]:
+    return {str(entry.get("name")) for entry in entries or () if isinstance(entry, Mapping)}
+
+
 def _production(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
     if after:
         return Verdict(IMPROVEMENT, note="the production rules of the policy pack now apply")
@@ -303,6 +315,7 @@ RULES: list[tuple[Path, Rule]] = [
     (("stack", "production"), _production),
     (("stack", "healthAlerts"), _enabled),
     (("stack", "restoreDrills"), _enabled),
+    (("stack", "drill", "vms"), _drilled),
     (("stack", "resourceGroupId"), _replaces_vault),
     (("stack", "location"), _replaces_vault),
     (("vault", "name"), _replaces_vault),

@@ -84,7 +84,8 @@ def test_a_pull_request_that_weakens_prod_is_reported_change_by_change(prod):
     # blocking once, as the protected item's delete entry (test_replacements.py)
     assert classes(removed) == {"regression"} and "retired: true" in removed.message
     assert all(change.kind != "improvement" for change in changes.values())
-    assert changes["stack.drill.vms"].kind == "neutral"  # a section the diff does not know: reported, neutral
+    drilled = changes["stack.drill.vms"]
+    assert drilled.kind == "regression" and "no longer drilled: vm-iris-prod-2" in drilled.message
 
 
 def test_stronger_settings_are_improvements_and_one_way_steps_are_flagged(prod):
@@ -241,6 +242,7 @@ def test_weakening_what_keeps_backup_data_from_deletion_blocks(path, stronger, w
 # (path, before, after): a protection turned off or narrowed is a regression; the way back an improvement.
 TURNED_OFF = [
     ("stack.healthAlerts", True, False), ("stack.restoreDrills", True, False),
+    ("stack.drill.vms", [{"name": "vm1"}, {"name": "vm2"}], [{"name": "vm2", "recoveryPoint": "random"}]),
     ("vms.vm1.hooks.version", "1.4.0", "1.3.9"), ("vms.vm1.hooks.version", "2.0.0", "1.10.0"),
     ("vms.vm1.hooks.settings.freeze_budget_seconds", "200", "150"),
     ("vms.vm1.disks", None, {"diskLunList": [3], "isInclusionList": False}),
@@ -256,7 +258,7 @@ TURNED_OFF = [
 @pytest.mark.parametrize(("path", "before", "after"), TURNED_OFF)
 def test_protections_turned_off_or_narrowed_are_regressions(path, before, after):
     base = posture(hooks={"version": "1.4.0", "settings": {"freeze_budget_seconds": "200"}}, disks=None)
-    base["stack"] = {"healthAlerts": True, "restoreDrills": True}
+    base["stack"] = {"healthAlerts": True, "restoreDrills": True, "drill": {"vms": []}}
     set_path(base, path, before)
     assert only_change(base, path, after).kind == "regression", (path, before, after)
     if not path.endswith(".disks"):  # two disk selections can both drop LUNs: the next test covers them both ways
