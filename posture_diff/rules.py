@@ -119,6 +119,13 @@ def _guarding(rule: Rule) -> Rule:
     return guarded
 
 
+def _less_is_better(path: Path, before: Any, after: Any, context: Context) -> Verdict:
+    """Delays (hours before an alert fires, ...): longer is weaker."""
+    verdict = _more_is_better(path, before, after, context)
+    flipped = {IMPROVEMENT: REGRESSION, REGRESSION: IMPROVEMENT}
+    return Verdict(flipped.get(verdict.kind, verdict.kind))
+
+
 def _rpo(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
     if before is None or after is None:
         return Verdict(NEUTRAL)
@@ -316,6 +323,7 @@ RULES: list[tuple[Path, Rule]] = [
     (("stack", "healthAlerts"), _enabled),
     (("stack", "restoreDrills"), _enabled),
     (("stack", "drill", "vms"), _drilled),
+    (("stack", "health", "graceHours"), _less_is_better),
     (("stack", "resourceGroupId"), _replaces_vault),
     (("stack", "location"), _replaces_vault),
     (("vault", "name"), _replaces_vault),

@@ -243,6 +243,7 @@ def test_weakening_what_keeps_backup_data_from_deletion_blocks(path, stronger, w
 TURNED_OFF = [
     ("stack.healthAlerts", True, False), ("stack.restoreDrills", True, False),
     ("stack.drill.vms", [{"name": "vm1"}, {"name": "vm2"}], [{"name": "vm2", "recoveryPoint": "random"}]),
+    ("stack.health.graceHours", 2, 6),
     ("vms.vm1.hooks.version", "1.4.0", "1.3.9"), ("vms.vm1.hooks.version", "2.0.0", "1.10.0"),
     ("vms.vm1.hooks.settings.freeze_budget_seconds", "200", "150"),
     ("vms.vm1.disks", None, {"diskLunList": [3], "isInclusionList": False}),
@@ -258,7 +259,7 @@ TURNED_OFF = [
 @pytest.mark.parametrize(("path", "before", "after"), TURNED_OFF)
 def test_protections_turned_off_or_narrowed_are_regressions(path, before, after):
     base = posture(hooks={"version": "1.4.0", "settings": {"freeze_budget_seconds": "200"}}, disks=None)
-    base["stack"] = {"healthAlerts": True, "restoreDrills": True, "drill": {"vms": []}}
+    base["stack"] = {"healthAlerts": True, "restoreDrills": True, "drill": {"vms": []}, "health": {}}
     set_path(base, path, before)
     assert only_change(base, path, after).kind == "regression", (path, before, after)
     if not path.endswith(".disks"):  # two disk selections can both drop LUNs: the next test covers them both ways
