@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offline_plan.engine import Registration
+from offline_plan.engine import PROJECT, Registration
 from offline_plan.posture import build_posture
 from offline_plan.stack_file import StackFileError, load_stack_config, raw_settings, stack_file_path
+from offline_plan.urns import plan_urns
 from policy.backup_rules import RULES_BY_ID, is_production
 from policy.offline import merge_configs, policy_resources, settings_config
 from policy.rule_kit import rule_config
@@ -159,6 +160,9 @@ def production(tree: Path, stack: str, plan: dict[str, Any], settings: dict[str,
     given = document.get(_PRODUCTION_RULE) if isinstance(document, dict) else None
     own = {_PRODUCTION_RULE: given} if isinstance(given, (dict, str)) else {}
     entry = merge_configs(settings_config(settings), own).get(_PRODUCTION_RULE)
-    registrations = [Registration(str(r.get("urn") or r.get("name")), str(r.get("type")), str(r.get("name")), "", True,
-                                  r.get("inputs") or {}) for r in plan.get("resources", [])]
+    resources = [r for r in plan.get("resources", []) if isinstance(r, dict)]
+    # URNs as the engine names them (the pack reads the stack name from them), also for plans that predate them.
+    urns = plan_urns(resources, str(plan.get("stack")), PROJECT)
+    registrations = [Registration(urn, str(r.get("type")), str(r.get("name")), "", True, r.get("inputs") or {})
+                     for r, (urn, _) in zip(resources, urns)]
     return is_production(policy_resources(registrations), rule_config(RULES_BY_ID[_PRODUCTION_RULE], entry), {})

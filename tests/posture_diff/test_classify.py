@@ -306,11 +306,12 @@ def test_a_policy_renamed_with_its_retention_cut_shows_the_cut_on_every_vm_it_pr
 
 def test_leaving_production_blocks_and_is_decided_by_the_policy_pack(prod):
     settings, before = prod
-    plan = json.loads(to_json(run_with_settings(settings, "prod")))
-    assert production(ROOT, "prod", plan, settings) is True
+    # a stack not named like production: its environment tag decides
+    plan = json.loads(to_json(run_with_settings(settings, "eu1")))
+    assert production(ROOT, "eu1", plan, settings) is True
     staging = copy.deepcopy(settings)
     staging["tags"]["environment"] = "staging"
-    assert production(ROOT, "prod", json.loads(to_json(run_with_settings(staging, "prod"))), staging) is False
+    assert production(ROOT, "eu1", json.loads(to_json(run_with_settings(staging, "eu1"))), staging) is False
     old, new = copy.deepcopy(before), copy.deepcopy(before)
     old["stack"]["production"], new["stack"]["production"] = True, False
     [change] = diff_postures(old, new)
