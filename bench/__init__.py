@@ -14,6 +14,7 @@ from typing import Any
 PARTS = {
     "scale": "bench.program_scale",
     "freeze": "bench.freeze_window",
+    "diff": "bench.diff_cost",
 }
 
 

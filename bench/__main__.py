@@ -1,4 +1,4 @@
-"""`python -m bench [--json FILE] [--quick] [--only scale|freeze]`: benchmarks as tables, with the machine.
+"""`python -m bench [--json FILE] [--quick] [--only scale|freeze|diff]`: benchmarks as tables, with the machine.
 
 Progress goes to stderr; stdout is the report (machine, then one table per part). With --json, every
 printed figure (cells and notes) and each part's raw data is also written to FILE.

@@ -13,6 +13,7 @@ import pulumi
 from pulumi.runtime import mocks, rpc, settings
 
 from .stack_file import StackConfig
+from .urns import Node, engine_urns, is_api_version_alias
 
 PROJECT = "irisbackup"
 SECRET_MASK = "[secret]"
@@ -31,6 +32,9 @@ class Registration:
     retain_on_delete: bool = False
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    # ResourceOptions.aliases as sent to the engine (offline_plan/urns.py resolves them), without
+    # azure-native's aliases to older API versions of the type.
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
 
 def group_by_type(resources: list[Registration]) -> dict[str, list[Registration]]:
@@ -97,8 +101,26 @@ class _RecordingMonitor(mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=list(request.ignoreChanges),
+                aliases=_alias_specs(request),
             ))
         return response
+
+
+def _alias_specs(request: Any) -> list[dict[str, Any]]:
+    specs = []
+    for alias in request.aliases:
+        spec = ({"urn": alias.urn} if alias.urn else
+                {key: getattr(alias.spec, key) for key in ("name", "type", "stack", "project", "parentUrn", "noParent")
+                 if getattr(alias.spec, key)})
+        if not is_api_version_alias(spec, request.type):
+            specs.append(spec)
+    return specs
+
+
+def engine_urns_of(run: PlanRun) -> dict[str, tuple[str, list[str]]]:
+    """Mock URN -> (the engine's URN, the old URNs the resource's aliases claim)."""
+    nodes = [Node(r.urn, r.type, r.name, r.parent, tuple(r.aliases)) for r in run.resources]
+    return engine_urns(nodes, run.stack, PROJECT)
 
 
 def run_program(stack: str, config: StackConfig, program: Path) -> PlanRun:

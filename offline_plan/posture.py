@@ -27,6 +27,8 @@ ACTION_GROUP = "azure-native:monitor:ActionGroup"
 RESOURCE_GUARD_PROXY = "azure-native:recoveryservices:ResourceGuardProxy"
 LOCK = "azure-native:authorization:ManagementLockByScope"
 RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
+ALERT_RULE = "azure-native:monitor:ScheduledQueryRule"
+DRILL_SANDBOX = "irisbackup:drill:DrillSandbox"
 INSTALL_SUFFIX = "-install"
 
 # Settings read into the curated posture below; any other key is carried as it stands.
@@ -54,7 +56,10 @@ def build_posture(plan: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[
     policy_names = {f"<id of {p.get('name')}>": p.get("inputs", {}).get("policyName") for p in by_type.get(POLICY, [])}
     return {
         "stack": {"location": settings.get("location"), "resourceGroupId": settings.get("resourceGroupId"),
-                  "tags": settings.get("tags") or {}, **_extra(settings, _STACK_KEYS)},
+                  "tags": settings.get("tags") or {},
+                  # Protections as declared (not as set): on only when the program declares their resources.
+                  "healthAlerts": bool(by_type.get(ALERT_RULE)), "restoreDrills": bool(by_type.get(DRILL_SANDBOX)),
+                  **_extra(settings, _STACK_KEYS)},
         "vault": _vault(by_type, settings.get("vault") or {}),
         "policies": {
             str(policy.get("inputs", {}).get("policyName")): _policy(policy, (settings.get("policies") or {}))
@@ -130,11 +135,31 @@ def _policy(policy: Mapping[str, Any], policy_settings: Mapping[str, Any]) -> di
         "schedule": schedule_details(properties.get("schedulePolicy", {})),
         "instantRestoreDays": properties.get("instantRpRetentionRangeInDays"),
         "retention": ladder,
+        "retentionKeeps": retention_keeps(retention),
         "archive": (properties.get("tieringPolicy") or {}).get("ArchivedRP"),
         "instantRestoreResourceGroup": properties.get("instantRPDetails"),
         **_extra(policy_settings.get(inputs.get("policyName")) or {}, _POLICY_KEYS),
         "other": _unread(properties, _POLICY_PROPERTIES),
     }
+
+
+def retention_keeps(retention: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Which backups each long-term tier keeps ("Sunday", "First Sunday", "January First Sunday", "day 1")."""
+    keeps: dict[str, list[str]] = {}
+    if weekly := retention.get("weeklySchedule"):
+        keeps["weekly"] = list(weekly.get("daysOfTheWeek") or [])
+    if monthly := retention.get("monthlySchedule"):
+        keeps["monthly"] = _days_of_month(monthly)
+    if yearly := retention.get("yearlySchedule"):
+        keeps["yearly"] = [f"{month} {day}" for month in yearly.get("monthsOfYear") or [] for day in _days_of_month(yearly)]
+    return keeps
+
+
+def _days_of_month(tier: Mapping[str, Any]) -> list[str]:
+    weekly = tier.get("retentionScheduleWeekly") or {}
+    daily = tier.get("retentionScheduleDaily") or {}
+    return ([f"{week} {day}" for week in weekly.get("weeksOfTheMonth") or [] for day in weekly.get("daysOfTheWeek") or []]
+            + [("last day" if entry.get("isLast") else f"day {entry.get('date')}") for entry in daily.get("daysOfTheMonth") or []])
 
 
 def schedule_details(schedule: Mapping[str, Any]) -> dict[str, Any]:

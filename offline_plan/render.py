@@ -7,7 +7,7 @@ from typing import Any
 
 from components.drill_roles import ROLE_NAMES
 
-from .engine import PlanRun, Registration, group_by_type, mask_secrets
+from .engine import PlanRun, Registration, engine_urns_of, group_by_type, mask_secrets
 from .posture import build_posture
 from .render_health import health_lines
 from .render_mirror import mirror_lines
@@ -29,10 +29,14 @@ BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, n
 def plan_document(run: PlanRun, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The plan as JSON-ready data: resources with masked inputs, outputs, and the reviewer's posture."""
     names = {resource.urn: resource.name for resource in run.resources}
+    urns = engine_urns_of(run)
     document: dict[str, Any] = {
         "stack": run.stack,
         "resources": [
             {
+                # as the Pulumi engine names it (state is matched by URN; aliases: the old URNs it takes over)
+                "urn": urns[resource.urn][0],
+                **({"aliases": urns[resource.urn][1]} if urns[resource.urn][1] else {}),
                 "type": resource.type,
                 "name": resource.name,
                 "parent": names.get(resource.parent),

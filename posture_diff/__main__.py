@@ -2,11 +2,14 @@
 
 Renders every Pulumi.*.yaml offline at REF (its own code, unpacked with `git archive`) and in the
 working tree, and prints per stack each posture change with its kind (regression, improvement,
-neutral) and flags (irreversible, create-time only, data loss). Reading it: docs/reviewing.md.
+neutral) and flags (irreversible, create-time only, data loss, protection removed, leaves production),
+and each vault, policy or protected item that Pulumi would delete or replace (data loss), found by
+comparing the two plans resource by resource (URNs, aliases, replace-on-change inputs).
+Reading it: docs/reviewing.md.
 
-Exit status: 0; 1 when a change is irreversible, create-time only or loses data and the stack's
-policy/config/<stack>.json does not acknowledge it; 2 when a stack cannot be rendered, REF is not a
-commit or an acknowledgement is malformed.
+Exit status: 0; 1 when a change carries a flag and the stack's policy/config/<stack>.json does not
+acknowledge it; 2 when a stack cannot be rendered, REF is not a commit or an acknowledgement is
+malformed.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import argparse
 import json
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from .compare import AcknowledgeError, Change, apply_acknowledgements, diff_postures, load_acknowledgements
+from .resources import resource_changes
 from .trees import TreeError, export_ref, render_tree, stack_names
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -60,7 +65,10 @@ def diff_trees(base: Path, head: Path, only: list[str] | None = None) -> list[di
         stacks = [stack for stack in stacks if stack in only]
     # Malformed acknowledgements fail before minutes of rendering.
     acknowledgements = {stack: load_acknowledgements(head / "policy" / "config" / f"{stack}.json") for stack in stacks}
-    before, after = render_tree(base, stacks), render_tree(head, stacks)
+    with ThreadPoolExecutor(2) as pool:  # each tree in its own interpreter: both at once on two cores
+        rendering = pool.submit(render_tree, base, stacks)
+        after = render_tree(head, stacks)
+        before = rendering.result()
     report = []
     for stack in stacks:
         old, new = before.get(stack), after.get(stack)
@@ -69,6 +77,8 @@ def diff_trees(base: Path, head: Path, only: list[str] | None = None) -> list[di
             report.append({"stack": stack, "changes": [], "unused": [], "error": error})
             continue
         changes = diff_postures(old.posture if old else None, new.posture if new else None)
+        if old and new:  # a stack file gone is not a destroy: its resources stay until `pulumi destroy`
+            changes += resource_changes(old.plan or {}, new.plan or {})
         unused = apply_acknowledgements(changes, acknowledgements[stack])
         report.append({"stack": stack, "changes": changes, "unused": unused, "error": None})
     return report
@@ -94,7 +104,8 @@ def report_lines(report: list[dict[str, Any]], base: str) -> list[str]:
         lines += [f"  unused acknowledgement (matches no change; remove it): {entry['path']}" for entry in stack["unused"]]
     blocking = [change for stack in report for change in stack["changes"] if change.blocking]
     if blocking:
-        lines += ["", f"{len(blocking)} change(s) irreversible, create-time only or losing data, not acknowledged. "
+        lines += ["", f"{len(blocking)} blocking change(s) (irreversible, create-time only, data loss, protection removed "
+                      "or leaving production), not acknowledged. "
                       "If intended, add to policy/config/<stack>.json:",
                   json.dumps({"acknowledge": [change.acknowledgement() for change in blocking]}, indent=2, default=str)]
     return lines

@@ -10,7 +10,7 @@ from typing import Any
 
 from policy.offline import ACKNOWLEDGE_KEY
 
-from .rules import BLOCKING, STACK_FILE, Context, classify
+from .rules import BLOCKING, PROTECTION, STACK_FILE, Context, classify, compared_whole
 
 _ENTRY_KEYS = ("path", "before", "after", "reason")
 
@@ -49,7 +49,7 @@ def diff_postures(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
     changes: list[Change] = []
 
     def walk(path: tuple[str, ...], old: Any, new: Any) -> None:
-        if isinstance(old, Mapping) and isinstance(new, Mapping):
+        if isinstance(old, Mapping) and isinstance(new, Mapping) and not compared_whole(path):
             for key in [*old, *(key for key in new if key not in old)]:
                 if key not in new:
                     changes.append(_change((*path, str(key)), old[key], None, context))
@@ -61,6 +61,8 @@ def diff_postures(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
             changes.append(_change(path, old, new, context))
 
     walk((), before, after)
+    for vm, old_policy, new_policy in _policy_moves(before, after):
+        walk(("vms", vm, PROTECTION), old_policy, new_policy)
     return changes
 
 
@@ -76,6 +78,24 @@ def _egress_spelt_as_after(before: Mapping[str, Any], after: Mapping[str, Any]) 
         egress[nsg] = {spelling.get(str(key).lower(), key): rule for key, rule in rules.items()} \
             if isinstance(rules, Mapping) else rules
     return {**before, "egress": egress}
+
+
+# What protects a VM, compared when it moves to another policy (a rename included): a cut hidden by
+# the new name shows as vms.<vm>.protection.<field>.
+_PROTECTION_KEYS = ("kind", "rpoHours", "instantRestoreDays", "retention", "retentionKeeps", "archive")
+
+
+def _policy_moves(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, dict, dict]]:
+    moves = []
+    for vm, old_vm in (before.get("vms") or {}).items():
+        new_vm = (after.get("vms") or {}).get(vm)
+        if not (isinstance(old_vm, Mapping) and isinstance(new_vm, Mapping)) or old_vm.get("policy") == new_vm.get("policy"):
+            continue
+        old = (before.get("policies") or {}).get(str(old_vm.get("policy")))
+        new = (after.get("policies") or {}).get(str(new_vm.get("policy")))
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            moves.append((vm, {k: old.get(k) for k in _PROTECTION_KEYS}, {k: new.get(k) for k in _PROTECTION_KEYS}))
+    return moves
 
 
 def _change(path: tuple[str, ...], before: Any, after: Any, context: Context) -> Change:

@@ -4,7 +4,13 @@ Every change gets one `kind` - `regression` (weaker protection), `improvement` o
 may carry flags a reviewer must not miss:
 - `irreversible`: cannot be undone in place once applied (Azure refuses the way back);
 - `create-time only`: Azure accepts it only on a new or empty vault, or it replaces the vault;
-- `data loss`: recovery points would be deleted.
+- `data loss`: recovery points would be deleted (a retention cut: Azure applies the shorter retention
+  to the existing points of every item on the policy; a vault, policy or protected item that Pulumi
+  deletes or replaces: posture_diff/resources.py);
+- `protection removed`: what keeps the backup data from being deleted is weakened or gone (soft delete,
+  immutability, resource guard, delete lock, Pulumi's protect);
+- `leaves production`: the stack is no longer production for the policy pack (policy/backup_rules.py
+  `is_production`), so the production rules stop applying to it.
 A path no rule knows (a setting another feature adds) is `neutral`: it is reported, never dropped.
 
 Sources for the Azure facts (also in docs/reviewing.md):
@@ -19,6 +25,9 @@ Sources for the Azure facts (also in docs/reviewing.md):
 - an enhanced policy cannot become standard (https://learn.microsoft.com/azure/backup/backup-azure-vms-enhanced-policy);
 - cross-subscription restore PermanentlyDisabled cannot be re-enabled
   (https://learn.microsoft.com/azure/backup/backup-azure-arm-restore-vms).
+- a policy's retention applies to the items on it, existing points included: "Any changes you make
+  affect the backup and retention of the items associated with the policy" (Azure/azure-powershell
+  Set-AzRecoveryServicesBackupProtectionPolicy.md).
 """
 
 from __future__ import annotations
@@ -29,8 +38,9 @@ from typing import Any
 
 REGRESSION, IMPROVEMENT, NEUTRAL = "regression", "improvement", "neutral"
 IRREVERSIBLE, CREATE_TIME_ONLY, DATA_LOSS = "irreversible", "create-time only", "data loss"
+PROTECTION_REMOVED, LEAVES_PRODUCTION = "protection removed", "leaves production"
 KINDS = (REGRESSION, IMPROVEMENT, NEUTRAL)
-FLAGS = (IRREVERSIBLE, CREATE_TIME_ONLY, DATA_LOSS)
+FLAGS = (IRREVERSIBLE, CREATE_TIME_ONLY, DATA_LOSS, PROTECTION_REMOVED, LEAVES_PRODUCTION)
 # Flags that fail `make diff` unless the stack acknowledges the change.
 BLOCKING = frozenset(FLAGS)
 
@@ -62,12 +72,58 @@ def _rank(order: tuple[Any, ...], before: Any, after: Any) -> str:
     return IMPROVEMENT if order.index(after) > order.index(before) else REGRESSION
 
 
+def _number(value: Any) -> float:
+    """Counts as settings or hook settings hold them (14, "14", None for none)."""
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _more_is_better(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
-    """Counts (days, weeks, ...): less, or gone, is weaker."""
-    low, high = (before or 0), (after or 0)
+    """Counts (days, weeks, seconds, ...): less, or gone, is weaker."""
+    low, high = _number(before), _number(after)
     if high == low:
         return Verdict(NEUTRAL)
     return Verdict(IMPROVEMENT if high > low else REGRESSION)
+
+
+def _retention(path: Path, before: Any, after: Any, context: Context) -> Verdict:
+    """A retention tier: Azure applies a shorter one to the existing recovery points too."""
+    verdict = _more_is_better(path, before, after, context)
+    if verdict.kind != REGRESSION:
+        return verdict
+    return Verdict(REGRESSION, (DATA_LOSS,), "Azure applies the shorter retention to the recovery points already "
+                                            "taken: those older than it are deleted")
+
+
+def _retention_keeps(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
+    """Which backups a long-term tier keeps: one it no longer keeps expires at the shorter retention."""
+    old, new = set(before or ()), set(after or ())
+    if old - new:
+        return Verdict(REGRESSION, (DATA_LOSS,), f"no longer kept by this tier: {', '.join(sorted(old - new))}; such "
+                                                 "recovery points already taken expire at the shorter retention")
+    return Verdict(IMPROVEMENT if new - old else NEUTRAL)
+
+
+def _guarding(rule: Rule) -> Rule:
+    """A setting that keeps backup data from deletion: weakening it removes protection."""
+
+    def guarded(path: Path, before: Any, after: Any, context: Context) -> Verdict:
+        verdict = rule(path, before, after, context)
+        if verdict.kind != REGRESSION:
+            return verdict
+        note = "; ".join(filter(None, (verdict.note, "backup data is easier to delete")))
+        return Verdict(REGRESSION, (*verdict.flags, PROTECTION_REMOVED), note)
+
+    return guarded
+
+
+def _less_is_better(path: Path, before: Any, after: Any, context: Context) -> Verdict:
+    """Delays (hours before an alert fires, ...): longer is weaker."""
+    verdict = _more_is_better(path, before, after, context)
+    flipped = {IMPROVEMENT: REGRESSION, REGRESSION: IMPROVEMENT}
+    return Verdict(flipped.get(verdict.kind, verdict.kind))
 
 
 def _rpo(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
@@ -121,8 +177,8 @@ def _customer_managed_key(_path: Path, before: Any, after: Any, _context: Contex
 
 
 def _replaces_vault(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
-    return Verdict(REGRESSION, (CREATE_TIME_ONLY, DATA_LOSS),
-                   "a different vault: Pulumi replaces it, and the old vault's recovery points go with it")
+    # The blocking data-loss entry is the vault's own (and its policies' and items'), from the plans.
+    return Verdict(REGRESSION, note="a different vault: Pulumi replaces it (see the vault's replace entry)")
 
 
 def _policy_kind(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
@@ -139,19 +195,77 @@ def _present(_path: Path, before: Any, after: Any, _context: Context) -> Verdict
 
 
 def _disks(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
-    """None: every disk; a selection (include or exclude LUNs) backs up fewer."""
-    if before and after:
-        return Verdict(NEUTRAL, note="another disk selection")
-    return Verdict(REGRESSION if after else IMPROVEMENT, note="fewer disks backed up" if after else "every disk backed up")
+    """Data-disk LUNs backed up (the OS disk always is): None is every disk, else an include or exclude list."""
+    if before == after:
+        return Verdict(NEUTRAL)
+    old, new = _selection(before), _selection(after)
+    # Over the LUNs Azure allows (0-63): one backed up before and not after is a narrowing.
+    dropped = [lun for lun in range(64) if _backed_up(lun, *old) and not _backed_up(lun, *new)]
+    if dropped:
+        shown = ", ".join(map(str, dropped[:8])) + (", ..." if len(dropped) > 8 else "")
+        return Verdict(REGRESSION, note=f"fewer disks backed up: data LUN {shown} no longer (if the VM has them)")
+    return Verdict(IMPROVEMENT, note="more disks backed up")
 
 
+def _selection(selection: Any) -> tuple[bool, frozenset[int]]:
+    """(is an include list, its LUNs); every disk is an exclude list of none."""
+    if not isinstance(selection, Mapping):
+        return False, frozenset()
+    return bool(selection.get("isInclusionList")), frozenset(int(lun) for lun in selection.get("diskLunList") or [])
+
+
+def _backed_up(lun: int, inclusion: bool, luns: frozenset[int]) -> bool:
+    return (lun in luns) if inclusion else (lun not in luns)
+
+
+def _version(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
+    """The hook bundle: an older version than the one installed is a downgrade."""
+    old, new = _version_key(before), _version_key(after)
+    if old is None or new is None or old == new:
+        return Verdict(NEUTRAL)
+    return (Verdict(IMPROVEMENT, note="hook bundle upgraded") if new > old
+            else Verdict(REGRESSION, note="hook bundle downgraded: fixes in the newer freeze/thaw scripts are undone"))
+
+
+def _version_key(version: Any) -> tuple[int, ...] | None:
+    parts = str(version or "").lstrip("v").split("-", 1)[0].split(".")
+    return tuple(int(part) for part in parts) if all(part.isdigit() for part in parts) else None
+
+
+def _freeze_budget(path: Path, before: Any, after: Any, context: Context) -> Verdict:
+    verdict = _more_is_better(path, before, after, context)
+    if verdict.kind == REGRESSION:
+        return Verdict(REGRESSION, note="a shorter freeze budget: a snapshot that takes longer is thawed early and "
+                                        "not application-consistent")
+    return verdict
+
+
+def _drilled(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
+    """The VMs restore drills test (drill.vms): one dropped is no longer proven restorable."""
+    old, new = _names(before), _names(after)
+    if old - new:
+        return Verdict(REGRESSION, note=f"no longer drilled: {', '.join(sorted(old - new))}")
+    return Verdict(IMPROVEMENT if new - old else NEUTRAL)
+
+
+def _names(entries: Any) -> set[str]:
+    return {str(entry.get("name")) for entry in entries or () if isinstance(entry, Mapping)}
+
+
+def _production(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
+    if after:
+        return Verdict(IMPROVEMENT, note="the production rules of the policy pack now apply")
+    return Verdict(REGRESSION, (LEAVES_PRODUCTION,),
+                   "no longer production: the pack's production rules (resource guard, long-term retention) stop applying")
+
+
+# A protected item that goes is blocking once, as the protected item's delete entry (posture_diff/resources.py).
 def _vm_added_or_removed(path: Path, before: Any, after: Any, _context: Context) -> Verdict:
     if before is None:
         return Verdict(IMPROVEMENT, note="a VM now backed up")
     if isinstance(before, Mapping) and before.get("protected"):
-        return Verdict(REGRESSION, (DATA_LOSS,),
-                       "removing the VM deletes its protected item and recovery points; set `retired: true` to stop "
-                       "protection and keep the data")
+        return Verdict(REGRESSION, note="removing the VM deletes its protected item and recovery points (see the protected "
+                                        "item's delete entry); set `retired: true` to stop protection and keep the data")
     return Verdict(REGRESSION, note="the VM is no longer in the stack")
 
 
@@ -159,8 +273,8 @@ def _vm_protected(path: Path, before: Any, after: Any, context: Context) -> Verd
     if after:
         return Verdict(IMPROVEMENT)
     retired = bool(_get(context.after, ("vms", path[1], "retired")))
-    return Verdict(REGRESSION, () if retired else (DATA_LOSS,),
-                   "retired: protection stopped, recovery points kept" if retired else "protected item deleted with its recovery points")
+    return Verdict(REGRESSION, note="retired: protection stopped, recovery points kept" if retired
+                   else "protected item deleted with its recovery points (see its delete entry)")
 
 
 def _retired(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
@@ -174,11 +288,8 @@ def _consistency(_path: Path, before: Any, after: Any, _context: Context) -> Ver
 
 
 def _vm_policy(path: Path, before: Any, after: Any, context: Context) -> Verdict:
-    old = _get(context.before, ("policies", str(before), "rpoHours"))
-    new = _get(context.after, ("policies", str(after), "rpoHours"))
-    if old is None or new is None or old == new:
-        return Verdict(NEUTRAL)
-    return Verdict(IMPROVEMENT if new < old else REGRESSION, note=f"RPO {old} h -> {new} h")
+    # What the move does to the VM's protection is compared field by field under vms.<vm>.protection.
+    return Verdict(NEUTRAL, note=f"what protects the VM: see vms.{path[1]}.protection.*")
 
 
 def _continue_on_failure(_path: Path, before: Any, after: Any, _context: Context) -> Verdict:
@@ -208,17 +319,23 @@ STACK_FILE = "(stack file)"
 # (path pattern, rule); "*" matches one segment. First match wins.
 RULES: list[tuple[Path, Rule]] = [
     ((STACK_FILE,), _stack_file),
+    (("stack", "production"), _production),
+    (("stack", "healthAlerts"), _enabled),
+    (("stack", "restoreDrills"), _enabled),
+    (("stack", "drill", "vms"), _drilled),
+    (("stack", "health", "graceHours"), _less_is_better),
     (("stack", "resourceGroupId"), _replaces_vault),
     (("stack", "location"), _replaces_vault),
     (("vault", "name"), _replaces_vault),
     (("vault", "location"), _replaces_vault),
-    (("vault", "protectedFromDestroy"), _enabled),
+    (("vault", "protectedFromDestroy"), _guarding(_enabled)),
     (("vault", "storageRedundancy"), _redundancy),
     (("vault", "crossRegionRestore"), _cross_region_restore),
-    (("vault", "softDelete", "state"), _ladder(("Disabled", "Enabled", "AlwaysON"), "AlwaysON",
-                                               "soft delete AlwaysON cannot be turned back")),
+    (("vault", "softDelete", "state"), _guarding(_ladder(("Disabled", "Enabled", "AlwaysON"), "AlwaysON",
+                                                         "soft delete AlwaysON cannot be turned back"))),
     (("vault", "softDelete", "retentionDays"), _more_is_better),
-    (("vault", "immutability"), _ladder(("Disabled", "Unlocked", "Locked"), "Locked", "Locked immutability cannot be undone")),
+    (("vault", "immutability"), _guarding(_ladder(("Disabled", "Unlocked", "Locked"), "Locked",
+                                                  "Locked immutability cannot be undone"))),
     (("vault", "publicNetworkAccess"), _public_access),
     (("vault", "crossSubscriptionRestore"), _ladder(("Enabled", "Disabled", "PermanentlyDisabled"), "PermanentlyDisabled",
                                                     "PermanentlyDisabled cannot be re-enabled")),
@@ -226,21 +343,25 @@ RULES: list[tuple[Path, Rule]] = [
     (("vault", "customerManagedKey"), _customer_managed_key),
     (("vault", "diagnosticsWorkspace"), _present),
     (("vault", "alertEmails"), _present),
-    (("vault", "resourceGuardId"), _present),
-    (("vault", "deleteLock"), _present),
+    (("vault", "resourceGuardId"), _guarding(_present)),
+    (("vault", "deleteLock"), _guarding(_present)),
     (("policies", "*", "kind"), _policy_kind),
     (("policies", "*", "rpoHours"), _rpo),
-    (("policies", "*", "instantRestoreDays"), _more_is_better),
+    (("policies", "*", "instantRestoreDays"), _retention),
+    # Follows from the retention tiers, whose own entries carry the data loss.
     (("policies", "*", "vaultRetentionDays"), _more_is_better),
-    (("policies", "*", "retention", "*"), _more_is_better),
+    (("policies", "*", "retention", "*"), _retention),
+    (("policies", "*", "retentionKeeps", "*"), _retention_keeps),
     (("vms", "*"), _vm_added_or_removed),
     (("vms", "*", "protected"), _vm_protected),
     (("vms", "*", "retired"), _retired),
     (("vms", "*", "consistency"), _consistency),
-    (("vms", "*", "protectedFromDestroy"), _enabled),
+    (("vms", "*", "protectedFromDestroy"), _guarding(_enabled)),
     (("vms", "*", "disks"), _disks),
     (("vms", "*", "policy"), _vm_policy),
+    (("vms", "*", "hooks", "version"), _version),
     (("vms", "*", "hooks", "settings", "continue_backup_on_failure"), _continue_on_failure),
+    (("vms", "*", "hooks", "settings", "freeze_budget_seconds"), _freeze_budget),
     (("vms", "*", "ssh", "hostKeyPinned"), _enabled),
     (("vms", "*", "ssh", "proxy", "hostKeyPinned"), _enabled),
     (("egress", "*"), _egress),
@@ -248,9 +369,27 @@ RULES: list[tuple[Path, Rule]] = [
 ]
 
 
+# Compared as one value, not field by field: a disk selection means something only as a whole.
+WHOLE: list[Path] = [("vms", "*", "disks")]
+
+
+def compared_whole(path: Path) -> bool:
+    return any(_matches(pattern, path) for pattern in WHOLE)
+
+
+def _matches(pattern: Path, path: Path) -> bool:
+    return len(pattern) == len(path) and all(p in ("*", segment) for p, segment in zip(pattern, path))
+
+
+# vms.<vm>.protection.<field>: the policy a VM is on, compared across a move to another (renamed) policy.
+PROTECTION = "protection"
+
+
 def classify(path: Path, before: Any, after: Any, context: Context) -> Verdict:
+    if len(path) > 3 and path[0] == "vms" and path[2] == PROTECTION:
+        return classify(("policies", path[1], *path[3:]), before, after, context)
     for pattern, rule in RULES:
-        if len(pattern) == len(path) and all(p in ("*", segment) for p, segment in zip(pattern, path)):
+        if _matches(pattern, path):
             return rule(path, before, after, context)
     return _neutral(path, before, after, context)
 

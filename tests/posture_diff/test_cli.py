@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from posture_diff.__main__ import main
+from posture_diff.trees import render_plans
 from tests.program.harness import ROOT
 
 _NOT_PROGRAM = shutil.ignore_patterns("venv", ".git", "tests", "bench", "docs", "tools", "__pycache__", ".pytest_cache")
@@ -68,7 +69,13 @@ def test_every_stack_of_either_tree_is_compared_and_blocking_changes_fail(trees,
         assert {"path", "before", "after", "kind", "message"} <= set(change)
     assert (prod["policies.enhanced-4h.rpoHours"]["before"], prod["policies.enhanced-4h.rpoHours"]["after"]) == (4, 8)
     assert prod["vault.crossRegionRestore"]["classes"] == ["regression", "irreversible"]
-    assert prod["vms.vm-cache-prod-1"]["classes"] == ["regression", "data loss"]
+    assert prod["vms.vm-cache-prod-1"]["classes"] == ["regression"]
+    # the data loss is the protected item's delete, read from the two plans, once
+    [item] = [c for c in prod.values() if c["path"].endswith("ProtectedItem::vm-cache-prod-1-protected-item")]
+    assert item["classes"] == ["regression", "data loss"] and item["before"]["vaultName"] == "rsv-iris-prod"
+    # ... one per VM dropped from the list, the retired one too: its kept recovery points go with its item
+    lost = {c["path"].rsplit("::", 1)[-1] for c in prod.values() if "data loss" in c["classes"]}
+    assert lost == {"vm-cache-prod-1-protected-item", "vm-iris-prod-old-protected-item"}
     assert re.search(r"regression +\[IRREVERSIBLE\] vault.crossRegionRestore: Enabled -> Disabled", out)
     assert '"acknowledge": [' in out
 
@@ -121,3 +128,44 @@ def test_make_diff_and_review_take_base_and_json():
     assert "posture_diff" not in make_dry_run("review").stdout
     missing = make_dry_run("diff")
     assert missing.returncode != 0 and "make diff needs BASE=<git ref>" in missing.stderr
+
+
+RENAMED_ITEM = 'f"{name}-protected-item"'
+
+
+def test_a_code_refactor_renaming_the_protected_items_blocks_until_an_alias_keeps_them(tmp_path, capsys):
+    base = project_copy(tmp_path / "base")
+    head = project_copy(tmp_path / "head")
+    component = head / "components" / "protected_vm.py"
+    code = component.read_text()
+    assert code.count(RENAMED_ITEM) == 1
+    component.write_text(code.replace(RENAMED_ITEM, 'f"{name}-backup-item"'))
+    status, out, _ = run(capsys, "--base-dir", str(base), "--project", str(head), "--stack", "dev", "--json", str(tmp_path / "d.json"))
+    [stack] = json.loads((tmp_path / "d.json").read_text())["stacks"]
+    assert status == 1 and stack["changes"], out
+    for change in stack["changes"]:  # only the resources changed: the settings are the same
+        assert change["classes"] == ["regression", "data loss"] and change["path"].endswith("-protected-item")
+        assert "Pulumi creates that one and deletes this one, the same Azure resource" in change["message"]
+    aliased = 'opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-protected-item")], '
+    component.write_text(component.read_text().replace("opts=pulumi.ResourceOptions(parent=self, ", aliased, 1))
+    status, out, _ = run(capsys, "--base-dir", str(base), "--project", str(head), "--stack", "dev")
+    assert status == 0 and "no posture change" in out
+
+
+def test_the_diff_renders_each_stack_exactly_as_make_plan_writes_its_json(tmp_path):
+    """The diff's renderer drops azure-native's API-version type aliases for speed: the plan must not change."""
+    outcome = render_plans(ROOT, {"prod": tmp_path / "diff.json"})
+    assert outcome["prod"]["code"] == 0, outcome
+    plan = subprocess.run([str(ROOT / "venv" / "bin" / "python"), "-m", "offline_plan", "--stack", "prod", "--json",
+                           str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads((tmp_path / "diff.json").read_text()) == json.loads((tmp_path / "plan.json").read_text())
+
+
+def test_a_stack_that_cannot_render_is_an_error_naming_the_setting(tmp_path, capsys):
+    base, head = project_copy(tmp_path / "base"), project_copy(tmp_path / "head")
+    edit_stack(head, "dev", lambda s: s["policies"]["daily-dev"]["retention"].update(dailyDays="many"))
+    status, out, _ = run(capsys, "--base-dir", str(base), "--project", str(head), "--stack", "dev", "--json", str(tmp_path / "d.json"))
+    [stack] = json.loads((tmp_path / "d.json").read_text())["stacks"]
+    assert status == 2 and stack["changes"] == [] and "working tree" in stack["error"] and "dailyDays" in stack["error"]
+    assert "ERROR, cannot compare" in out and "Traceback" not in out
