@@ -15,9 +15,10 @@ from pathlib import Path
 import pulumi
 from pulumi_azure_native import alertsmanagement, authorization, compute, monitor, network
 from pulumi_azure_native import recoveryservices as rs
-from pulumi_command import remote
+from pulumi_command import local, remote
 
 from components import run_command_script
+from components.creation_stamp import STAMP_COMMAND
 from components.egress_spec import SERVICE_TAG_REGIONS
 from components.hook_bundle import HookBundle
 from components.run_command_script import render_install_script, render_uninstall_script, run_command_owner_id
@@ -236,7 +237,6 @@ for nsg in s.get("networkSecurityGroups", []):
         )
         for key, rule_name, slot, destination, description in wanted
     ]
-now = run_command_script.utc_now()
 
 # --- the hook bundle: version and sha256 over every file (as install.sh records it) ---
 version = (HOOKS / "VERSION").read_text().strip()
@@ -280,11 +280,12 @@ for vm in s["vms"]:
         if application:
             parameters += [compute.RunCommandInputParameterArgs(name="IRISBACKUP_BUNDLE_VERSION", value=version),
                            compute.RunCommandInputParameterArgs(name="IRISBACKUP_BUNDLE_SHA256", value=sha256)]
+        created = local.Command(f"hooks-{vm_name}-created", create=STAMP_COMMAND)
         run_command = compute.VirtualMachineRunCommandByVirtualMachine(
             f"hooks-{vm_name}-runcommand",
             resource_group_name=vm_rg,
             vm_name=vm_name,
-            run_command_name=run_command_script.run_command_name(now),
+            run_command_name=created.stdout.apply(run_command_script.run_command_name),
             location=location,
             source=compute.VirtualMachineRunCommandScriptSourceArgs(script=script),
             parameters=parameters,
@@ -298,7 +299,7 @@ for vm in s["vms"]:
         )
         extension_after = [run_command]
         if application:
-            depends.append(run_command)
+            depends += [created, run_command]
             hooks[vm_name] = {"version": version, "sha256": sha256, "channel": "runCommand"}
     elif application:
         ssh = vm["ssh"]

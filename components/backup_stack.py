@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 import pulumi
@@ -73,7 +72,6 @@ def required_secret_keys(settings: StackSettings) -> set[str]:
 
 def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: SecretLookup) -> BackupStackOutputs:
     resource_group = settings.resource_group_id.resource_group
-    now = run_command_script.utc_now()  # names the run commands created in this run
     protect = not settings.allow_destroy
     vault = BackupVault(settings.vault.name, BackupVaultArgs(
         settings=settings.vault, resource_group_name=resource_group, location=settings.location,
@@ -110,9 +108,9 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         if vm.delivery == "runCommand" and (vm.retired or vm.consistency == "crash"):
             # A run command's delete runs nothing, so retiring or switching to crash consistency takes a
             # deliberate uninstall step (an SSH install's delete uninstalls it by itself).
-            run_command = _run_command_hooks(vm, settings, bundle, "uninstall", now, vm_egress)
+            run_command = _run_command_hooks(vm, settings, bundle, "uninstall", vm_egress)
         elif vm.consistency == "application" and not vm.retired:
-            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret, now, vm_egress)
+            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret, vm_egress)
             run_command = hooks[vm.name] if isinstance(hooks[vm.name], RunCommandHooks) else None
         writes = [run_command.run_command] if run_command else []
         if vm.retired:
@@ -155,9 +153,9 @@ def _health(settings: StackSettings, vault: BackupVault, extension_writes: dict[
 
 
 def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle, secret: SecretLookup,
-                   now: datetime, egress: list[pulumi.Resource]) -> FreezeThawHooks | RunCommandHooks:
+                   egress: list[pulumi.Resource]) -> FreezeThawHooks | RunCommandHooks:
     if vm.delivery == "runCommand":
-        return _run_command_hooks(vm, settings, bundle, "install", now, egress)
+        return _run_command_hooks(vm, settings, bundle, "install", egress)
     return FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
         connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
         owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
@@ -165,12 +163,11 @@ def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle, 
 
 
 def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
-                       action: Literal["install", "uninstall"], now: datetime,
-                       egress: list[pulumi.Resource]) -> RunCommandHooks:
+                       action: Literal["install", "uninstall"], egress: list[pulumi.Resource]) -> RunCommandHooks:
     return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
         vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
         owner_id=run_command_script.run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
-        protect=not settings.allow_destroy, now=now, depends_on=egress,
+        protect=not settings.allow_destroy, depends_on=egress,
     ))
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import compute, monitor, operationalinsights
-from pulumi_command import local
 
 from . import hook_verdict
+from .creation_stamp import creation_stamp
 from .health_rules import (
     AlertRule,
     HealthTarget,
@@ -33,10 +33,6 @@ AGENT_EXTENSION_NAME = "AzureMonitorLinuxAgent"
 # The levels the hooks log at (notice: consistent, err: not) and everything more severe.
 SYSLOG_LEVELS = ["Notice", "Warning", "Error", "Critical", "Alert", "Emergency"]
 _DESTINATION = "workspace"
-# When a VM is first watched, recorded once: a command runs only when its resource is created (or its
-# inputs change, which this constant never should: changing it would restart every VM's watch), and
-# its stdout stays in the stack's state. `date -u +FORMAT` is POSIX; the deployer runs it, not the VM.
-WATCH_START_COMMAND = "date -u +%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass
@@ -76,15 +72,14 @@ class HealthAlerts(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
     def _watch_starts(self, name: str, args: HealthAlertsArgs) -> pulumi.Output[dict[str, str]]:
-        """VM name -> when the stack first watched it (WATCH_START_COMMAND's output)."""
-        commands = {
-            target.name: local.Command(
-                f"{name}-{target.vm_id.name}-watch-start", create=WATCH_START_COMMAND,
-                opts=self._child([args.watch_after[target.vm_id.name]] if target.vm_id.name in args.watch_after else None),
+        """VM name -> when the stack first watched it (a creation stamp)."""
+        return pulumi.Output.all(**{
+            target.name: creation_stamp(
+                f"{name}-{target.vm_id.name}-watch-start",
+                self._child([args.watch_after[target.vm_id.name]] if target.vm_id.name in args.watch_after else None),
             )
             for target in args.targets
-        }
-        return pulumi.Output.all(**{vm: command.stdout for vm, command in commands.items()})
+        })
 
     def _collect_verdicts(self, name: str, settings: StackSettings, hooked: list[HealthTarget],
                           agent_after: dict[str, list[pulumi.Resource]]) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal
 
 import pulumi
 from pulumi_azure_native import compute
 
+from .creation_stamp import creation_stamp
 from .hook_bundle import HookBundle
 from .run_command_script import (
     ACTION_PARAMETER,
@@ -32,8 +32,6 @@ class RunCommandHooksArgs:
     settings_text: str
     # install.sh --owner of this channel (run_command_script.run_command_owner_id).
     owner_id: str
-    # This program run's time: names a run command created in it (run_command_script.run_command_name).
-    now: datetime
     # "uninstall" is the deliberate removal step: a run command resource has no delete hook.
     action: Literal["install", "uninstall"] = "install"
     # Pulumi `protect` on the install: removing the VM from the stack cannot silently leave its
@@ -65,11 +63,13 @@ class RunCommandHooks(pulumi.ComponentResource):
             script = render_uninstall_script(args.owner_id)
         # One logical name for both actions: the uninstall is an in-place update of the install, so
         # Azure runs it, and the protect flag can be lifted in the same `pulumi up`.
+        # Deleted with this component: a VM back in the stack gets a new stamp, so a new name.
+        created = creation_stamp(f"{name}-created", pulumi.ResourceOptions(parent=self))
         self.run_command = compute.VirtualMachineRunCommandByVirtualMachine(
             f"{name}-runcommand",
             resource_group_name=args.vm.id.resource_group,
             vm_name=args.vm.name,
-            run_command_name=run_command_name(args.now),
+            run_command_name=created.apply(run_command_name),
             location=args.location,
             source=compute.VirtualMachineRunCommandScriptSourceArgs(script=script),
             parameters=parameters,

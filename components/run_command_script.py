@@ -18,9 +18,10 @@ import gzip
 import io
 import tarfile
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from .creation_stamp import STAMP_FORMAT
 from .hook_bundle import HookBundle
 from .naming import hook_owner_id
 from .settings import HookSettings
@@ -53,13 +54,13 @@ class ScriptTooLarge(ValueError):
     """The rendered script does not fit Azure's inline limit."""
 
 
-def utc_now() -> datetime:
-    """This program run's time: names the run commands created in it (tests fix it)."""
-    return datetime.now(timezone.utc)
-
-
-def run_command_name(created: datetime) -> str:
-    return f"{RUN_COMMAND_NAME}-{created.astimezone(timezone.utc):%Y%m%d-%H%M%S}"
+def run_command_name(created: str | None) -> str:
+    """The run command's name, from when it was first declared (creation_stamp): Linux's handler does
+    not run a run command deleted and created again under its old name, so a VM that leaves the stack
+    and comes back gets a new one. Unknown offline: the plan says so."""
+    if not created:
+        return f"{RUN_COMMAND_NAME}-<creation time>"
+    return f"{RUN_COMMAND_NAME}-{datetime.strptime(created.strip(), STAMP_FORMAT):%Y%m%d-%H%M%S}"
 
 
 def run_command_owner_id(stack: str, vm_name: str) -> str:

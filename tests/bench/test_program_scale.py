@@ -13,7 +13,6 @@ from bench import program_scale as ps
 from components.settings import parse_settings
 from offline_plan.engine import PlanRun, mask_secrets, run_program
 from offline_plan.stack_file import StackConfig
-from tests.program.harness import PLAN_TIME
 
 
 @pytest.mark.parametrize("vms", [1, 2, 5, 200])
@@ -45,9 +44,7 @@ def test_a_stack_needs_a_vm():
 
 def _plan(program_key: str, settings: dict[str, Any]) -> PlanRun:
     values, secret_keys = ps.config_values(settings)
-    # Both programs name the run commands they create after the same moment.
-    with mock.patch("components.run_command_script.utc_now", return_value=PLAN_TIME):
-        return run_program("bench", StackConfig(values, secret_keys), ps.PROGRAMS[program_key])
+    return run_program("bench", StackConfig(values, secret_keys), ps.PROGRAMS[program_key])
 
 
 def _signature(run: PlanRun) -> dict[tuple[str, str], dict[str, Any]]:

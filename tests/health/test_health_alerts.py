@@ -8,7 +8,7 @@ import pytest
 
 from components import health_rules
 from components.settings import SettingsError, parse_settings
-from tests.program.harness import of_type, only, run_with_settings
+from tests.program.harness import deployer_clock, of_type, only, run_with_settings
 
 RULE = "azure-native:monitor:ScheduledQueryRule"
 AGENT = "azure-native:compute:VirtualMachineExtension"
@@ -167,32 +167,22 @@ def test_the_rpo_query_is_keyed_on_the_vault_resource_id_not_its_name(prod_setti
 
 
 @pytest.fixture
-def deployed_watch_starts(monkeypatch):
-    """The mock engine answering each watch-start command as the deployer's `date -u` would."""
-    from offline_plan import engine
-    original = engine._OfflineMocks.new_resource
-    starts = {}
-
-    def new_resource(self, args):
-        resource_id, outputs = original(self, args)
-        if args.typ == "command:local:Command":
-            starts[args.name] = outputs["stdout"] = f"2026-12-0{len(starts) + 1}T10:00:00Z"
-        return resource_id, outputs
-    monkeypatch.setattr(engine._OfflineMocks, "new_resource", new_resource)
-    return starts
+def deployed_watch_starts():
+    with deployer_clock() as stamps:
+        yield stamps
 
 
 def test_every_watched_vm_gets_a_watch_start_taken_after_its_protection(prod_settings, deployed_watch_starts):
-    from components.health_alerts import WATCH_START_COMMAND
+    from components.creation_stamp import STAMP_COMMAND
     run = run_with_settings(prod_settings)
-    commands = {c.name: c for c in of_type(run, "command:local:Command")}
+    commands = {c.name: c for c in of_type(run, "command:local:Command") if c.name.endswith("-watch-start")}
     watched = [t.vm_id.name for t in health_rules.health_targets(parse_settings(prod_settings))]
     assert sorted(commands) == sorted(f"health-rsv-iris-prod-{vm}-watch-start" for vm in watched)
     assert "vm-iris-prod-old" not in " ".join(commands)  # retired: not watched
     items = {r.urn: r.name for r in of_type(run, "azure-native:recoveryservices:ProtectedItem")}
     for vm in watched:
         command = commands[f"health-rsv-iris-prod-{vm}-watch-start"]
-        assert command.inputs == {"create": WATCH_START_COMMAND}  # no update, no triggers: runs once
+        assert command.inputs == {"create": STAMP_COMMAND}  # no update, no triggers: runs once
         assert [items[d] for d in command.dependencies if d in items] == [f"{vm}-protected-item"]
     for key, vms in (("rpo-breach", watched), ("verdict-stale", watched)):
         head = _query(run, key).partition(health_rules.PARAMETERS_END)[0]
@@ -204,11 +194,14 @@ def test_every_watched_vm_gets_a_watch_start_taken_after_its_protection(prod_set
 
 
 def test_a_new_vm_only_adds_its_own_watch_start(prod_settings):
-    before = {c.name for c in of_type(run_with_settings(prod_settings), "command:local:Command")}
+    def watch_starts(run):
+        return {c.name for c in of_type(run, "command:local:Command") if c.name.endswith("-watch-start")}
+
+    before = watch_starts(run_with_settings(prod_settings))
     new_vm = copy.deepcopy(prod_settings["vms"][0])
     new_vm["id"] = new_vm["id"].rsplit("/", 1)[0] + "/vm-iris-prod-3"
     prod_settings["vms"].append(new_vm)
-    after = {c.name for c in of_type(run_with_settings(prod_settings), "command:local:Command")}
+    after = watch_starts(run_with_settings(prod_settings))
     assert after - before == {"health-rsv-iris-prod-vm-iris-prod-3-watch-start"} and before <= after
 
 

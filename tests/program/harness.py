@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -16,8 +18,6 @@ from offline_plan.stack_file import StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "__main__.py"
-# The time every test plan runs at (names the run commands it creates: run_command_script.run_command_name).
-PLAN_TIME = datetime(2026, 1, 5, 9, 30, tzinfo=timezone.utc)
 TEST_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-that-must-never-be-printed\n-----END OPENSSH PRIVATE KEY-----"
 
 
@@ -26,14 +26,31 @@ def example_settings(stack: str) -> dict[str, Any]:
     return copy.deepcopy(document["config"]["irisbackup:settings"])
 
 
-def run_with_settings(settings: dict[str, Any], stack: str = "test", now: datetime = PLAN_TIME) -> PlanRun:
+def run_with_settings(settings: dict[str, Any], stack: str = "test") -> PlanRun:
     values = {
         "irisbackup:settings": json.dumps(settings),
         "irisbackup:sshPrivateKey": TEST_PRIVATE_KEY,
         "irisbackup:bastionPrivateKey": TEST_PRIVATE_KEY,
     }
-    with mock.patch("components.run_command_script.utc_now", return_value=now):
-        return run_program(stack, StackConfig(values, ["irisbackup:sshPrivateKey", "irisbackup:bastionPrivateKey"]), PROGRAM)
+    return run_program(stack, StackConfig(values, ["irisbackup:sshPrivateKey", "irisbackup:bastionPrivateKey"]), PROGRAM)
+
+
+@contextlib.contextmanager
+def deployer_clock(start: datetime = datetime(2026, 12, 1, 10, tzinfo=timezone.utc)) -> Iterator[dict[str, str]]:
+    """The mock engine answering each creation stamp (components/creation_stamp.py) as the deployer's
+    `date -u` would at `pulumi up`, a minute later for each one created; yields the stamps by name."""
+    from components.creation_stamp import STAMP_COMMAND, STAMP_FORMAT
+    from offline_plan import engine
+    original = engine._OfflineMocks.new_resource
+    stamps: dict[str, str] = {}
+
+    def new_resource(self, args):
+        resource_id, outputs = original(self, args)
+        if args.typ == "command:local:Command" and args.inputs.get("create") == STAMP_COMMAND:
+            stamps[args.name] = outputs["stdout"] = f"{start + timedelta(minutes=len(stamps)):{STAMP_FORMAT}}"
+        return resource_id, outputs
+    with mock.patch.object(engine._OfflineMocks, "new_resource", new_resource):
+        yield stamps
 
 
 def only(run: PlanRun, type_token: str, name: str | None = None) -> Registration:

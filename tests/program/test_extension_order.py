@@ -3,16 +3,18 @@ and a run command is never created twice under one name (a VM that leaves the st
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timezone
 
 import pytest
 
-from components.run_command_script import RUN_COMMAND_NAME
+from components.creation_stamp import STAMP_COMMAND
+from components.run_command_script import RUN_COMMAND_NAME, run_command_name
 from offline_plan.engine import PlanRun, Registration
-from tests.program.harness import PLAN_TIME, of_type, only, run_with_settings
+from tests.program.harness import deployer_clock, of_type, only, run_with_settings
 
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
 RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
+STAMP = "command:local:Command"
 CACHE_VM = 2  # vm-cache-prod-1: delivery runCommand in Pulumi.prod.yaml
 
 
@@ -66,11 +68,18 @@ def test_the_order_on_a_vm_is_run_command_then_snapshot_extension_then_monitor_a
 
 
 def test_a_vm_that_leaves_the_stack_and_comes_back_gets_a_run_command_under_a_new_name(prod_settings):
-    first = only(run_with_settings(prod_settings, now=PLAN_TIME), RUN_COMMAND)
+    with deployer_clock() as stamps:
+        first = only(run_with_settings(prod_settings), RUN_COMMAND)
+    stamp = only(run_with_settings(prod_settings), STAMP, "hooks-vm-cache-prod-1-created")
+    # The name comes from a stamp parented under the VM's hooks: it leaves the stack with the VM.
+    assert stamp.parent.endswith("RunCommandHooks::hooks-vm-cache-prod-1")
+    assert first.inputs["runCommandName"] == run_command_name(stamps["hooks-vm-cache-prod-1-created"])
     cache = prod_settings["vms"].pop(CACHE_VM)
-    assert not of_type(run_with_settings(prod_settings, now=PLAN_TIME + timedelta(days=1)), RUN_COMMAND)
+    gone = run_with_settings(prod_settings)
+    assert not of_type(gone, RUN_COMMAND) and not [r for r in of_type(gone, STAMP) if r.name.startswith("hooks-")]
     prod_settings["vms"].insert(CACHE_VM, cache)
-    again = only(run_with_settings(prod_settings, now=PLAN_TIME + timedelta(days=30)), RUN_COMMAND)
+    with deployer_clock(start=datetime(2027, 1, 1, tzinfo=timezone.utc)):
+        again = only(run_with_settings(prod_settings), RUN_COMMAND)
     # Linux's handler does not run a run command deleted and created again under its old name.
     assert again.inputs["runCommandName"] != first.inputs["runCommandName"]
     assert {first.inputs["runCommandName"][:len(RUN_COMMAND_NAME)], again.inputs["runCommandName"][:len(RUN_COMMAND_NAME)]} \
@@ -78,8 +87,16 @@ def test_a_vm_that_leaves_the_stack_and_comes_back_gets_a_run_command_under_a_ne
 
 
 def test_a_later_run_keeps_an_existing_run_commands_name_and_reruns_nothing(prod_settings):
-    now = only(run_with_settings(prod_settings, now=PLAN_TIME), RUN_COMMAND)
-    later = only(run_with_settings(prod_settings, now=PLAN_TIME + timedelta(hours=5)), RUN_COMMAND)
-    # Only the name differs, and Pulumi ignores it on a run command that exists: no replacement, no new run.
-    assert {key for key in now.inputs if now.inputs[key] != later.inputs[key]} == {"runCommandName"}
-    assert "runCommandName" in now.ignore_changes and "runCommandName" in later.ignore_changes
+    run = run_with_settings(prod_settings)
+    command, stamp = only(run, RUN_COMMAND), only(run, STAMP, "hooks-vm-cache-prod-1-created")
+    # The stamp has nothing that changes (only `create`): Pulumi runs it once, when it is created. The
+    # name is ignored on a run command that exists: an older one keeps its name, no replacement, no new run.
+    assert stamp.inputs == {"create": STAMP_COMMAND}
+    assert "runCommandName" in command.ignore_changes
+    assert command.inputs["runCommandName"] == run_command_name(None) == f"{RUN_COMMAND_NAME}-<creation time>"
+
+
+def test_a_run_command_name_is_the_stamp_in_arm_name_characters():
+    assert run_command_name("2026-12-04T20:06:40Z\n") == f"{RUN_COMMAND_NAME}-20261204-200640"
+    with pytest.raises(ValueError):
+        run_command_name("Fri Dec  4 20:06:40 UTC 2026")

@@ -27,7 +27,7 @@ from components.run_command_script import (
     run_command_owner_id,
 )
 from policy.offline import unwrap_secrets
-from tests.program.harness import PLAN_TIME, ROOT, only, run_with_settings
+from tests.program.harness import ROOT, only, run_with_settings
 
 sys.path.insert(0, str(ROOT / "tests" / "hooks"))
 from hooklib import VM  # noqa: E402
@@ -42,7 +42,7 @@ class Agent:
 
     def __init__(self, base: Path):
         self.vm = VM(base)
-        self.downloads = base / "waagent" / "run-command-handler" / "download" / run_command_name(PLAN_TIME)
+        self.downloads = base / "waagent" / "run-command-handler" / "download" / run_command_name("2026-01-05T09:30:00Z")
         self.runs = 0
 
     def run(self, inputs: dict[str, Any]) -> subprocess.CompletedProcess:
@@ -104,7 +104,7 @@ def test_a_settings_change_is_an_in_place_update_that_reruns_the_install(agent, 
     prod_settings["vms"][2]["hooks"]["callTimeoutSeconds"] = 10
     after = run_command(prod_settings)
     # Same run command (in-place PUT, which Azure runs again); only the protected settings differ.
-    assert after["runCommandName"] == before["runCommandName"] == run_command_name(PLAN_TIME)
+    assert after["runCommandName"] == before["runCommandName"]
     assert after["source"] == before["source"] and after["parameters"] == before["parameters"]
     assert after["protectedParameters"] != before["protectedParameters"]
     result = agent.run(after)
