@@ -24,6 +24,7 @@ $(STAMP): requirements.lock
 	@echo "Building $(VENV)/ from requirements.lock (hash-checked; first run: about a minute)..."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check --progress-bar on --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip check
 	touch $(STAMP)
 
 ## venv: build venv/ from requirements.lock (every target does it when needed)
@@ -36,6 +37,7 @@ POLICY_STAMP := $(POLICY_VENV)/.installed
 $(POLICY_STAMP): policy/requirements.txt
 	$(PYTHON) -m venv $(POLICY_VENV)
 	$(POLICY_VENV)/bin/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r policy/requirements.txt
+	$(POLICY_VENV)/bin/python -m pip check
 	touch $(POLICY_STAMP)
 
 ## policy-venv: build policy/venv/, the policy pack's own virtualenv, from policy/requirements.txt (hash-locked)
