@@ -75,6 +75,11 @@ diff: $(STAMP)
 	$(if $(BASE),,$(error make diff needs BASE=<git ref>, e.g. make diff BASE=origin/main))
 	$(PY) -m posture_diff --base $(BASE) $(if $(JSON),--json $(JSON))
 
+## adopt: the `pulumi import --file` JSON adopting the existing vault, policies and protected items of Pulumi.$(STACK).yaml (JSON=file; docs/adoption.md)
+.PHONY: adopt
+adopt: $(STAMP)
+	@$(PY) -m adopt --stack $(STACK) $(if $(JSON),--out $(JSON))
+
 ## bench: benchmarks (program scale, freeze window) with the machine they ran on (JSON=file, QUICK=1: fewer repetitions)
 .PHONY: bench
 bench: $(STAMP)

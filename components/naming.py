@@ -19,6 +19,25 @@ def protected_item_name(vm: ResourceId) -> str:
     return f"vm;iaasvmcontainerv2;{vm.resource_group};{vm.name}"
 
 
+def vault_id(resource_group: ResourceId, vault_name: str) -> str:
+    """The ARM ID Azure gives the vault the program declares (REST path of Vaults_CreateOrUpdate)."""
+    return str(ResourceId(resource_group.subscription_id, resource_group.resource_group,
+                          "Microsoft.RecoveryServices/vaults", vault_name))
+
+
+def backup_policy_id(vault: str, policy_name: str) -> str:
+    return f"{vault}/backupPolicies/{policy_name}"
+
+
+def protected_item_id(vault: str, vm: ResourceId) -> str:
+    return (f"{vault}/backupFabrics/{FABRIC_NAME}/protectionContainers/{protection_container_name(vm)}"
+            f"/protectedItems/{protected_item_name(vm)}")
+
+
+def snapshot_extension_id(vm: ResourceId) -> str:
+    return f"{vm}/extensions/{SNAPSHOT_EXTENSION_NAME}"
+
+
 def egress_rule_name(service_tag: str) -> str:
     return f"Allow-AzureBackup-{service_tag}-Https-Outbound"
 
