@@ -16,8 +16,9 @@ set -eu
 # tests/policy/test_workflows.py checks this against every file a rendered stack actually opens.
 ALL_STACKS_INPUTS='^(__main__\.py|Pulumi\.yaml|requirements\.txt|requirements\.lock|Makefile|components/|hooks/|queries/|policy/|offline_plan/|\.github/workflows/deploy\.yml)'
 # Never read by a deployment: docs, tests, benchmarks, review-only tools (posture_diff/, tools/), the
+# import-file generator run once by hand (adopt/), the
 # restore-drill runtime (drill/, run by restore-drill.yml against what is deployed), other CI files.
-NOT_STACK_INPUTS='^(README\.md|\.gitignore|pytest\.ini|\.ci/|docs/|tests/|bench/|drill/|posture_diff/|tools/|\.github/scripts/|\.github/workflows/(pull-request|restore-drill)\.yml)'
+NOT_STACK_INPUTS='^(README\.md|\.gitignore|pytest\.ini|\.ci/|docs/|tests/|bench/|drill/|posture_diff/|tools/|adopt/|\.github/scripts/|\.github/workflows/(pull-request|restore-drill)\.yml)'
 STACK_FILE='^Pulumi\.[^/]*\.yaml$'
 
 all=$(for file in Pulumi.*.yaml; do [ -f "$file" ] && printf '%s\n' "$file"; done | sed -e 's/^Pulumi\.//' -e 's/\.yaml$//')
