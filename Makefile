@@ -8,6 +8,8 @@ STACK ?= dev
 JSON ?=
 # POLICY_CONFIG=file: policy pack config (as for pulumi preview --policy-pack-config) over the stack's own
 POLICY_CONFIG ?=
+# NEW=names: policies/VMs `make adopt` leaves out (they do not exist yet)
+NEW ?=
 # BASE=<git ref>: what `make diff` (and `make review BASE=...`) compares the working tree with
 BASE ?=
 
@@ -75,10 +77,10 @@ diff: $(STAMP)
 	$(if $(BASE),,$(error make diff needs BASE=<git ref>, e.g. make diff BASE=origin/main))
 	$(PY) -m posture_diff --base $(BASE) $(if $(JSON),--json $(JSON))
 
-## adopt: the `pulumi import --file` JSON adopting the existing vault, policies and protected items of Pulumi.$(STACK).yaml (JSON=file; docs/adoption.md)
+## adopt: the `pulumi import --file` JSON adopting the existing vault, policies and protected items of Pulumi.$(STACK).yaml (JSON=file, NEW="vm policy": not in Azure yet; docs/adoption.md)
 .PHONY: adopt
 adopt: $(STAMP)
-	@$(PY) -m adopt --stack $(STACK) $(if $(JSON),--out $(JSON))
+	@$(PY) -m adopt --stack $(STACK) $(if $(JSON),--out $(JSON)) $(foreach name,$(NEW),--new $(name))
 
 ## bench: benchmarks (program scale, freeze window) with the machine they ran on (JSON=file, QUICK=1: fewer repetitions)
 .PHONY: bench

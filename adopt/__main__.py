@@ -1,4 +1,4 @@
-"""`python -m adopt --stack prod [--stack-file FILE] [--out FILE]`: the `pulumi import --file` JSON that
+"""`python -m adopt --stack prod [--stack-file FILE] [--out FILE] [--new NAME ...]`: the `pulumi import --file` JSON that
 brings the stack's existing vault, policies and protected items (and declared VMSnapshotLinux
 extensions) under the program without creating or re-protecting anything (docs/adoption.md).
 
@@ -29,13 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--stack-file", metavar="FILE", help="read this stack file instead")
     parser.add_argument("--out", metavar="FILE", help="write the import file to FILE instead of standard output")
+    parser.add_argument("--new", metavar="NAME", action="append", default=[],
+                        help="a policy or VM of the stack that does not exist in Azure yet: left out, `pulumi up` "
+                             "creates it (repeatable)")
     args = parser.parse_args(argv)
     stack_file = Path(args.stack_file) if args.stack_file else stack_file_path(PROJECT_DIR, args.stack)
     try:
         config = load_stack_config(stack_file)
         settings = parse_settings(raw_settings(config))
         # The program as `pulumi up` runs it: the URNs the imported state must have.
-        document = import_file(run_program(args.stack, config, PROJECT_DIR / "__main__.py"), settings)
+        document = import_file(run_program(args.stack, config, PROJECT_DIR / "__main__.py"), settings, frozenset(args.new))
     except SettingsError as error:
         print(f"error: stack {args.stack}: invalid stack settings:\n{error}", file=sys.stderr)
         return EXIT_ERROR

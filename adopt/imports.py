@@ -44,11 +44,16 @@ def existing_ids(settings: StackSettings) -> dict[tuple[str, str], str]:
     return ids
 
 
-def import_file(run: PlanRun, settings: StackSettings) -> dict[str, Any]:
+def import_file(run: PlanRun, settings: StackSettings, new: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Every adopted resource the program declares, with its ID, and the components above it (created
-    empty by `pulumi import`, as parents: the program fills them in on its next `pulumi up`)."""
+    empty by `pulumi import`, as parents: the program fills them in on its next `pulumi up`).
+    `new`: names of policies and VMs that do not exist yet (the first `pulumi up` creates and protects them)."""
     by_urn = {resource.urn: resource for resource in run.resources}
     ids = existing_ids(settings)
+    known = {*settings.policies, *(vm.name for vm in settings.vms)}
+    if unknown := sorted(new - known):
+        raise AdoptionError(f"--new {', '.join(unknown)}: not a policy or VM of this stack; its policies and VMs: "
+                            f"{', '.join(sorted(known))}")
     entries: dict[str, dict[str, Any]] = {}
 
     def add(resource: Registration, resource_id: str | None) -> str:
@@ -68,7 +73,7 @@ def import_file(run: PlanRun, settings: StackSettings) -> dict[str, Any]:
 
     for resource in run.resources:
         owner = by_urn.get(resource.parent)
-        if owner is None or ADOPTED.get(resource.type) != owner.type:
+        if owner is None or ADOPTED.get(resource.type) != owner.type or owner.name in new:
             continue
         key = (resource.type, owner.name)
         if key not in ids:

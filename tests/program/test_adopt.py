@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from adopt.imports import ADOPTED, EXTENSION, POLICY, PROTECTED_ITEM, VAULT, import_file
+from adopt.imports import ADOPTED, EXTENSION, POLICY, PROTECTED_ITEM, VAULT, AdoptionError, import_file
 from components.settings import parse_settings
 from offline_plan.engine import PlanRun, Registration
 from tests.program.harness import ROOT, example_settings, run_with_settings
@@ -138,3 +138,18 @@ def test_readme_and_docs_describe_the_adoption_path():
         assert needed in doc, needed
     for kind in ADOPTED:
         assert f"`{kind}`" in doc, kind
+
+
+def test_policies_and_vms_that_do_not_exist_yet_are_left_for_pulumi_up_to_create():
+    settings = example_settings("prod")
+    run = run_with_settings(settings, stack="prod")
+    parsed = parse_settings(settings)
+    everything = import_file(run, parsed)
+    vm, policy = settings["vms"][0]["name"], next(iter(settings["policies"]))
+    fewer = import_file(run, parsed, frozenset({vm, policy}))
+    left_out = [entry for entry in everything["resources"] if entry not in fewer["resources"]]
+    assert sorted((entry["type"], entry["logicalName"]) for entry in left_out) == sorted([
+        ("irisbackup:vm:ProtectedVm", vm), (PROTECTED_ITEM, f"{vm}-protected-item"),
+        ("irisbackup:policy:BackupPolicy", policy), (POLICY, f"{policy}-policy")])
+    with pytest.raises(AdoptionError, match=r"--new vm-typo: not a policy or VM of this stack; its policies and VMs: .*vm-iris-prod-1"):
+        import_file(run, parsed, frozenset({"vm-typo"}))
