@@ -145,7 +145,7 @@ def test_policies_and_vms_that_do_not_exist_yet_are_left_for_pulumi_up_to_create
     run = run_with_settings(settings, stack="prod")
     parsed = parse_settings(settings)
     everything = import_file(run, parsed)
-    vm, policy = settings["vms"][0]["name"], next(iter(settings["policies"]))
+    vm, policy = parsed.vms[0].name, next(iter(settings["policies"]))
     fewer = import_file(run, parsed, frozenset({vm, policy}))
     left_out = [entry for entry in everything["resources"] if entry not in fewer["resources"]]
     assert sorted((entry["type"], entry["logicalName"]) for entry in left_out) == sorted([
