@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.naming import backup_policy_id, protected_item_id, snapshot_extension_id, vault_id
+from components.naming import (
+    backup_policy_id, protected_item_id, resource_guard_proxy_id, snapshot_extension_id, vault_guard_name, vault_id,
+)
 from components.settings import StackSettings
+from components.vault_guard import RESOURCE_GUARD_PROXY_NAME
 from offline_plan.engine import PlanRun, Registration
 
 VAULT = "azure-native:recoveryservices:Vault"
@@ -19,6 +22,8 @@ POLICY = "azure-native:recoveryservices:ProtectionPolicy"
 PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
 # On a VM Azure Backup protects, its extension exists already: declared (manageExtension), it is adopted too.
 EXTENSION = "azure-native:compute:VirtualMachineExtension"
+# A vault with multi-user authorization has its one resource guard link already (vault.resourceGuardId).
+GUARD_PROXY = "azure-native:recoveryservices:ResourceGuardProxy"
 # What an estate that Azure Backup already protects has, and the program would otherwise try to create:
 # resource type -> the component that declares it (other components' extensions, e.g. the monitor agent's, are new).
 ADOPTED = {
@@ -26,6 +31,7 @@ ADOPTED = {
     POLICY: "irisbackup:policy:BackupPolicy",
     PROTECTED_ITEM: "irisbackup:vm:ProtectedVm",
     EXTENSION: "irisbackup:vm:ProtectedVm",
+    GUARD_PROXY: "irisbackup:vault:VaultGuard",
 }
 
 
@@ -38,6 +44,7 @@ def existing_ids(settings: StackSettings) -> dict[tuple[str, str], str]:
     vault = vault_id(settings.resource_group_id, settings.vault.name)
     ids = {(VAULT, settings.vault.name): vault}
     ids |= {(POLICY, name): backup_policy_id(vault, name) for name in settings.policies}
+    ids[(GUARD_PROXY, vault_guard_name(settings.vault.name))] = resource_guard_proxy_id(vault, RESOURCE_GUARD_PROXY_NAME)
     for vm in settings.vms:
         ids[(PROTECTED_ITEM, vm.name)] = protected_item_id(vault, vm.id)
         ids[(EXTENSION, vm.name)] = snapshot_extension_id(vm.id)
@@ -47,12 +54,15 @@ def existing_ids(settings: StackSettings) -> dict[tuple[str, str], str]:
 def import_file(run: PlanRun, settings: StackSettings, new: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Every adopted resource the program declares, with its ID, and the components above it (created
     empty by `pulumi import`, as parents: the program fills them in on its next `pulumi up`).
-    `new`: names of policies and VMs that do not exist yet (the first `pulumi up` creates and protects them)."""
+    `new`: names of policies and VMs that do not exist yet (the first `pulumi up` creates and protects them),
+    and the vault guard's name when the vault has no resource guard link yet."""
     by_urn = {resource.urn: resource for resource in run.resources}
     ids = existing_ids(settings)
     known = {*settings.policies, *(vm.name for vm in settings.vms)}
+    if settings.vault.resource_guard_id:
+        known.add(vault_guard_name(settings.vault.name))
     if unknown := sorted(new - known):
-        raise AdoptionError(f"--new {', '.join(unknown)}: not a policy or VM of this stack; its policies and VMs: "
+        raise AdoptionError(f"--new {', '.join(unknown)}: not a policy, VM or resource guard link of this stack; these are: "
                             f"{', '.join(sorted(known))}")
     entries: dict[str, dict[str, Any]] = {}
 

@@ -19,6 +19,11 @@ def protected_item_name(vm: ResourceId) -> str:
     return f"vm;iaasvmcontainerv2;{vm.resource_group};{vm.name}"
 
 
+def vault_guard_name(vault_name: str) -> str:
+    """The VaultGuard component (resource guard link, delete lock): `make adopt --new` names it too."""
+    return f"{vault_name}-guard"
+
+
 def vault_id(resource_group: ResourceId, vault_name: str) -> str:
     """The ARM ID Azure gives the vault the program declares (REST path of Vaults_CreateOrUpdate)."""
     return str(ResourceId(resource_group.subscription_id, resource_group.resource_group,
@@ -32,6 +37,10 @@ def backup_policy_id(vault: str, policy_name: str) -> str:
 def protected_item_id(vault: str, vm: ResourceId) -> str:
     return (f"{vault}/backupFabrics/{FABRIC_NAME}/protectionContainers/{protection_container_name(vm)}"
             f"/protectedItems/{protected_item_name(vm)}")
+
+
+def resource_guard_proxy_id(vault: str, proxy_name: str) -> str:
+    return f"{vault}/backupResourceGuardProxies/{proxy_name}"
 
 
 def snapshot_extension_id(vm: ResourceId) -> str:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from adopt.imports import ADOPTED, EXTENSION, POLICY, PROTECTED_ITEM, VAULT, AdoptionError, import_file
+from adopt.imports import ADOPTED, EXTENSION, GUARD_PROXY, POLICY, PROTECTED_ITEM, VAULT, AdoptionError, import_file
 from components.settings import parse_settings
 from offline_plan.engine import PlanRun, Registration
 from tests.program.harness import ROOT, example_settings, run_with_settings
@@ -84,7 +84,9 @@ def test_the_file_adopts_every_vault_policy_protected_item_and_snapshot_extensio
     assert adopted == expected
     counts = {kind: sum(by_urn[urn].type == kind for urn in adopted) for kind in ADOPTED}
     managed = sum(bool(vm.get("manageExtension")) and not vm.get("retired") for vm in settings["vms"])
-    assert counts == {VAULT: 1, POLICY: len(settings["policies"]), PROTECTED_ITEM: len(settings["vms"]), EXTENSION: managed}
+    guarded = int(bool(settings["vault"].get("resourceGuardId")))
+    assert counts == {VAULT: 1, POLICY: len(settings["policies"]), PROTECTED_ITEM: len(settings["vms"]), EXTENSION: managed,
+                      GUARD_PROXY: guarded}
     # New resources stay new: the monitor agent's extension, NSG rules, hooks, locks are not imported.
     assert all(by_urn[urn].type in ADOPTED for urn in adopted)
 
@@ -121,7 +123,7 @@ def test_cli_writes_the_file_for_a_stack_and_refuses_bad_input_clearly(tmp_path)
     result = _adopt("--stack", "prod", "--out", str(out))
     assert result.returncode == 0, result.stderr
     document = json.loads(out.read_text())
-    assert sum("id" in entry for entry in document["resources"]) == 6 and "pulumi import --file" in result.stderr
+    assert sum("id" in entry for entry in document["resources"]) == 7 and "pulumi import --file" in result.stderr
     missing = _adopt("--stack", "nosuchstack")
     assert missing.returncode == 2 and "no stack file Pulumi.nosuchstack.yaml" in missing.stderr and not missing.stdout
     bad = tmp_path / "Pulumi.bad.yaml"
@@ -151,5 +153,5 @@ def test_policies_and_vms_that_do_not_exist_yet_are_left_for_pulumi_up_to_create
     assert sorted((entry["type"], entry["logicalName"]) for entry in left_out) == sorted([
         ("irisbackup:vm:ProtectedVm", vm), (PROTECTED_ITEM, f"{vm}-protected-item"),
         ("irisbackup:policy:BackupPolicy", policy), (POLICY, f"{policy}-policy")])
-    with pytest.raises(AdoptionError, match=r"--new vm-typo: not a policy or VM of this stack; its policies and VMs: .*vm-iris-prod-1"):
+    with pytest.raises(AdoptionError, match=r"--new vm-typo: not a policy, VM or resource guard link of this stack; these are: .*rsv-iris-prod-guard.*vm-iris-prod-1"):
         import_file(run, parsed, frozenset({"vm-typo"}))
