@@ -19,6 +19,16 @@ def protected_item_name(vm: ResourceId) -> str:
     return f"vm;iaasvmcontainerv2;{vm.resource_group};{vm.name}"
 
 
+def egress_rule_name(service_tag: str) -> str:
+    return f"Allow-AzureBackup-{service_tag}-Https-Outbound"
+
+
+def hook_owner_id(stack: str, vm_name: str) -> str:
+    """Who installed a hook release on a VM (install.sh --owner): when a replacement deploys the
+    identical bundle, the old resource's uninstall must not remove the release its successor uses."""
+    return re.sub(r"[^A-Za-z0-9._:-]", "-", f"{stack}:{vm_name}")[:128]
+
+
 def vault_guard_name(vault_name: str) -> str:
     """The VaultGuard component (resource guard link, delete lock): `make adopt --new` names it too."""
     return f"{vault_name}-guard"
@@ -45,13 +55,3 @@ def resource_guard_proxy_id(vault: str, proxy_name: str) -> str:
 
 def snapshot_extension_id(vm: ResourceId) -> str:
     return f"{vm}/extensions/{SNAPSHOT_EXTENSION_NAME}"
-
-
-def egress_rule_name(service_tag: str) -> str:
-    return f"Allow-AzureBackup-{service_tag}-Https-Outbound"
-
-
-def hook_owner_id(stack: str, vm_name: str) -> str:
-    """Who installed a hook release on a VM (install.sh --owner): when a replacement deploys the
-    identical bundle, the old resource's uninstall must not remove the release its successor uses."""
-    return re.sub(r"[^A-Za-z0-9._:-]", "-", f"{stack}:{vm_name}")[:128]
