@@ -1,4 +1,5 @@
-# Everything runs from venv/, (re)built from requirements.txt when missing or older than it.
+# Everything runs from venv/, (re)built from requirements.lock (every transitive dependency, hash-locked;
+# `make lock` compiles it from the top-level pins in requirements.txt) when missing or older than it.
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
@@ -7,6 +8,8 @@ STACK ?= dev
 JSON ?=
 # POLICY_CONFIG=file: policy pack config (as for pulumi preview --policy-pack-config) over the stack's own
 POLICY_CONFIG ?=
+# NEW=names: policies/VMs `make adopt` leaves out (they do not exist yet)
+NEW ?=
 # BASE=<git ref>: what `make diff` (and `make review BASE=...`) compares the working tree with
 BASE ?=
 
@@ -17,15 +20,48 @@ BASE ?=
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-# pip prints each package as it goes: the first build takes about a minute.
-$(STAMP): requirements.txt
-	@echo "Building $(VENV)/ from requirements.txt (first run: about a minute)..."
+# pip prints each package as it goes: the first build takes about a minute. --no-deps: the lock is the
+# whole closure, so pip installs exactly it and every file must match its hash.
+$(STAMP): requirements.lock
+	@echo "Building $(VENV)/ from requirements.lock (hash-checked; first run: about a minute)..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip check
 	touch $(STAMP)
 
-## venv: build venv/ from requirements.txt (every target does it when needed)
+## venv: build venv/ from requirements.lock (every target does it when needed)
 venv: $(STAMP)
+
+# The policy pack's own virtualenv (policy/PulumiPolicy.yaml), from its own hash lock. The Pulumi CLI
+# would create it too, with `pip install -r requirements.txt` in policy/ (hash-checked: the file has hashes).
+POLICY_VENV := policy/venv
+POLICY_STAMP := $(POLICY_VENV)/.installed
+$(POLICY_STAMP): policy/requirements.txt
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r policy/requirements.txt
+	$(POLICY_VENV)/bin/python -m pip check
+	touch $(POLICY_STAMP)
+
+## policy-venv: build policy/venv/, the policy pack's own virtualenv, from policy/requirements.txt (hash-locked)
+.PHONY: policy-venv
+policy-venv: $(POLICY_STAMP)
+
+# The lock tool runs in a throwaway virtualenv: nothing installs it into venv/ or needs it at install time.
+LOCK_TOOL := uv==0.13.8
+LOCK_TOOL_VENV ?= /tmp/irisbackup-lock-tool
+# The one platform the locks are for (CI, the developers' machines): CPython 3.11 on Linux x86_64.
+LOCK_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28
+# LOCK_ARGS=...: extra compile options, e.g. --upgrade-package NAME to move a transitive dependency
+LOCK_ARGS ?=
+LOCK_COMPILE = $(LOCK_TOOL_VENV)/bin/uv pip compile --quiet --generate-hashes $(LOCK_TARGET) --custom-compile-command "make lock" $(LOCK_ARGS)
+
+## lock: recompile requirements.lock (from requirements.txt) and policy/requirements.txt (from policy/requirements.in), with hashes
+.PHONY: lock
+lock:
+	$(PYTHON) -m venv $(LOCK_TOOL_VENV)
+	$(LOCK_TOOL_VENV)/bin/python -m pip install --disable-pip-version-check --quiet $(LOCK_TOOL)
+	$(LOCK_COMPILE) requirements.txt -o requirements.lock
+	$(LOCK_COMPILE) policy/requirements.in -c requirements.lock -o policy/requirements.txt
 
 ## plan: offline plan/review of Pulumi.$(STACK).yaml under the mock engine (JSON=file for a copy)
 plan: $(STAMP)
@@ -40,6 +76,11 @@ review: $(STAMP)
 diff: $(STAMP)
 	$(if $(BASE),,$(error make diff needs BASE=<git ref>, e.g. make diff BASE=origin/main))
 	$(PY) -m posture_diff --base $(BASE) $(if $(JSON),--json $(JSON))
+
+## adopt: the `pulumi import --file` JSON adopting the existing vault, policies and protected items of Pulumi.$(STACK).yaml (JSON=file, NEW="vm policy": not in Azure yet; docs/adoption.md)
+.PHONY: adopt
+adopt: $(STAMP)
+	@$(PY) -m adopt --stack $(STACK) $(if $(JSON),--out $(JSON)) $(foreach name,$(NEW),--new $(name))
 
 ## bench: benchmarks (program scale, freeze window) with the machine they ran on (JSON=file, QUICK=1: fewer repetitions)
 .PHONY: bench
@@ -74,6 +115,6 @@ $(KQL_CHECK): tools/kql-check/package-lock.json
 shellcheck: $(STAMP)
 	$(VENV)/bin/shellcheck -s sh -x hooks/*.sh drill/vm/*.sh
 
-## clean: remove venv/ and the pytest cache
+## clean: remove venv/, policy/venv/ and the pytest cache
 clean:
-	rm -rf $(VENV) .pytest_cache tools/kql-check/node_modules
+	rm -rf $(VENV) $(POLICY_VENV) .pytest_cache tools/kql-check/node_modules

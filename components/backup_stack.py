@@ -18,7 +18,7 @@ from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
 from .health_alerts import HealthAlerts, HealthAlertsArgs
 from .health_rules import health_targets
 from .hook_bundle import HookBundle, render_hook_settings
-from .naming import hook_owner_id
+from .naming import hook_owner_id, vault_guard_name
 from .parity_spec import retired_protection_state
 from .protected_vm import ProtectedVm, ProtectedVmArgs
 from . import run_command_script
@@ -77,7 +77,7 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
         settings=settings.vault, resource_group_name=resource_group, location=settings.location,
         protect=protect, tags=settings.tags,
     ))
-    VaultGuard(f"{settings.vault.name}-guard", VaultGuardArgs(
+    VaultGuard(vault_guard_name(settings.vault.name), VaultGuardArgs(
         vault_id=vault.vault_id, vault_name=vault.vault_name, resource_group_name=resource_group,
         resource_guard_id=settings.vault.resource_guard_id,
         # On by default, lifted only while the stack allows destroy (settings reject deleteLock + allowDestroy).

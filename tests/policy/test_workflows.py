@@ -271,7 +271,8 @@ with open(out, "w") as file:
 """
 # Read outside Python, by the Pulumi CLI and the deploy job: the project file, the SDK/CLI pin, the
 # pack's entry point and manifest, `make plan` itself and the workflow that runs `pulumi up`.
-READ_BY_THE_CLI_AND_THE_JOB = {"Pulumi.yaml", "requirements.txt", "policy/PulumiPolicy.yaml", "policy/__main__.py",
+READ_BY_THE_CLI_AND_THE_JOB = {"Pulumi.yaml", "requirements.txt", "requirements.lock", "policy/PulumiPolicy.yaml",
+                               "policy/__main__.py", "policy/requirements.txt",
                                "Makefile", ".github/workflows/deploy.yml"}
 
 

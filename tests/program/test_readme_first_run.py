@@ -33,7 +33,7 @@ def test_make_help_lists_every_documented_target():
 
 
 def test_the_first_build_shows_pip_progress():
-    recipe = re.search(r"^\$\(STAMP\): requirements.txt\n((?:\t.*\n)+)", MAKEFILE, re.M)[1]
+    recipe = re.search(r"^\$\(STAMP\): requirements.lock\n((?:\t.*\n)+)", MAKEFILE, re.M)[1]
     install = next(line for line in recipe.splitlines() if "pip install" in line)
     assert "--quiet" not in install and not re.search(r"\s-q\b", install)
     assert "@echo" in recipe
