@@ -87,6 +87,11 @@ ib_open_log() {
 			mv -f "$IB_LOG" "$IB_LOG.1" 2>/dev/null || :
 		fi
 	fi
+	# exec with a redirect that fails would end the script (a special
+	# builtin): a log that cannot be opened becomes /dev/null, the run goes on.
+	if ! (printf '' >>"$IB_LOG") 2>/dev/null; then
+		IB_LOG=/dev/null
+	fi
 	exec 3>&1 >>"$IB_LOG" 2>&1 </dev/null
 }
 
@@ -131,6 +136,77 @@ ib_valid_run_id() {
 	*[!0123456789]*) return 1 ;;
 	esac
 	return 0
+}
+
+# ---------------------------------------------------------------- Azure's limit
+# ib_host_timeout FILE -> IB_VAL: the per-script limit of Azure's plugin host,
+# read as VMBackup/main/PluginHost.py reads /etc/azure/VMSnapshotPluginHost.conf
+# (ConfigParser: option timeoutInSeconds of section [pre_post], or of
+# [DEFAULT]; option names in any case; ':' or '='), capped at 1800 as there.
+# Absent file or option: 1800 (the extension's bundled copy).  Returns 1
+# (IB_VAL empty) when the value is no plain number.
+ib_host_timeout() {
+	IB_VAL=1800 _ib_sec='' _ib_hpp='' _ib_hdf=''
+	[ -f "$1" ] || return 0
+	while IFS= read -r _ib_hl || [ -n "$_ib_hl" ]; do
+		case $_ib_hl in
+		'['*']'*)
+			_ib_sec=${_ib_hl#?}
+			_ib_sec=${_ib_sec%%]*}
+			continue
+			;;
+		[tT][iI][mM][eE][oO][uU][tT][iI][nN][sS][eE][cC][oO][nN][dD][sS]*) ;;
+		*) continue ;;
+		esac
+		_ib_hv=${_ib_hl#????????????????}
+		_ib_hv=${_ib_hv#"${_ib_hv%%[!" $IB_TAB"]*}"}
+		case $_ib_hv in
+		[:=]*) _ib_hv=${_ib_hv#?} ;;
+		*) continue ;;
+		esac
+		_ib_hv=${_ib_hv#"${_ib_hv%%[!" $IB_TAB"]*}"}
+		_ib_hv=${_ib_hv%"${_ib_hv##*[!" $IB_TAB"]}"}
+		case $_ib_sec in
+		pre_post) _ib_hpp=$_ib_hv ;;
+		DEFAULT) _ib_hdf=$_ib_hv ;;
+		esac
+	done <"$1"
+	_ib_hv=${_ib_hpp:-$_ib_hdf}
+	[ -n "$_ib_hv" ] || return 0
+	case $_ib_hv in
+	*[!0123456789]* | ?????????*)
+		IB_VAL=''
+		return 1
+		;;
+	esac
+	while :; do
+		case $_ib_hv in
+		0?*) _ib_hv=${_ib_hv#0} ;; # no octal in $(( ))
+		*) break ;;
+		esac
+	done
+	IB_VAL=$_ib_hv
+	[ "$IB_VAL" -le 1800 ] || IB_VAL=1800
+	return 0
+}
+
+# ib_azure_limit HOSTCONF: IB_AZURE_TIMEOUT := the limit Azure really puts
+# on each script: azure_timeout_seconds, or the plugin host's lower one
+# (then IB_AZURE_NOTE says so).  IB_HOST_TIMEOUT_ERR is set when that lower
+# limit cannot hold the pre-script's worst case (6 steps): the run must not freeze.
+ib_azure_limit() {
+	IB_AZURE_TIMEOUT=$S_AZURE_TIMEOUT IB_HOST_TIMEOUT_ERR='' IB_AZURE_NOTE=''
+	if ! ib_host_timeout "$1"; then
+		IB_AZURE_NOTE="WARNING: timeoutInSeconds in $1 is not a plain number; assuming azure_timeout_seconds=$S_AZURE_TIMEOUT"
+		return 0
+	fi
+	[ "$IB_VAL" -lt "$S_AZURE_TIMEOUT" ] || return 0
+	if [ "$IB_VAL" -le $((6 * IB_STEP)) ]; then
+		IB_HOST_TIMEOUT_ERR="timeoutInSeconds=$IB_VAL in $1 is below azure_timeout_seconds=$S_AZURE_TIMEOUT and below the pre-script's worst case of 6 x (call_timeout_seconds + $IB_KILL_GRACE) = $((6 * IB_STEP))s: Azure would stop waiting for the pre-script while it may still freeze"
+		return 0
+	fi
+	IB_AZURE_NOTE="WARNING: $1 caps every script at timeoutInSeconds=$IB_VAL, below azure_timeout_seconds=$S_AZURE_TIMEOUT: the pre-script's deadline is ${IB_VAL}s"
+	IB_AZURE_TIMEOUT=$IB_VAL
 }
 
 # ---------------------------------------------------------------- runtime setup
@@ -241,6 +317,11 @@ ib_call() {
 	esac
 	# Never unbounded: without timeout(1) the call is not made (125, as timeout's own failure).
 	[ "${IB_HAVE_TIMEOUT-1}" = 1 ] || return 125
+	# An output file that cannot be created (state file system full, out of
+	# inodes, read-only) must not cancel the call: a thaw runs anyway.
+	if [ "$_ib_co" != /dev/stdout ] && ! (printf '' >"$_ib_co") 2>/dev/null; then
+		_ib_co=/dev/null
+	fi
 	timeout -k "$IB_KILL_GRACE" "$_ib_ct" "$@" <"$_ib_in" >"$_ib_co" 2>&1 3>&-
 }
 
@@ -379,9 +460,16 @@ ib_qlist_targets() {
 			return 1
 			;;
 		esac
+		# An instance is its product and its name: IRIS and Cache may both have a PROD.
 		case " $IB_TARGETS " in
-		*" $_ib_qn:"*) continue ;;
+		*" $_ib_qn:$_ib_qp "*)
+			IB_ERR="$_ib_cmd qlist lists instance $_ib_qn twice; cannot tell which one a session reaches; not freezing anything"
+			IB_REASON=bad-instance-name
+			return 1
+			;;
 		esac
+		_ib_qd=${_ib_l#*^}
+		ib_log "instance $_ib_qn:$_ib_qp (install dir ${_ib_qd%%^*}) is up: freezing it"
 		IB_TARGETS="${IB_TARGETS:+$IB_TARGETS }$_ib_qn:$_ib_qp"
 	done
 	return 0

@@ -221,13 +221,14 @@ ib_check_instances() {
 			return 1
 			;;
 		esac
+		# An instance is NAME and product: PROD:iris and PROD:cache are two.
 		case $_ib_names in
-		*" $_ib_nm "*)
-			ib_bad_value "$_ib_ln" instances "$_ib_item" "each instance name once"
+		*" $_ib_item "*)
+			ib_bad_value "$_ib_ln" instances "$_ib_item" "each NAME:product once"
 			return 1
 			;;
 		esac
-		_ib_names="$_ib_names$_ib_nm "
+		_ib_names="$_ib_names$_ib_item "
 		IB_INSTANCES="${IB_INSTANCES:+$IB_INSTANCES }$_ib_item"
 	done
 	return 0
