@@ -138,7 +138,7 @@ if [ -n "$IB_UNSET" ]; then
 	'' | *[!0123456789]*) IB_VAL=0 ;;
 	esac
 	if [ "$IB_NOW" -lt $((IB_VAL + S_BUDGET * 100)) ]; then
-		settle_note="; the killed freeze of$IB_UNSET may still land: the watchdog checks until +${S_BUDGET}s"
+		settle_note="; the killed freeze of $IB_UNSET may still land: the watchdog checks until +${S_BUDGET}s"
 		ib_mark "$IB_RUN_DIR/settle" || :
 		ib_proc_alive "$IB_RUN_DIR/watchdog.proc" || ib_spawn_watchdog "$IB_RUN"
 		own_lock=0

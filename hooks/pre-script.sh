@@ -83,7 +83,7 @@ pre_rollback() {
 	ib_unsettled "$IB_RUN_DIR"
 	if [ -n "$IB_UNSET" ]; then
 		# Verified thawed now, but a killed freeze may still land: the watchdog watches.
-		ib_log "the freeze call of$IB_UNSET was killed or never answered; it may still land: the watchdog checks until +${S_BUDGET}s"
+		ib_log "the freeze call of $IB_UNSET was killed or never answered; it may still land: the watchdog checks until +${S_BUDGET}s"
 		ib_mark "$IB_RUN_DIR/settle" || :
 	fi
 	if [ -z "$IB_THAW_BAD" ]; then

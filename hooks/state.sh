@@ -466,7 +466,7 @@ ib_settle() {
 		sleep 1
 	done
 	IB_THAW_BAD=$_ib_bad
-	[ -z "$IB_UNSET" ] || ib_log "the killed freeze of$IB_UNSET did not land within the freeze budget (${S_BUDGET}s); IRIS resumes by itself after WDSuspendLimit=${S_WDL}s if it lands later"
+	[ -z "$IB_UNSET" ] || ib_log "the killed freeze of $IB_UNSET did not land within the freeze budget (${S_BUDGET}s); IRIS resumes by itself after WDSuspendLimit=${S_WDL}s if it lands later"
 }
 
 # ---------------------------------------------------------------- verdict

@@ -85,15 +85,14 @@ targets=$IB_VAL
 if [ "$wd_settle" = 1 ]; then
 	ib_log "watching the killed freeze calls of this run until +${S_BUDGET}s (they may still land)"
 	ib_settle "$IB_RUN_DIR" watchdog
-	ib_read "$IB_RUN_DIR/post_result"
-	post_done=$IB_VAL
 	if [ -n "$IB_THAW_BAD" ]; then
 		ib_log "WATCHDOG: a late freeze landed and its thaw is NOT confirmed for:$IB_THAW_BAD (IRIS resumes by itself after WDSuspendLimit=${S_WDL}s); the lock stays"
 		ib_verdict thaw-not-confirmed thaw-failed "$targets"
 		exit 1
 	fi
-	# The post-script kept the lock for us; before it ran, it is its to free.
-	[ -z "$post_done" ] || ib_lock_release
+	# Settled: free the lock (the post-script left it to us; one still to come
+	# finds nothing of its run frozen, or another run's lock, and touches nothing).
+	ib_lock_release
 	if [ "$IB_STATE_BAD" = 1 ]; then
 		ib_verdict state-write-failed state-write-failed "$targets"
 	elif [ -n "$IB_LATE" ]; then
