@@ -92,14 +92,19 @@ def verdict_lines(vm) -> list[dict]:
 
 
 def check_verdict_lines(vm) -> list[tuple[str, str, str]]:
-    version = vm.script("VERSION").read_text().strip() if vm.config_path.exists() else None
+    active = vm.script("VERSION") if vm.config_path.exists() else None
+    version = active.read_text().strip() if active and active.exists() else None
     seen = []
     for tag, pri, raw in vm.double.syslog_raw():
         line = hook_verdict.parse_line(raw)  # raises, naming what breaks the agreed format
         assert tag == hook_verdict.SYSLOG_TAG, tag
         assert all(hook_verdict.INSTANCE.match(n) for n in line["instances"]), line
         assert pri == f"{hook_verdict.SYSLOG_FACILITY}.{hook_verdict.SEVERITY[line['verdict']]}", (pri, line)
-        if version:
+        # The version of the release the run came from (named <version>-<sha12>; it may be gone now).
+        release = vm.state_dir / "runs" / line["run"] / "release"
+        if release.exists():
+            assert line["version"] == Path(release.read_text().strip()).name.rsplit("-", 1)[0], line
+        elif version:
             assert line["version"] == version, line
         seen.append((line["script"], line["verdict"], line["reason"]))
     return seen
