@@ -105,12 +105,12 @@ fi
 ib_mark "$IB_RUN_DIR/watchdog_fired" || ib_log "WARNING: watchdog_fired not recorded"
 # Why no post-script came in time: its release may have been removed under
 # the run (an uninstall, `pulumi up` replacing the bundle).
-wd_reason=watchdog-fired wd_verdict=watchdog-fired
+reason=watchdog-fired verdict=watchdog-fired
 if [ ! -f "$IB_DIR/post-script.sh" ]; then
 	ib_log "WATCHDOG: this run's release $IB_DIR was removed during the run: Azure could not start its post-script"
-	wd_reason=release-removed wd_verdict=not-consistent
+	reason=release-removed verdict=not-consistent
 fi
-[ "$IB_STATE_BAD" = 0 ] || wd_reason=state-write-failed wd_verdict=state-write-failed
+[ "$IB_STATE_BAD" = 0 ] || reason=state-write-failed verdict=state-write-failed
 ib_log "WATCHDOG: freeze budget of ${S_BUDGET}s passed and no post-script: thawing everything this run may have frozen"
 ib_wait_inflight "$IB_RUN_DIR"
 ib_candidates "$IB_RUN_DIR"
@@ -121,7 +121,7 @@ for it in $IB_UNSET; do
 done
 if [ -z "$IB_CAND" ]; then
 	ib_log "WATCHDOG: nothing of this run is frozen"
-	ib_verdict "$wd_verdict" "$wd_reason" "$targets"
+	ib_verdict "$verdict" "$reason" "$targets"
 	exit 0
 fi
 ib_thaw_all "$IB_RUN_DIR" watchdog check "$IB_CAND"
@@ -133,6 +133,6 @@ fi
 ib_log "WATCHDOG: thawed $IB_CAND; this run's snapshot is not application-consistent"
 # Everything of this run is thawed: free the lock for the next backup.
 ib_lock_release
-[ "$IB_STATE_BAD" = 0 ] || wd_reason=state-write-failed wd_verdict=state-write-failed
-ib_verdict "$wd_verdict" "$wd_reason" "$targets"
+[ "$IB_STATE_BAD" = 0 ] || reason=state-write-failed verdict=state-write-failed
+ib_verdict "$verdict" "$reason" "$targets"
 exit 0

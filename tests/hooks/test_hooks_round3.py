@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -297,3 +298,41 @@ def test_a_proc_of_another_pid_namespace_refuses_to_freeze(vm):
     assert p.returncode == 1 and not vm.double.events("freeze")
     assert "another PID namespace" in vm.log()
     invariants.check(vm, expect=[("pre", "not-consistent", "pid-namespace-mismatch")])
+
+
+CGROUP2 = Path("/sys/fs/cgroup/unified")
+
+
+@pytest.mark.skipif(not (CGROUP2 / "cgroup.procs").exists(), reason="needs a writable cgroup v2 hierarchy")
+def test_systemd_killing_the_agents_cgroup_is_recovered_by_the_next_backup(vm, tmp_path):
+    # systemd's KillMode=control-group kills the whole cgroup: the runner, the scripts and the
+    # detached watchdog (setsid leaves the session, not the cgroup). Nothing of the run survives
+    # to thaw; the next backup must find the stale run and thaw it long before WDSuspendLimit.
+    vm.install()
+    group = CGROUP2 / f"irisbackup-test-{os.getpid()}"
+    group.mkdir()
+    try:
+        agent = subprocess.Popen(
+            ["sh", "-c", f'echo $$ >{group}/cgroup.procs && exec "$@"', "sh", sys.executable,
+             str(Path(invariants.__file__).parents[1] / "doubles" / "azure_runner.py"), str(vm.root),
+             "--double", str(vm.double.dir), "--snapshot-seconds", "30"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert vm.wait_for(lambda: vm.double.all_frozen() and vm.runs() and (vm.runs()[0] / "watchdog.proc").exists(), 10)
+        watchdog = int((vm.runs()[0] / "watchdog.proc").read_text().split()[0])
+        (group / "cgroup.kill").write_text("1\n")
+        agent.wait(10)
+        assert vm.wait_for(lambda: not Path(f"/proc/{watchdog}").exists(), 5), "the watchdog died with the cgroup"
+        frozen_at = uptime()
+        assert vm.double.all_frozen()
+    finally:
+        vm.wait_for(lambda: not (group / "cgroup.procs").read_text().strip(), 5)
+        group.rmdir()
+    recovery = vm.backup()
+    assert recovery.pre.exit_code == 1
+    assert vm.wait_thawed(10) and uptime() < frozen_at + FAST["wd_suspend_limit_seconds"] - 5
+    assert not vm.double.events("auto-thaw"), "thawed by the next backup, not by IRIS's own limit"
+    again = vm.backup()
+    assert again.outcome == "application-consistent", vm.log()
+    invariants.check(vm, recovery, again, expect=[("pre", "rejected", "stale-run-frozen"),
+                                                  ("watchdog", "watchdog-fired", "watchdog-fired"),
+                                                  ("post", "application-consistent", "ok")])
