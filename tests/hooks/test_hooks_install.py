@@ -315,7 +315,7 @@ def test_self_check_failure_fails_install_with_reason(vm):
     p = vm.install(None, check=False, instances="IRIS:iris CACHE:cache")
     assert p.returncode == 3
     assert "self-check FAILED, nothing installed" in p.stderr
-    assert "instance CACHE is not reachable" in p.stderr
+    assert "instance CACHE:cache is not reachable" in p.stderr
     assert not vm.config_path.exists() and not (vm.base_dir / "releases").exists()
 
 
