@@ -435,12 +435,13 @@ ib_thaw_all() {
 }
 
 # ib_settle DIR WHO: until every unsettled freeze of the run (ib_unsettled)
-# was seen to land and was thawed, or until the freeze budget ends (at most
-# one round - 4 steps - past it): check each once a second and thaw it the
-# moment it is suspended.  IB_LATE := instances whose late freeze landed and
-# were thawed; IB_THAW_BAD as ib_thaw_all.
+# was seen to land and was thawed, or until the freeze budget ends: once a
+# second, all at once, check each and thaw it the moment it is not verified
+# unsuspended (ib_settle_one).  A round lasts at most 4 steps, so the last
+# one ends within the watchdog's worst case past the budget.  IB_LATE :=
+# instances whose late freeze landed and were thawed; IB_THAW_BAD as ib_thaw_all.
 ib_settle() {
-	IB_LATE='' _ib_bad='' IB_UNSET=''
+	IB_LATE='' IB_UNSET='' IB_THAW_BAD=''
 	ib_read "$1/start"
 	case $IB_VAL in
 	'' | *[!0123456789]*) ib_now; IB_VAL=$IB_NOW ;;
@@ -449,24 +450,43 @@ ib_settle() {
 	while :; do
 		ib_unsettled "$1"
 		[ -n "$IB_UNSET" ] || break
-		_ib_bad=''
+		_ib_pids='' IB_THAW_BAD=''
 		for _ib_it in $IB_UNSET; do
-			ib_call "${_ib_it%:*}" "${_ib_it#*:}" "$S_CALL_TIMEOUT" /dev/null session "$IB_SUSPENDED_EXPR"
-			[ "$?" = 3 ] && continue
-			ib_log "instance $_ib_it: its killed freeze has landed (or cannot be checked): thawing it"
-			ib_thaw_all "$1" "$2" check "$_ib_it"
-			if [ -n "$IB_THAW_BAD" ]; then
-				_ib_bad="$_ib_bad$IB_THAW_BAD"
-			else
-				IB_LATE="$IB_LATE $_ib_it"
-			fi
+			ib_settle_one "$1" "${_ib_it%:*}" "${_ib_it#*:}" "$2" 3>&- &
+			_ib_pids="$_ib_pids $_ib_it=$!"
+		done
+		for _ib_pd in $_ib_pids; do
+			wait "${_ib_pd#*=}"
+			_ib_rc=$?
+			[ "$_ib_rc" -lt 10 ] || IB_STATE_BAD=1
+			case $((_ib_rc % 10)) in
+			4) ;;
+			0) IB_LATE="$IB_LATE ${_ib_pd%=*}" ;;
+			*) IB_THAW_BAD="$IB_THAW_BAD ${_ib_pd%=*}" ;;
+			esac
 		done
 		ib_now
 		[ "$IB_NOW" -lt "$_ib_until" ] || break
 		sleep 1
 	done
-	IB_THAW_BAD=$_ib_bad
 	[ -z "$IB_UNSET" ] || ib_log "the killed freeze of $IB_UNSET did not land within the freeze budget (${S_BUDGET}s); IRIS resumes by itself after WDSuspendLimit=${S_WDL}s if it lands later"
+}
+
+# ib_settle_one DIR NAME PRODUCT WHO: one check; suspended (it landed) or
+# unknown: thaw (ExternalThaw, stat -W, verification), then record landed.KEY
+# when the check saw it frozen.  Returns 4 (+10) not known to have landed,
+# else as ib_thaw_one in thaw mode.
+ib_settle_one() {
+	ib_call "$2" "$3" "$S_CALL_TIMEOUT" /dev/null session "$IB_SUSPENDED_EXPR"
+	_ib_src=$?
+	[ "$_ib_src" = 3 ] && return 4
+	ib_log "instance $2:$3: its killed freeze has landed (or cannot be checked: exit $_ib_src): thawing it"
+	ib_thaw_one "$1" "$2" "$3" "$4" thaw
+	_ib_src2=$?
+	# Thawed, but the check could not tell whether it had landed: keep watching.
+	[ "$_ib_src" = 5 ] || [ "$((_ib_src2 % 10))" != 0 ] || return $((_ib_src2 - _ib_src2 % 10 + 4))
+	ib_mark "$1/landed.$2.$3" || [ "$_ib_src2" -ge 10 ] || _ib_src2=$((_ib_src2 + 10))
+	return "$_ib_src2"
 }
 
 # ---------------------------------------------------------------- verdict
