@@ -1,7 +1,6 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2034 # IB_* results are read by the scripts that source this
-# irisbackup: run records, process identity, the lock, thawing and the
-# verdict line.  Sourced after common.sh by pre-script.sh, post-script.sh,
+# irisbackup: run records, process identity, the lock and thawing.  Sourced after common.sh by pre-script.sh, post-script.sh,
 # watchdog.sh and install.sh.  POSIX sh (dash).
 #
 # Per-run directory $S_STATE_DIR/runs/<run id>/ (every write is checked):
@@ -487,32 +486,4 @@ ib_settle_one() {
 	[ "$_ib_src" = 5 ] || [ "$((_ib_src2 % 10))" != 0 ] || return $((_ib_src2 - _ib_src2 % 10 + 4))
 	ib_mark "$1/landed.$2.$3" || [ "$_ib_src2" -ge 10 ] || _ib_src2=$((_ib_src2 + 10))
 	return "$_ib_src2"
-}
-
-# ---------------------------------------------------------------- verdict
-# ib_verdict VERDICT REASON "NAME:product ...": one syslog line for issue 12's
-# alerts (format in docs/hooks.md; each instance as NAME:product), also copied to our log.  Called only after
-# every thaw of the script, so it never lengthens a freeze; a missing or
-# failing logger is logged and ignored (bounded by timeout).
-ib_verdict() {
-	_ib_names=''
-	for _ib_it in $3; do
-		_ib_names="${_ib_names:+$_ib_names,}\"$_ib_it\""
-	done
-	_ib_json="{\"v\":1,\"event\":\"verdict\",\"run\":\"$IB_RUN\",\"script\":\"${IB_SCRIPT%-script}\",\"version\":\"$S_VERSION\",\"instances\":[$_ib_names],\"verdict\":\"$1\",\"reason\":\"$2\"}"
-	_ib_sev=err
-	[ "$1" = application-consistent ] && _ib_sev=notice
-	ib_log "verdict $_ib_json"
-	if ! command -v logger >/dev/null 2>&1; then
-		ib_log "logger not found on PATH $PATH: verdict not sent to syslog"
-		return 0
-	fi
-	if [ "${IB_HAVE_TIMEOUT-1}" = 1 ]; then
-		timeout -k 1 5 logger -t irisbackup -p "user.$_ib_sev" -- "$_ib_json" </dev/null >/dev/null 2>&1 3>&-
-	else
-		logger -t irisbackup -p "user.$_ib_sev" -- "$_ib_json" </dev/null >/dev/null 2>&1 3>&-
-	fi
-	_ib_lrc=$?
-	[ "$_ib_lrc" = 0 ] || ib_log "logger failed (exit $_ib_lrc): verdict not sent to syslog"
-	return 0
 }
