@@ -336,3 +336,37 @@ def test_systemd_killing_the_agents_cgroup_is_recovered_by_the_next_backup(vm, t
     invariants.check(vm, recovery, again, expect=[("pre", "rejected", "stale-run-frozen"),
                                                   ("watchdog", "watchdog-fired", "watchdog-fired"),
                                                   ("post", "application-consistent", "ok")])
+
+
+@pytest.mark.parametrize("text", [
+    "[pre_post]\ntimeoutInSeconds: 60\n",
+    "[pre_post]\nTimeoutInSeconds = 0090  \nnumberOfPlugins: 1\n",
+    "[DEFAULT]\ntimeoutinseconds=30\n[pre_post]\nnumberOfPlugins: 1\n",
+    "[pre_post]\ntimeoutInSeconds: 5000\n",
+    "[other]\ntimeoutInSeconds: 5\n[pre_post]\nnumberOfPlugins: 1\n",
+    "# comment\n[pre_post]\n; timeoutInSeconds: 5\ntimeoutInSeconds:\t45\n",
+])
+def test_5_the_hooks_read_the_plugin_hosts_timeout_as_the_extension_does(tmp_path, text):
+    # The same file through the hooks' parser and through ConfigParser as PluginHost.py uses it.
+    from azure_runner import HOST_CONFIG_REL, host_timeout
+    conf = tmp_path / HOST_CONFIG_REL
+    conf.parent.mkdir(parents=True)
+    conf.write_text(text)
+    conf.chmod(0o644)
+    expected, err = host_timeout(tmp_path)
+    assert err is None
+    p = subprocess.run(["sh", "-c", '. "$0/common.sh" && ib_host_timeout "$1" && echo "$IB_VAL"', str(HOOKS), str(conf)],
+                       capture_output=True, text=True, env={"IB_HOOK_DIR": str(HOOKS), "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 0 and int(p.stdout) == expected, (p.stdout, p.stderr)
+
+
+@pytest.mark.parametrize("mode, text, error", [(0o664, "[pre_post]\ntimeoutInSeconds: 60\n", "314"),
+                                                (0o600, "[pre_post]\ntimeoutInSeconds: sixty\n", "304")])
+def test_5_the_runner_double_refuses_a_host_config_as_the_extension_does(tmp_path, mode, text, error):
+    from azure_runner import HOST_CONFIG_REL, host_timeout
+    conf = tmp_path / HOST_CONFIG_REL
+    conf.parent.mkdir(parents=True)
+    conf.write_text(text)
+    conf.chmod(mode)
+    assert host_timeout(tmp_path)[1].startswith(error)
+    assert host_timeout(tmp_path / "elsewhere") == (1800, None)
