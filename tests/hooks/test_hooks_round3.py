@@ -217,6 +217,19 @@ def test_4_state_file_system_failing_mid_run_never_stops_a_thaw(vm, state_tmpfs,
     assert "could not be written" in vm.log() or "cannot write" in vm.log() or "cannot create" in vm.log()
 
 
+def test_4_a_log_that_cannot_be_opened_does_not_stop_the_thaw_either(vm, state_tmpfs):
+    # With the state read-only, the log cannot be opened either (a directory stands in its place):
+    # the post-script's `exec >>log` (a special builtin: a failed redirect ends the shell) must not run.
+    def both():
+        state_tmpfs("read-only")
+        vm.log_path.rename(vm.log_path.with_suffix(".moved"))
+        vm.log_path.mkdir()
+    res = vm.backup(snapshot_seconds=0.2, during_snapshot=both)
+    assert res.post.exit_code == 1
+    invariants.check(vm, res, expect=[("post", "state-write-failed", "state-write-failed")])
+    assert all(vm.double.events("thaw", name) for name in ("IRIS", "CACHE"))
+
+
 # ------------------------------------------------------------------ 5. Azure's own timeout shorter
 def _host_conf(vm, seconds: int) -> None:
     path = vm.root / HOST_CONF
