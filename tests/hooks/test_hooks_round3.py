@@ -383,3 +383,22 @@ def test_5_the_runner_double_refuses_a_host_config_as_the_extension_does(tmp_pat
     conf.chmod(mode)
     assert host_timeout(tmp_path)[1].startswith(error)
     assert host_timeout(tmp_path / "elsewhere") == (1800, None)
+
+
+def test_the_double_keeps_twins_apart_and_lands_a_killed_freeze_server_side(twins):
+    # What the cases above rely on: `iris session PROD` and `csession PROD` reach two instances, and a
+    # serverlate freeze lands after its client was killed by timeout(1), as behind `docker exec`.
+    twins.double.set_behaviour("PROD", "freeze", "serverlate 1.5", product="cache")
+    env = {"PATH": f"{twins.double.bin_dir}:/usr/bin:/bin"}
+    freeze = '##Class(Backup.General).ExternalFreeze("","",1,10,0,0,30,,,25)'
+    iris = subprocess.run(["iris", "session", "PROD", "-U", "%SYS", freeze], env=env, capture_output=True, timeout=10)
+    assert iris.returncode == 5 and twins.double.is_frozen("PROD", "iris") and not twins.double.is_frozen("PROD", "cache")
+    killed = subprocess.run(["timeout", "-k", "1", "0.5", "csession", "PROD", "-U%SYS", freeze], env=env,
+                            capture_output=True, timeout=10)
+    assert killed.returncode == 124 and not twins.double.is_frozen("PROD", "cache")
+    assert twins.wait_for(lambda: twins.double.is_frozen("PROD", "cache"), 5), "the server side landed it"
+    (late,) = twins.double.events("freeze", "PROD", "cache")
+    assert "server-side-late" in late.detail and [e.product for e in twins.double.events("freeze")] == ["iris", "cache"]
+    subprocess.run(["iris", "stat", "PROD", "-W"], env=env, capture_output=True, timeout=10)
+    assert not twins.double.is_frozen("PROD", "iris") and twins.double.is_frozen("PROD", "cache")
+    subprocess.run(["ccontrol", "stat", "PROD", "-W"], env=env, capture_output=True, timeout=10)
