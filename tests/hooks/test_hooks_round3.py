@@ -402,3 +402,24 @@ def test_the_double_keeps_twins_apart_and_lands_a_killed_freeze_server_side(twin
     subprocess.run(["iris", "stat", "PROD", "-W"], env=env, capture_output=True, timeout=10)
     assert not twins.double.is_frozen("PROD", "iris") and twins.double.is_frozen("PROD", "cache")
     subprocess.run(["ccontrol", "stat", "PROD", "-W"], env=env, capture_output=True, timeout=10)
+
+
+def test_pruning_old_run_records_never_removes_an_active_run(vm):
+    # Run records are pruned oldest name first; names follow the wall clock, which can step back,
+    # so the oldest name may belong to a run still going (here: a live process as its pre-script).
+    vm.install()
+    runs = vm.state_dir / "runs"
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    active = runs / "20190101T000000Z-1"
+    active.mkdir(parents=True)
+    (active / "boot").write_text(boot + "\n")
+    (active / "pre.proc").write_text(vm.decoy.identity + "\n")
+    for i in range(45):
+        old = runs / f"20190102T0000{i:02d}Z-{i + 2}"
+        old.mkdir()
+        (old / "boot").write_text(boot + "\n")
+    res = vm.backup()
+    assert res.outcome == "application-consistent", vm.log()
+    assert active.is_dir(), "the active run's record was kept"
+    assert not (runs / "20190102T000000Z-2").exists(), "finished old records were pruned"
+    invariants.check(vm, res)
