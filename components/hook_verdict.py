@@ -28,9 +28,13 @@ VERDICTS = (
     "thaw-not-confirmed",
     "watchdog-fired",
     "rejected",  # another run was active; this one touched nothing
+    "state-write-failed",  # thawed first, but the run record could not be written: not known consistent
 )
 # Verdicts after which the recovery point holds consistent databases; every other one alerts.
 HEALTHY_VERDICTS = ("application-consistent", "no-instances")
+# Each item of "instances" as bundle 2.1.0 on writes it: NAME:product (IRIS and Caché may share a NAME);
+# bundles before it wrote the bare NAME, which parse_line still accepts.
+INSTANCE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}:(iris|cache)$")
 REASON_OK = "ok"
 REASON = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # "ok" or a kebab-case token, never free text
 # logger priority: notice when application-consistent, err otherwise.

@@ -323,9 +323,10 @@ class HookSettings(_Settings):
              f"externalFreezeTimeoutSeconds ({self.external_freeze_timeout_seconds}) must exceed wdSuspendLimitSeconds ({self.wd_suspend_limit_seconds})"),
         ]
         problems = [message for ok, message in rules if not ok]
-        names = [instance.name for instance in self.instances]
+        # An instance is its product and its name: PROD:iris and PROD:cache are two (hooks/settings.sh agrees).
+        names = [f"{instance.name}:{instance.product}" for instance in self.instances]
         if len(set(names)) != len(names):
-            problems.append(f"instances has duplicate names: {names}")
+            problems.append(f"instances has duplicate names: {names}; list each NAME:product once")
         if problems:
             raise ValueError("; ".join(problems))
         return self

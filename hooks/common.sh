@@ -1,9 +1,10 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2034 # S_* and IB_* are used by the scripts that source this
 # irisbackup: functions shared by pre-script.sh, post-script.sh, watchdog.sh
-# and install.sh: time, logging, iris calls, discovery.  Settings parsing and
-# their rules are in settings.sh (sourced from here); run state, the lock,
-# thawing and the verdict line are in state.sh.  POSIX sh (dash).
+# and install.sh: time, logging, iris calls, discovery, the verdict line.
+# Settings parsing, their rules and Azure's own script limit are in
+# settings.sh (sourced from here); run state, the lock and thawing are in
+# state.sh.  POSIX sh (dash).
 # Sourced by path, never run on its own.
 #
 # Rules kept throughout: no eval, settings are parsed (never sourced), every
@@ -96,6 +97,11 @@ ib_open_log() {
 		if [ -n "$(find "$IB_LOG" -size +16384 2>/dev/null)" ]; then
 			mv -f "$IB_LOG" "$IB_LOG.1" 2>/dev/null || :
 		fi
+	fi
+	# exec with a redirect that fails would end the script (a special
+	# builtin): a log that cannot be opened becomes /dev/null, the run goes on.
+	if ! (printf '' >>"$IB_LOG") 2>/dev/null; then
+		IB_LOG=/dev/null
 	fi
 	exec 3>&1 >>"$IB_LOG" 2>&1 </dev/null
 }
@@ -251,6 +257,11 @@ ib_call() {
 	esac
 	# Never unbounded: without timeout(1) the call is not made (125, as timeout's own failure).
 	[ "${IB_HAVE_TIMEOUT-1}" = 1 ] || return 125
+	# An output file that cannot be created (state file system full, out of
+	# inodes, read-only) must not cancel the call: a thaw runs anyway.
+	if [ "$_ib_co" != /dev/stdout ] && ! (printf '' >"$_ib_co") 2>/dev/null; then
+		_ib_co=/dev/null
+	fi
 	timeout -k "$IB_KILL_GRACE" "$_ib_ct" "$@" <"$_ib_in" >"$_ib_co" 2>&1 3>&-
 }
 
@@ -389,10 +400,45 @@ ib_qlist_targets() {
 			return 1
 			;;
 		esac
+		# An instance is its product and its name: IRIS and Cache may both have a PROD.
 		case " $IB_TARGETS " in
-		*" $_ib_qn:"*) continue ;;
+		*" $_ib_qn:$_ib_qp "*)
+			IB_ERR="$_ib_cmd qlist lists instance $_ib_qn twice; cannot tell which one a session reaches; not freezing anything"
+			IB_REASON=bad-instance-name
+			return 1
+			;;
 		esac
+		_ib_qd=${_ib_l#*^}
+		ib_log "instance $_ib_qn:$_ib_qp (install dir ${_ib_qd%%^*}) is up: freezing it"
 		IB_TARGETS="${IB_TARGETS:+$IB_TARGETS }$_ib_qn:$_ib_qp"
 	done
+	return 0
+}
+
+# ---------------------------------------------------------------- verdict
+# ib_verdict VERDICT REASON "NAME:product ...": one syslog line for issue 12's
+# alerts (format in docs/hooks.md; each instance as NAME:product), also copied to our log.  Called only after
+# every thaw of the script, so it never lengthens a freeze; a missing or
+# failing logger is logged and ignored (bounded by timeout).
+ib_verdict() {
+	_ib_names=''
+	for _ib_it in $3; do
+		_ib_names="${_ib_names:+$_ib_names,}\"$_ib_it\""
+	done
+	_ib_json="{\"v\":1,\"event\":\"verdict\",\"run\":\"$IB_RUN\",\"script\":\"${IB_SCRIPT%-script}\",\"version\":\"$S_VERSION\",\"instances\":[$_ib_names],\"verdict\":\"$1\",\"reason\":\"$2\"}"
+	_ib_sev=err
+	[ "$1" = application-consistent ] && _ib_sev=notice
+	ib_log "verdict $_ib_json"
+	if ! command -v logger >/dev/null 2>&1; then
+		ib_log "logger not found on PATH $PATH: verdict not sent to syslog"
+		return 0
+	fi
+	if [ "${IB_HAVE_TIMEOUT-1}" = 1 ]; then
+		timeout -k 1 5 logger -t irisbackup -p "user.$_ib_sev" -- "$_ib_json" </dev/null >/dev/null 2>&1 3>&-
+	else
+		logger -t irisbackup -p "user.$_ib_sev" -- "$_ib_json" </dev/null >/dev/null 2>&1 3>&-
+	fi
+	_ib_lrc=$?
+	[ "$_ib_lrc" = 0 ] || ib_log "logger failed (exit $_ib_lrc): verdict not sent to syslog"
 	return 0
 }

@@ -140,6 +140,29 @@ conf_release() { # file -> IB_VAL
 	[ -d "$IB_VAL" ]
 }
 
+# release_user REL -> IB_VAL: an active backup run whose scripts come from
+# REL (its `release` record; for a run of a bundle before 2.1.0, which names
+# none: the run holding the lock while REL is the active release).  A release
+# in use is never removed: Azure starts that run's post-script from it.
+# Uses S_BUDGET / IB_STEP of the settings last parsed (ib_run_active).
+release_user() {
+	ib_boot_id
+	IB_RUNS="$STATE_DIR/runs"
+	for _ru in "$IB_RUNS"/*; do
+		ib_read "$_ru/release" && [ "$IB_VAL" = "$1" ] || continue
+		if ib_run_active "$_ru"; then
+			IB_VAL=${_ru##*/}
+			return 0
+		fi
+	done
+	if conf_release "$CONF" && [ "$IB_VAL" = "$1" ] && ib_read "$STATE_DIR/lock/run" && ib_valid_run_id "$IB_VAL" &&
+		[ ! -f "$IB_RUNS/$IB_VAL/release" ] && ib_run_active "$IB_RUNS/$IB_VAL"; then
+		return 0
+	fi
+	IB_VAL=''
+	return 1
+}
+
 # Write stdin to DEST atomically with MODE (temp file in the same directory).
 atomic_write() { # dest mode
 	_aw_tmp="$1.tmp.$$"
@@ -202,6 +225,11 @@ read_settings_input() {
 		;;
 	esac
 	ib_parse_settings "$TMPD/settings.in" input || die 2 "$IB_ERR"
+	# Azure's plugin host caps every script at its own timeoutInSeconds: ours must fit under it.
+	_hc="$ROOT/etc/azure/VMSnapshotPluginHost.conf"
+	if ib_host_timeout "$_hc" && [ "$IB_VAL" -lt "$S_AZURE_TIMEOUT" ]; then
+		die 2 "settings: azure_timeout_seconds=$S_AZURE_TIMEOUT is above timeoutInSeconds=$IB_VAL in $_hc (Azure's plugin host stops waiting for a script after it): allowed: azure_timeout_seconds <= $IB_VAL, or raise timeoutInSeconds in $_hc"
+	fi
 	if [ -n "$S_CREDS" ]; then
 		S_CREDS="$ROOT$S_CREDS"
 	fi
@@ -263,26 +291,27 @@ self_check() {
 	_sc_pids=''
 	for _sc_it in $IB_TARGETS; do
 		(
-			ib_call "${_sc_it%:*}" "${_sc_it#*:}" "$S_CALL_TIMEOUT" "$IB_RUN_DIR/out.${_sc_it%:*}" session "$IB_SUSPENDED_EXPR"
-			printf '%s\n' "$?" >"$IB_RUN_DIR/rc.${_sc_it%:*}"
+			ib_call "${_sc_it%:*}" "${_sc_it#*:}" "$S_CALL_TIMEOUT" "$IB_RUN_DIR/out.${_sc_it%:*}.${_sc_it#*:}" session "$IB_SUSPENDED_EXPR"
+			printf '%s\n' "$?" >"$IB_RUN_DIR/rc.${_sc_it%:*}.${_sc_it#*:}"
 		) &
 		_sc_pids="$_sc_pids $!"
 	done
 	for _sc_p in $_sc_pids; do wait "$_sc_p"; done
 	PATH=$_sc_path
 	for _sc_it in $IB_TARGETS; do
-		_sc_n=${_sc_it%:*}
-		ib_read "$IB_RUN_DIR/rc.$_sc_n"
+		_sc_n=$_sc_it
+		_sc_k="${_sc_it%:*}.${_sc_it#*:}"
+		ib_read "$IB_RUN_DIR/rc.$_sc_k"
 		case $IB_VAL in
 		3) ;;
 		5) say "self-check: WARNING: instance $_sc_n is frozen right now (a backup may be running)" >&2 ;;
 		*)
-			ib_explain "$IB_VAL" "$_sc_n" "self-check IsWDSuspendedExt" "$IB_RUN_DIR/out.$_sc_n" >>"$_sc_log" 2>&1
+			ib_explain "$IB_VAL" "$_sc_n" "self-check IsWDSuspendedExt" "$IB_RUN_DIR/out.$_sc_k" >>"$_sc_log" 2>&1
 			case $IB_VAL in
 			124 | 137) SC_REASON="$SC_REASON; instance $_sc_n did not answer within ${S_CALL_TIMEOUT}s (down, hung, or waiting at a login prompt)" ;;
 			127) SC_REASON="$SC_REASON; the ${_sc_it#*:} command is not on PATH $S_IRIS_PATH" ;;
 			*)
-				if grep -Eqi 'username|password|access denied|login|authenticat' "$IB_RUN_DIR/out.$_sc_n" 2>/dev/null; then
+				if grep -Eqi 'username|password|access denied|login|authenticat' "$IB_RUN_DIR/out.$_sc_k" 2>/dev/null; then
 					SC_REASON="$SC_REASON; login prompt / authentication failed for instance $_sc_n: set up OS authentication for root or credentials_file"
 				else
 					SC_REASON="$SC_REASON; instance $_sc_n is not reachable (exit $IB_VAL: down or not running?)"
@@ -395,6 +424,10 @@ do_install() {
 		[ -d "$_r" ] || continue
 		[ "$_r" = "$REL" ] && continue
 		[ "$_r" = "$_keep_roll" ] && continue
+		if release_user "$_r"; then
+			say "kept ${_r##*/}: backup run $IB_VAL is using it (a later install removes it)"
+			continue
+		fi
 		rm -rf "$_r" "$BASE/owners/${_r##*/}"
 	done
 	log_event "installed (bundle $SHA, timeoutInSeconds=$S_AZURE_TIMEOUT, instances=${S_INSTANCES:-<discover>})"
@@ -435,19 +468,24 @@ do_uninstall() {
 		fi
 		rmdir "$BASE/owners/$RELEASE_ID" 2>/dev/null || :
 	fi
-	if conf_release "$CONF" && [ "$IB_VAL" = "$REL" ]; then
-		# Wait (bounded by the watchdog budget) for an active run of ours.
-		_wait=0
-		if ib_parse_settings "$REL/settings.conf" installed; then _wait=$((S_BUDGET + 30)); fi
-		ib_boot_id
-		IB_RUNS="$STATE_DIR/runs"
-		while [ "$_wait" -gt 0 ] && [ -d "$STATE_DIR/lock" ]; do
-			ib_read "$STATE_DIR/lock/run"
-			if ib_valid_run_id "$IB_VAL" && ! ib_run_active "$STATE_DIR/runs/$IB_VAL"; then break; fi
-			[ "$_wait" = $((S_BUDGET + 30)) ] && say "waiting for the active backup run to finish"
+	# A backup run using this release (even one that is no longer the active
+	# release: `pulumi up` installs the new bundle before it uninstalls the old)
+	# gets its post-script and watchdog from it: wait until it is over, at most
+	# as long as a run can be active.  Still in use then: remove nothing.
+	if [ -d "$REL" ]; then
+		ib_parse_settings "$REL/settings.conf" installed || :
+		ib_step
+		_wait=$((S_BUDGET + 4 * IB_STEP + 30))
+		_said=0
+		while release_user "$REL"; do
+			[ "$_wait" -gt 0 ] || die 4 "release $RELEASE_ID is still used by backup run $IB_VAL; nothing removed (run the uninstall again when the run is over)"
+			[ "$_said" = 1 ] || say "waiting for backup run $IB_VAL, which uses release $RELEASE_ID, to finish"
+			_said=1
 			sleep 1
 			_wait=$((_wait - 1))
 		done
+	fi
+	if conf_release "$CONF" && [ "$IB_VAL" = "$REL" ]; then
 		if [ -f "$BASE/original-plugin-config.json" ] && ! conf_release "$BASE/original-plugin-config.json"; then
 			atomic_write "$CONF" 0600 <"$BASE/original-plugin-config.json" || die 4 "cannot restore the original plugin config"
 			rm -f "$BASE/original-plugin-config.json"

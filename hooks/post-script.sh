@@ -18,10 +18,16 @@ ib_init post-script || exit 2
 IB_RUN_DIR='' targets='' own_lock=0
 
 # post_done STATUS VERDICT REASON MESSAGE: record, syslog verdict, exit (0 only for ok).
+# Called after every thaw.  A run record that could not be written (also
+# this one) makes it state-write-failed, exit 1: only a confirmed thaw failure says more.
 post_done() {
 	ib_log "$4"
 	[ -z "$IB_RUN_DIR" ] || ib_put "$IB_RUN_DIR/post_result" "$1 $3 $4" || :
 	[ "$own_lock" = 0 ] || ib_lock_release
+	if [ "$IB_STATE_BAD" = 1 ] && [ "$2" != thaw-not-confirmed ]; then
+		ib_log "the run record in $IB_RUN_DIR could not be written (state file system full, out of inodes or read-only): verdict state-write-failed (was $2/$3)"
+		set -- failed state-write-failed state-write-failed "$4; the run record could not be written"
+	fi
 	ib_verdict "$2" "$3" "$targets"
 	post_prune
 	if [ "$1" = ok ]; then
@@ -40,7 +46,8 @@ post_prune() {
 		_k=$(($# - 30))
 		while [ "$_k" -gt 0 ]; do
 			case $1 in
-			"$IB_RUNS"/*T*Z-*) [ "$1" = "$IB_RUN_DIR" ] || rm -rf "$1" ;;
+			# Names sort by the wall clock, which can step back: never drop an active run.
+			"$IB_RUNS"/*T*Z-*) [ "$1" = "$IB_RUN_DIR" ] || ib_run_active "$1" || rm -rf "$1" ;;
 			esac
 			shift
 			_k=$((_k - 1))
@@ -94,6 +101,10 @@ if [ "$IB_VAL" = "$IB_RUN" ]; then
 elif mkdir "$IB_LOCK" 2>/dev/null; then
 	own_lock=1
 	ib_put "$IB_LOCK/run" "$IB_RUN" || :
+elif [ ! -d "$IB_LOCK" ]; then
+	# Not held, yet not creatable: the state file system refuses writes.  Thaw anyway.
+	IB_STATE_BAD=1
+	ib_log "cannot take the lock $IB_LOCK (state file system full or read-only?); thawing this run's instances anyway"
 else
 	other=$IB_VAL
 	ib_candidates "$IB_RUN_DIR"
@@ -116,7 +127,24 @@ IB_THAW_BAD='' IB_RESUMED_EARLY=''
 if [ -n "$IB_CAND" ]; then
 	ib_thaw_all "$IB_RUN_DIR" post-script check "$IB_CAND"
 fi
-ib_mark "$IB_RUN_DIR/watchdog_stop" || :
+# A freeze call that was killed may still land after our verified thaw: the
+# watchdog watches it until the budget ends, and frees the lock then.
+ib_unsettled "$IB_RUN_DIR"
+settle_note=''
+if [ -n "$IB_UNSET" ]; then
+	ib_read "$IB_RUN_DIR/start"
+	ib_now
+	case $IB_VAL in
+	'' | *[!0123456789]*) IB_VAL=0 ;;
+	esac
+	if [ "$IB_NOW" -lt $((IB_VAL + S_BUDGET * 100)) ]; then
+		settle_note="; the killed freeze of $IB_UNSET may still land: the watchdog checks until +${S_BUDGET}s"
+		ib_mark "$IB_RUN_DIR/settle" || :
+		ib_proc_alive "$IB_RUN_DIR/watchdog.proc" || ib_spawn_watchdog "$IB_RUN"
+		own_lock=0
+	fi
+fi
+[ -n "$settle_note" ] || ib_mark "$IB_RUN_DIR/watchdog_stop" || :
 
 # Verdict, most serious cause first.
 if [ -n "$IB_THAW_BAD" ]; then
@@ -129,7 +157,7 @@ if [ -n "$IB_RESUMED_EARLY" ]; then
 	post_done failed not-consistent writes-resumed-early "snapshot not application-consistent; writes resumed before this run's thaw on:$IB_RESUMED_EARLY"
 fi
 if [ -z "$pre_at_start" ] && [ "$attempted" = 1 ]; then
-	post_done failed not-consistent pre-not-finished "snapshot not application-consistent; the pre-script was still freezing (or was killed) when the post-script started; thawed: ${IB_CAND:-nothing}"
+	post_done failed not-consistent pre-not-finished "snapshot not application-consistent; the pre-script was still freezing (or was killed) when the post-script started; thawed: ${IB_CAND:-nothing}$settle_note"
 fi
 case $pre_result in
 "ok frozen"*)
@@ -140,7 +168,7 @@ case $pre_result in
 	;;
 "failed "*)
 	reason=${pre_result#failed }
-	post_done ok not-consistent "${reason%% *}" "the pre-script failed (${reason%% *}); nothing of this run is left frozen${IB_CAND:+ (thawed: $IB_CAND)}"
+	post_done ok not-consistent "${reason%% *}" "the pre-script failed (${reason%% *}); nothing of this run is left frozen${IB_CAND:+ (thawed: $IB_CAND)}$settle_note"
 	;;
 esac
-post_done ok not-consistent pre-not-finished "the pre-script did not finish (${pre_result:-no result}); nothing of this run is left frozen${IB_CAND:+ (thawed: $IB_CAND)}"
+post_done ok not-consistent pre-not-finished "the pre-script did not finish (${pre_result:-no result}); nothing of this run is left frozen${IB_CAND:+ (thawed: $IB_CAND)}$settle_note"

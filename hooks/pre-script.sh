@@ -18,6 +18,8 @@ IB_STARTED=$(date -u +%Y%m%dT%H%M%SZ)
 IB_RUN=$IB_STARTED-$$
 IB_RUN_DIR=''
 IB_TARGETS=''
+# Azure's plugin host may cap the script below azure_timeout_seconds.
+ib_azure_limit "$S_ROOT/etc/azure/VMSnapshotPluginHost.conf"
 
 # pre_fail REASON TEXT: record, log, syslog verdict (after any rollback), exit 1.
 pre_fail() {
@@ -31,22 +33,23 @@ pre_fail() {
 }
 
 # pre_too_late: the runner has stopped waiting for us (deadline passed or the
-# post-script of this run has started).  Deadline = azure_timeout_seconds
-# from our start, less 2 s for clock granularity and process start-up.
+# post-script of this run has started).  Deadline = the timeout Azure really
+# applies (IB_AZURE_TIMEOUT: azure_timeout_seconds, or the plugin host's
+# lower one) from our start, less 2 s for clock granularity and process start-up.
 pre_too_late() {
 	[ -e "$IB_RUN_DIR/post_started" ] && return 0
 	ib_now
-	[ $((IB_NOW - IB_T0)) -gt $(((S_AZURE_TIMEOUT - 2) * 100)) ]
+	[ $((IB_NOW - IB_T0)) -gt $(((IB_AZURE_TIMEOUT - 2) * 100)) ]
 }
 
 # pre_call_all KIND EXPR: one session call of EXPR per target instance, all at once; each exit
-# status lands in $IB_RUN_DIR/KIND.<instance>, each output in out.KIND.<instance>.
+# status lands in $IB_RUN_DIR/KIND.<NAME.product>, each output in out.KIND.<NAME.product>.
 pre_call_all() {
 	_pids=''
 	for _it in $IB_TARGETS; do
 		(
-			ib_call "${_it%:*}" "${_it#*:}" "$S_CALL_TIMEOUT" "$IB_RUN_DIR/out.$1.${_it%:*}" session "$2"
-			printf '%s\n' "$?" 2>/dev/null >"$IB_RUN_DIR/$1.${_it%:*}"
+			ib_call "${_it%:*}" "${_it#*:}" "$S_CALL_TIMEOUT" "$IB_RUN_DIR/out.$1.${_it%:*}.${_it#*:}" session "$2"
+			(printf '%s\n' "$?" >"$IB_RUN_DIR/$1.${_it%:*}.${_it#*:}") 2>/dev/null
 		) 3>&- &
 		_pids="$_pids $!"
 	done
@@ -77,8 +80,14 @@ pre_rollback() {
 	ib_log "$2; thawing what this run may have frozen"
 	ib_candidates "$IB_RUN_DIR"
 	ib_thaw_all "$IB_RUN_DIR" pre-script-rollback thaw "$IB_CAND"
+	ib_unsettled "$IB_RUN_DIR"
+	if [ -n "$IB_UNSET" ]; then
+		# Verified thawed now, but a killed freeze may still land: the watchdog watches.
+		ib_log "the freeze call of $IB_UNSET was killed or never answered; it may still land: the watchdog checks until +${S_BUDGET}s"
+		ib_mark "$IB_RUN_DIR/settle" || :
+	fi
 	if [ -z "$IB_THAW_BAD" ]; then
-		ib_mark "$IB_RUN_DIR/watchdog_stop" || :
+		[ -n "$IB_UNSET" ] || ib_mark "$IB_RUN_DIR/watchdog_stop" || :
 		pre_fail "$1" "$2"
 	fi
 	ib_log "rollback could not confirm the thaw of:$IB_THAW_BAD; the watchdog stays armed"
@@ -88,19 +97,38 @@ pre_rollback() {
 # The run record first (so that our lock is never judged stale), with who we
 # are: boot id, this script and the runner that started it.  The runner index
 # lets the post-script of the same runner find this run whoever holds the lock.
+# The id is the UTC start and our PID; after a clock step back the same
+# second and PID may come again, so an id already taken gets a suffix.
 IB_RUN_DIR="$IB_RUNS/$IB_RUN"
-if ! mkdir "$IB_RUN_DIR" 2>/dev/null; then
-	IB_RUN_DIR=''
-	pre_fail state-write-failed "cannot create run directory under $IB_RUNS"
+for sfx in 1 2 3; do
+	mkdir "$IB_RUN_DIR" 2>/dev/null && break
+	if [ "$sfx" = 3 ] || [ ! -d "$IB_RUN_DIR" ]; then
+		IB_RUN_DIR=''
+		pre_fail state-write-failed "cannot create run directory under $IB_RUNS"
+	fi
+	IB_RUN=$IB_STARTED-$$$sfx
+	IB_RUN_DIR="$IB_RUNS/$IB_RUN"
+done
+ib_header "start (azure timeout ${IB_AZURE_TIMEOUT}s, call limit ${S_CALL_TIMEOUT}s, watchdog budget ${S_BUDGET}s, WDSuspendLimit ${S_WDL}s, ExternalFreezeTimeOut ${S_EFT}s, runner poll ${S_POLL}s)"
+# Process identities come from /proc: one of another PID namespace (a
+# container with the host's /proc) would name other processes.
+ib_proc_self
+if [ "$IB_VAL" != "$$" ]; then
+	pre_fail pid-namespace-mismatch "/proc belongs to another PID namespace (it shows this script as PID ${IB_VAL:-?}, not $$): process identities cannot be checked; not freezing anything"
 fi
-ib_header "start (azure timeout ${S_AZURE_TIMEOUT}s, call limit ${S_CALL_TIMEOUT}s, watchdog budget ${S_BUDGET}s, WDSuspendLimit ${S_WDL}s, ExternalFreezeTimeOut ${S_EFT}s, runner poll ${S_POLL}s)"
 if ! { ib_put "$IB_RUN_DIR/boot" "$IB_BOOT" &&
+	ib_put "$IB_RUN_DIR/release" "$IB_DIR" &&
 	ib_put_proc "$IB_RUN_DIR/pre.proc" "$$" &&
 	ib_put_proc "$IB_RUN_DIR/runner.proc" "$PPID" &&
 	ib_put "$IB_RUN_DIR/start" "$IB_T0" &&
 	ib_runner_key "$PPID" &&
 	ib_put "$IB_RUNNERS/$IB_VAL" "$IB_RUN"; }; then
 	pre_fail state-write-failed "cannot record this run in $IB_RUN_DIR; not freezing anything"
+fi
+[ -z "$IB_AZURE_NOTE" ] || ib_log "$IB_AZURE_NOTE"
+
+if [ -n "$IB_HOST_TIMEOUT_ERR" ]; then
+	pre_fail azure-timeout-too-short "$IB_HOST_TIMEOUT_ERR; not freezing anything"
 fi
 
 if [ "$IB_HAVE_TIMEOUT" != 1 ]; then
@@ -137,8 +165,8 @@ ib_now
 check_cs=$((IB_NOW - check_start))
 bad='' reason=''
 for it in $IB_TARGETS; do
-	n=${it%:*}
-	ib_read "$IB_RUN_DIR/check.$n"
+	n=$it
+	ib_read "$IB_RUN_DIR/check.${it%:*}.${it#*:}"
 	case $IB_VAL in
 	3) ;;
 	5)
@@ -150,7 +178,7 @@ for it in $IB_TARGETS; do
 		bad="$bad $n(unknown)" reason=state-write-failed
 		;;
 	*)
-		ib_explain "$IB_VAL" "$n" "IsWDSuspendedExt (is it up?)" "$IB_RUN_DIR/out.check.$n"
+		ib_explain "$IB_VAL" "$n" "IsWDSuspendedExt (is it up?)" "$IB_RUN_DIR/out.check.${it%:*}.${it#*:}"
 		bad="$bad $n(unreachable)" reason=${reason:-instance-not-up}
 		;;
 	esac
@@ -205,8 +233,8 @@ pre_call_all freeze "$freeze_expr"
 bad='' reason=freeze-failed
 frozen=''
 for it in $IB_TARGETS; do
-	n=${it%:*}
-	ib_read "$IB_RUN_DIR/freeze.$n"
+	n=$it
+	ib_read "$IB_RUN_DIR/freeze.${it%:*}.${it#*:}"
 	case $IB_VAL in
 	5) frozen="$frozen $n" ;;
 	'')
@@ -214,7 +242,7 @@ for it in $IB_TARGETS; do
 		bad="$bad $n" reason=state-write-failed
 		;;
 	*)
-		ib_explain "$IB_VAL" "$n" ExternalFreeze "$IB_RUN_DIR/out.freeze.$n"
+		ib_explain "$IB_VAL" "$n" ExternalFreeze "$IB_RUN_DIR/out.freeze.${it%:*}.${it#*:}"
 		bad="$bad $n"
 		;;
 	esac

@@ -1,8 +1,8 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2034 # S_* are used by the scripts that source this
 # irisbackup: settings - validation of names, paths and numbers, the parser of
-# settings.conf / the deployment's settings text, and the timeout nesting
-# rules.  Sourced by common.sh.  POSIX sh (dash).  Nothing is evaluated.
+# settings.conf / the deployment's settings text, the timeout nesting rules
+# and the limit Azure's plugin host puts on a script.  Sourced by common.sh.  POSIX sh (dash).  Nothing is evaluated.
 
 # ---------------------------------------------------------------- settings
 # ib_parse_settings FILE MODE
@@ -221,13 +221,14 @@ ib_check_instances() {
 			return 1
 			;;
 		esac
+		# An instance is NAME and product: PROD:iris and PROD:cache are two.
 		case $_ib_names in
-		*" $_ib_nm "*)
-			ib_bad_value "$_ib_ln" instances "$_ib_item" "each instance name once"
+		*" $_ib_item "*)
+			ib_bad_value "$_ib_ln" instances "$_ib_item" "each NAME:product once"
 			return 1
 			;;
 		esac
-		_ib_names="$_ib_names$_ib_nm "
+		_ib_names="$_ib_names$_ib_item "
 		IB_INSTANCES="${IB_INSTANCES:+$IB_INSTANCES }$_ib_item"
 	done
 	return 0
@@ -291,4 +292,75 @@ ib_valid_semver() {
 	*.*.*.* | *..* | *[!0123456789.]*) return 1 ;;
 	esac
 	[ "${#1}" -le 40 ]
+}
+
+# ---------------------------------------------------------------- Azure's limit
+# ib_host_timeout FILE -> IB_VAL: the per-script limit of Azure's plugin host,
+# read as VMBackup/main/PluginHost.py reads /etc/azure/VMSnapshotPluginHost.conf
+# (ConfigParser: option timeoutInSeconds of section [pre_post], or of
+# [DEFAULT]; option names in any case; ':' or '='), capped at 1800 as there.
+# Absent file or option: 1800 (the extension's bundled copy).  Returns 1
+# (IB_VAL empty) when the value is no plain number.
+ib_host_timeout() {
+	IB_VAL=1800 _ib_sec='' _ib_hpp='' _ib_hdf=''
+	[ -f "$1" ] || return 0
+	while IFS= read -r _ib_hl || [ -n "$_ib_hl" ]; do
+		case $_ib_hl in
+		'['*']'*)
+			_ib_sec=${_ib_hl#?}
+			_ib_sec=${_ib_sec%%]*}
+			continue
+			;;
+		[tT][iI][mM][eE][oO][uU][tT][iI][nN][sS][eE][cC][oO][nN][dD][sS]*) ;;
+		*) continue ;;
+		esac
+		_ib_hv=${_ib_hl#????????????????}
+		_ib_hv=${_ib_hv#"${_ib_hv%%[!" $IB_TAB"]*}"}
+		case $_ib_hv in
+		[:=]*) _ib_hv=${_ib_hv#?} ;;
+		*) continue ;;
+		esac
+		_ib_hv=${_ib_hv#"${_ib_hv%%[!" $IB_TAB"]*}"}
+		_ib_hv=${_ib_hv%"${_ib_hv##*[!" $IB_TAB"]}"}
+		case $_ib_sec in
+		pre_post) _ib_hpp=$_ib_hv ;;
+		DEFAULT) _ib_hdf=$_ib_hv ;;
+		esac
+	done <"$1"
+	_ib_hv=${_ib_hpp:-$_ib_hdf}
+	[ -n "$_ib_hv" ] || return 0
+	case $_ib_hv in
+	*[!0123456789]* | ?????????*)
+		IB_VAL=''
+		return 1
+		;;
+	esac
+	while :; do
+		case $_ib_hv in
+		0?*) _ib_hv=${_ib_hv#0} ;; # no octal in $(( ))
+		*) break ;;
+		esac
+	done
+	IB_VAL=$_ib_hv
+	[ "$IB_VAL" -le 1800 ] || IB_VAL=1800
+	return 0
+}
+
+# ib_azure_limit HOSTCONF: IB_AZURE_TIMEOUT := the limit Azure really puts
+# on each script: azure_timeout_seconds, or the plugin host's lower one
+# (then IB_AZURE_NOTE says so).  IB_HOST_TIMEOUT_ERR is set when that lower
+# limit cannot hold the pre-script's worst case (6 steps): the run must not freeze.
+ib_azure_limit() {
+	IB_AZURE_TIMEOUT=$S_AZURE_TIMEOUT IB_HOST_TIMEOUT_ERR='' IB_AZURE_NOTE=''
+	if ! ib_host_timeout "$1"; then
+		IB_AZURE_NOTE="WARNING: timeoutInSeconds in $1 is not a plain number; assuming azure_timeout_seconds=$S_AZURE_TIMEOUT"
+		return 0
+	fi
+	[ "$IB_VAL" -lt "$S_AZURE_TIMEOUT" ] || return 0
+	if [ "$IB_VAL" -le $((6 * IB_STEP)) ]; then
+		IB_HOST_TIMEOUT_ERR="timeoutInSeconds=$IB_VAL in $1 is below azure_timeout_seconds=$S_AZURE_TIMEOUT and below the pre-script's worst case of 6 x (call_timeout_seconds + $IB_KILL_GRACE) = $((6 * IB_STEP))s: Azure would stop waiting for the pre-script while it may still freeze"
+		return 0
+	fi
+	IB_AZURE_NOTE="WARNING: $1 caps every script at timeoutInSeconds=$IB_VAL, below azure_timeout_seconds=$S_AZURE_TIMEOUT: the pre-script's deadline is ${IB_VAL}s"
+	IB_AZURE_TIMEOUT=$IB_VAL
 }

@@ -1,7 +1,6 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2034 # IB_* results are read by the scripts that source this
-# irisbackup: run records, process identity, the lock, thawing and the
-# verdict line.  Sourced after common.sh by pre-script.sh, post-script.sh,
+# irisbackup: run records, process identity, the lock and thawing.  Sourced after common.sh by pre-script.sh, post-script.sh,
 # watchdog.sh and install.sh.  POSIX sh (dash).
 #
 # Per-run directory $S_STATE_DIR/runs/<run id>/ (every write is checked):
@@ -9,14 +8,18 @@
 #   runner.proc     "PID START" of the runner process (the extension's PluginHost)
 #   pre.proc watchdog.proc post.proc   "PID START" of each script of the run
 #   start freeze_start                 uptime (centiseconds)
+#   release                            the release directory the run's scripts come from
 #   instances                          the targets, "NAME:product ..."
-#   attempt.NAME.PRODUCT               empty marker, made before NAME's freeze
+#   attempt.KEY                        KEY = NAME.product: empty marker, made before the freeze
 #                                      (a name needs no data block: a full disk still
 #                                      records it, or the freeze is not attempted)
-#   freeze.NAME check.NAME             exit status of those calls
-#   thaw.NAME                          thawed | not-frozen | resumed-early | failed
+#   freeze.KEY check.KEY               exit status of those calls
+#   thaw.KEY                           thawed | not-frozen | resumed-early | failed
+#   landed.KEY                         a call of ours saw that instance's freeze land
 #   pre_result post_result             "<status> <reason> [text]"
 #   post_started watchdog_stop watchdog_fired recovered   markers
+#   settle                             killed freezes may still land: the watchdog
+#                                      watches them until the budget ends
 # $S_STATE_DIR/runners/<boot>.<pid>.<start> names the run a runner process
 # started: the post-script finds ITS run there, whoever holds the lock.
 # Lock: $S_STATE_DIR/lock/ (mkdir is atomic) holding 'run' = run id.
@@ -41,17 +44,26 @@ ib_read() { # FILE -> IB_VAL (first line, empty when missing)
 	IFS= read -r IB_VAL <"$1" || [ -n "$IB_VAL" ]
 }
 
-# ib_put FILE TEXT: write one line; on failure (disk full, read-only) log it and return 1.
+# State writes happen in a subshell: a redirect that fails on a special
+# builtin (`: >FILE`) exits a POSIX shell, and no failed write may ever stop a
+# script before its thaw.  A failure (disk full, out of inodes, read-only) is
+# logged, returns 1 and sets IB_STATE_BAD=1, which turns the verdict into
+# state-write-failed.
+IB_STATE_BAD=0
+
+# ib_put FILE TEXT: write one line, checked.
 ib_put() {
-	printf '%s\n' "$2" 2>/dev/null >"$1" && return 0
-	ib_log "cannot write $1 (disk full or read-only?)"
+	(printf '%s\n' "$2" >"$1") 2>/dev/null && return 0
+	IB_STATE_BAD=1
+	ib_log "cannot write $1 (disk full, out of inodes or read-only?)"
 	return 1
 }
 
 # ib_mark FILE: create an empty marker file, checked.
 ib_mark() {
-	: 2>/dev/null >"$1" && return 0
-	ib_log "cannot create $1 (disk full or read-only?)"
+	(printf '' >"$1") 2>/dev/null && return 0
+	IB_STATE_BAD=1
+	ib_log "cannot create $1 (disk full, out of inodes or read-only?)"
 	return 1
 }
 
@@ -72,6 +84,13 @@ ib_proc_start() {
 	case $1 in Z* | X*) return 1 ;; esac
 	shift 19
 	IB_VAL=$1
+}
+
+# ib_proc_self -> IB_VAL: the PID /proc gives this shell (field 1 of
+# /proc/self/stat, read by the shell itself: no child in between).
+ib_proc_self() {
+	IB_VAL=''
+	IFS=' ' read -r IB_VAL _ib_ps 2>/dev/null </proc/self/stat || :
 }
 
 # ib_proc_alive FILE: the process recorded in FILE ("PID START") still runs.
@@ -197,6 +216,8 @@ ib_spawn_watchdog() {
 }
 
 # ---------------------------------------------------------------- thaw
+# An instance is its product and its name (IRIS and Cache may both have a
+# PROD): every per-instance record is keyed NAME.product.
 # Which instances of a run may be frozen by it: every attempted freeze that
 # did not answer the documented failure (3) - an answer of 5, a killed or
 # hung call, any other code, or no answer recorded - and that no step of
@@ -205,16 +226,42 @@ ib_spawn_watchdog() {
 ib_candidates() {
 	IB_CAND=''
 	for _ib_a in "$1"/attempt.*; do
-		[ -e "$_ib_a" ] || continue
-		_ib_it=${_ib_a##*/attempt.}
-		_ib_nm=${_ib_it%.*} _ib_pr=${_ib_it##*.}
-		ib_valid_name "$_ib_nm" || continue
-		case $_ib_pr in iris | cache) ;; *) continue ;; esac
-		if ib_read "$1/thaw.$_ib_nm"; then
+		ib_attempt_key "$_ib_a" || continue
+		if ib_read "$1/thaw.$_ib_k"; then
 			case $IB_VAL in thawed | not-frozen) continue ;; esac
 		fi
-		if ib_read "$1/freeze.$_ib_nm" && [ "$IB_VAL" = 3 ]; then continue; fi
+		if ib_read "$1/freeze.$_ib_k" && [ "$IB_VAL" = 3 ]; then continue; fi
 		IB_CAND="${IB_CAND:+$IB_CAND }$_ib_nm:$_ib_pr"
+	done
+}
+
+# ib_attempt_key PATH: _ib_k, _ib_nm, _ib_pr of an attempt.NAME.product marker; 1 if unusable.
+ib_attempt_key() {
+	[ -e "$1" ] || return 1
+	_ib_k=${1##*/attempt.}
+	_ib_nm=${_ib_k%.*} _ib_pr=${_ib_k##*.}
+	ib_valid_name "$_ib_nm" || return 1
+	case $_ib_pr in iris | cache) return 0 ;; esac
+	return 1
+}
+
+# ib_unsettled DIR -> IB_UNSET ("NAME:product ..."): attempted freezes whose
+# call was killed or never reported (no status, 124, or killed by a signal)
+# and that no call of this run has seen land.  The server side of such a
+# call can still freeze the instance after a thaw was verified (IRIS in a
+# container behind `docker exec`: killing the client does not stop it), so
+# the watchdog keeps checking them until the budget ends (ib_settle).
+ib_unsettled() {
+	IB_UNSET=''
+	for _ib_a in "$1"/attempt.*; do
+		ib_attempt_key "$_ib_a" || continue
+		[ -e "$1/landed.$_ib_k" ] && continue
+		ib_read "$1/freeze.$_ib_k"
+		case $IB_VAL in
+		'' | 124 | 129 | 1[3456789][0123456789] | 2[012345][0123456789]) ;;
+		*) continue ;;
+		esac
+		IB_UNSET="${IB_UNSET:+$IB_UNSET }$_ib_nm:$_ib_pr"
 	done
 }
 
@@ -226,10 +273,8 @@ ib_wait_inflight() {
 	while :; do
 		_ib_pending=''
 		for _ib_a in "$1"/attempt.*; do
-			[ -e "$_ib_a" ] || continue
-			_ib_nm=${_ib_a##*/attempt.}
-			_ib_nm=${_ib_nm%.*}
-			[ -f "$1/freeze.$_ib_nm" ] || _ib_pending="$_ib_pending $_ib_nm"
+			ib_attempt_key "$_ib_a" || continue
+			[ -f "$1/freeze.$_ib_k" ] || _ib_pending="$_ib_pending $_ib_nm:$_ib_pr"
 		done
 		[ -n "$_ib_pending" ] || return 0
 		ib_now
@@ -276,30 +321,36 @@ ib_resume_cause() {
 #   MODE thaw:  ExternalThaw first (the pre-script's rollback).
 # ExternalThaw failing or hanging -> emergency stat -W; then one verification.
 # At most 4 calls (check mode) or 3 (thaw mode) in sequence.
-# Records DIR/thaw.NAME = thawed | not-frozen | resumed-early | failed (best
-# effort: a full disk must not turn a thaw into a failure) and returns
-# 0 thawed, 2 not-frozen, 3 resumed-early, 1 failed.
+# The thaw comes first; its records (thaw.KEY = thawed | not-frozen |
+# resumed-early | failed, and landed.KEY once a call saw the freeze land)
+# come after and are best effort.  Returns 0 thawed, 2 not-frozen,
+# 3 resumed-early, 1 failed; plus 10 when a record could not be written.
 ib_thaw_one() {
 	_ib_d=$1 _ib_n=$2 _ib_p=$3 _ib_who=$4
-	_ib_o="$_ib_d/out.$_ib_who.$_ib_n"
+	_ib_k="$_ib_n.$_ib_p"
+	_ib_o="$_ib_d/out.$_ib_who.$_ib_k"
+	IB_THAW_LANDED=0
 	if [ "$5" = check ]; then
 		ib_call "$_ib_n" "$_ib_p" "$S_CALL_TIMEOUT" "$_ib_o.check" session "$IB_SUSPENDED_EXPR"
 		_ib_rc=$?
 		case $_ib_rc in
 		3)
-			if ib_read "$_ib_d/freeze.$_ib_n" && [ "$IB_VAL" = 5 ]; then
+			if ib_read "$_ib_d/freeze.$_ib_k" && [ "$IB_VAL" = 5 ]; then
 				ib_resume_cause "$_ib_d"
-				ib_log "instance $_ib_n was no longer suspended when the $_ib_who came to thaw it: $IB_VAL"
-				ib_put "$_ib_d/thaw.$_ib_n" resumed-early || :
-				return 3
+				ib_log "instance $_ib_n:$_ib_p was no longer suspended when the $_ib_who came to thaw it: $IB_VAL"
+				ib_thaw_record resumed-early
+				return $((3 + IB_THAW_BADREC))
 			fi
-			ib_log "instance $_ib_n is not suspended: nothing to thaw"
-			ib_put "$_ib_d/thaw.$_ib_n" not-frozen || :
-			return 2
+			ib_log "instance $_ib_n:$_ib_p is not suspended: nothing to thaw"
+			ib_thaw_record not-frozen
+			return $((2 + IB_THAW_BADREC))
 			;;
-		5) ib_session_thaw "$_ib_n" "$_ib_p" "$_ib_o" ;;
+		5)
+			IB_THAW_LANDED=1
+			ib_session_thaw "$_ib_n" "$_ib_p" "$_ib_o"
+			;;
 		*)
-			ib_explain "$_ib_rc" "$_ib_n" IsWDSuspendedExt "$_ib_o.check"
+			ib_explain "$_ib_rc" "$_ib_n:$_ib_p" IsWDSuspendedExt "$_ib_o.check"
 			ib_emergency_thaw "$_ib_n" "$_ib_p" "$_ib_o"
 			;;
 		esac
@@ -309,20 +360,29 @@ ib_thaw_one() {
 	ib_call "$_ib_n" "$_ib_p" "$S_CALL_TIMEOUT" "$_ib_o.verify" session "$IB_SUSPENDED_EXPR"
 	_ib_rc=$?
 	if [ "$_ib_rc" = 3 ]; then
-		ib_log "instance $_ib_n verified: writes resumed"
-		ib_put "$_ib_d/thaw.$_ib_n" thawed || :
-		return 0
+		ib_log "instance $_ib_n:$_ib_p verified: writes resumed"
+		ib_thaw_record thawed
+		return $((0 + IB_THAW_BADREC))
 	fi
-	ib_explain "$_ib_rc" "$_ib_n" "IsWDSuspendedExt after the thaw" "$_ib_o.verify"
+	ib_explain "$_ib_rc" "$_ib_n:$_ib_p" "IsWDSuspendedExt after the thaw" "$_ib_o.verify"
 	if [ "$_ib_rc" = 5 ]; then
-		ib_log "instance $_ib_n: still suspended after the thaw; it stays frozen until WDSuspendLimit=${S_WDL}s (manual: iris stat $_ib_n -W)"
+		ib_log "instance $_ib_n:$_ib_p: still suspended after the thaw; it stays frozen until WDSuspendLimit=${S_WDL}s (manual: iris stat $_ib_n -W)"
 	elif [ "${IB_STATW_RC-}" = 0 ]; then
-		ib_log "instance $_ib_n: stat -W answered 0 but writes resuming could not be verified (the check failed with exit $_ib_rc); thaw not confirmed"
+		ib_log "instance $_ib_n:$_ib_p: stat -W answered 0 but writes resuming could not be verified (the check failed with exit $_ib_rc); thaw not confirmed"
 	else
-		ib_log "instance $_ib_n: thaw NOT confirmed; it may still be frozen (IRIS resumes by itself after WDSuspendLimit=${S_WDL}s)"
+		ib_log "instance $_ib_n:$_ib_p: thaw NOT confirmed; it may still be frozen (IRIS resumes by itself after WDSuspendLimit=${S_WDL}s)"
 	fi
-	ib_put "$_ib_d/thaw.$_ib_n" failed || :
-	return 1
+	ib_thaw_record failed
+	return $((1 + IB_THAW_BADREC))
+}
+
+# ib_thaw_record RESULT: thaw.KEY (and landed.KEY) of ib_thaw_one, after its calls.
+ib_thaw_record() {
+	IB_THAW_BADREC=0
+	if [ "$IB_THAW_LANDED" = 1 ]; then
+		ib_mark "$_ib_d/landed.$_ib_k" || IB_THAW_BADREC=10
+	fi
+	ib_put "$_ib_d/thaw.$_ib_k" "$1" || IB_THAW_BADREC=10
 }
 
 # ib_session_thaw NAME PRODUCT OUTPREFIX: ExternalThaw, emergency stat -W if it did not answer 5.
@@ -331,34 +391,41 @@ ib_session_thaw() {
 	ib_call "$1" "$2" "$S_CALL_TIMEOUT" "$3.thaw" session "$IB_THAW_EXPR"
 	_ib_trc=$?
 	if [ "$_ib_trc" = 5 ]; then
-		ib_log "ExternalThaw of instance $1 succeeded"
+		ib_log "ExternalThaw of instance $1:$2 succeeded"
+		IB_THAW_LANDED=1
 		return 0
 	fi
-	ib_explain "$_ib_trc" "$1" ExternalThaw "$3.thaw"
+	ib_explain "$_ib_trc" "$1:$2" ExternalThaw "$3.thaw"
 	ib_emergency_thaw "$1" "$2" "$3"
 }
 
 ib_emergency_thaw() { # name product outprefix
 	if [ "$2" = iris ]; then _ib_sw="iris stat $1 -W"; else _ib_sw="ccontrol stat $1 -W"; fi
-	ib_log "instance $1: emergency thaw with '$_ib_sw'"
+	ib_log "instance $1:$2: emergency thaw with '$_ib_sw'"
 	ib_call "$1" "$2" "$S_CALL_TIMEOUT" "$3.statW" stat
 	IB_STATW_RC=$?
-	[ "$IB_STATW_RC" = 0 ] || ib_explain "$IB_STATW_RC" "$1" "$_ib_sw" "$3.statW"
+	[ "$IB_STATW_RC" = 0 ] || ib_explain "$IB_STATW_RC" "$1:$2" "$_ib_sw" "$3.statW"
 }
 
 # ib_thaw_all DIR WHO MODE LIST: thaw LIST ("NAME:product ...") in parallel.
-# Sets IB_THAW_BAD (instances not confirmed thawed) and IB_RESUMED_EARLY.
+# Sets IB_THAW_BAD and IB_RESUMED_EARLY ("NAME:product" items), and
+# IB_STATE_BAD=1 when a thaw's record could not be written.
 ib_thaw_all() {
 	_ib_td=$1 _ib_tw=$2 _ib_tm=$3 _ib_list=$4
 	_ib_pids=''
 	for _ib_it in $_ib_list; do
 		ib_thaw_one "$_ib_td" "${_ib_it%:*}" "${_ib_it#*:}" "$_ib_tw" "$_ib_tm" 3>&- &
-		_ib_pids="$_ib_pids ${_ib_it%:*}=$!"
+		_ib_pids="$_ib_pids $_ib_it=$!"
 	done
 	IB_THAW_BAD='' IB_RESUMED_EARLY=''
 	for _ib_pd in $_ib_pids; do
 		wait "${_ib_pd#*=}"
-		case $? in
+		_ib_rc=$?
+		if [ "$_ib_rc" -ge 10 ]; then
+			IB_STATE_BAD=1
+			_ib_rc=$((_ib_rc - 10))
+		fi
+		case $_ib_rc in
 		0 | 2) ;;
 		3) IB_RESUMED_EARLY="$IB_RESUMED_EARLY ${_ib_pd%=*}" ;;
 		*) IB_THAW_BAD="$IB_THAW_BAD ${_ib_pd%=*}" ;;
@@ -366,30 +433,57 @@ ib_thaw_all() {
 	done
 }
 
-# ---------------------------------------------------------------- verdict
-# ib_verdict VERDICT REASON "NAME:product ...": one syslog line for issue 12's
-# alerts (format in docs/hooks.md), also copied to our log.  Called only after
-# every thaw of the script, so it never lengthens a freeze; a missing or
-# failing logger is logged and ignored (bounded by timeout).
-ib_verdict() {
-	_ib_names=''
-	for _ib_it in $3; do
-		_ib_names="${_ib_names:+$_ib_names,}\"${_ib_it%%:*}\""
+# ib_settle DIR WHO: until every unsettled freeze of the run (ib_unsettled)
+# was seen to land and was thawed, or until the freeze budget ends: once a
+# second, all at once, check each and thaw it the moment it is not verified
+# unsuspended (ib_settle_one).  A round lasts at most 4 steps, so the last
+# one ends within the watchdog's worst case past the budget.  IB_LATE :=
+# instances whose late freeze landed and were thawed; IB_THAW_BAD as ib_thaw_all.
+ib_settle() {
+	IB_LATE='' IB_UNSET='' IB_THAW_BAD=''
+	ib_read "$1/start"
+	case $IB_VAL in
+	'' | *[!0123456789]*) ib_now; IB_VAL=$IB_NOW ;;
+	esac
+	_ib_until=$((IB_VAL + S_BUDGET * 100))
+	while :; do
+		ib_unsettled "$1"
+		[ -n "$IB_UNSET" ] || break
+		_ib_pids='' IB_THAW_BAD=''
+		for _ib_it in $IB_UNSET; do
+			ib_settle_one "$1" "${_ib_it%:*}" "${_ib_it#*:}" "$2" 3>&- &
+			_ib_pids="$_ib_pids $_ib_it=$!"
+		done
+		for _ib_pd in $_ib_pids; do
+			wait "${_ib_pd#*=}"
+			_ib_rc=$?
+			[ "$_ib_rc" -lt 10 ] || IB_STATE_BAD=1
+			case $((_ib_rc % 10)) in
+			4) ;;
+			0) IB_LATE="$IB_LATE ${_ib_pd%=*}" ;;
+			*) IB_THAW_BAD="$IB_THAW_BAD ${_ib_pd%=*}" ;;
+			esac
+		done
+		ib_now
+		[ "$IB_NOW" -lt "$_ib_until" ] || break
+		sleep 1
 	done
-	_ib_json="{\"v\":1,\"event\":\"verdict\",\"run\":\"$IB_RUN\",\"script\":\"${IB_SCRIPT%-script}\",\"version\":\"$S_VERSION\",\"instances\":[$_ib_names],\"verdict\":\"$1\",\"reason\":\"$2\"}"
-	_ib_sev=err
-	[ "$1" = application-consistent ] && _ib_sev=notice
-	ib_log "verdict $_ib_json"
-	if ! command -v logger >/dev/null 2>&1; then
-		ib_log "logger not found on PATH $PATH: verdict not sent to syslog"
-		return 0
-	fi
-	if [ "${IB_HAVE_TIMEOUT-1}" = 1 ]; then
-		timeout -k 1 5 logger -t irisbackup -p "user.$_ib_sev" -- "$_ib_json" </dev/null >/dev/null 2>&1 3>&-
-	else
-		logger -t irisbackup -p "user.$_ib_sev" -- "$_ib_json" </dev/null >/dev/null 2>&1 3>&-
-	fi
-	_ib_lrc=$?
-	[ "$_ib_lrc" = 0 ] || ib_log "logger failed (exit $_ib_lrc): verdict not sent to syslog"
-	return 0
+	[ -z "$IB_UNSET" ] || ib_log "the killed freeze of $IB_UNSET did not land within the freeze budget (${S_BUDGET}s); IRIS resumes by itself after WDSuspendLimit=${S_WDL}s if it lands later"
+}
+
+# ib_settle_one DIR NAME PRODUCT WHO: one check; suspended (it landed) or
+# unknown: thaw (ExternalThaw, stat -W, verification), then record landed.KEY
+# when the check saw it frozen.  Returns 4 (+10) not known to have landed,
+# else as ib_thaw_one in thaw mode.
+ib_settle_one() {
+	ib_call "$2" "$3" "$S_CALL_TIMEOUT" /dev/null session "$IB_SUSPENDED_EXPR"
+	_ib_src=$?
+	[ "$_ib_src" = 3 ] && return 4
+	ib_log "instance $2:$3: its killed freeze has landed (or cannot be checked: exit $_ib_src): thawing it"
+	ib_thaw_one "$1" "$2" "$3" "$4" thaw
+	_ib_src2=$?
+	# Thawed, but the check could not tell whether it had landed: keep watching.
+	[ "$_ib_src" = 5 ] || [ "$((_ib_src2 % 10))" != 0 ] || return $((_ib_src2 - _ib_src2 % 10 + 4))
+	ib_mark "$1/landed.$2.$3" || [ "$_ib_src2" -ge 10 ] || _ib_src2=$((_ib_src2 + 10))
+	return "$_ib_src2"
 }

@@ -83,7 +83,7 @@ def test_ours_freezes_every_instance_in_parallel_before_the_snapshot(rig, monkey
     res, d = seen["res"], rig.double
     freezes, thaws = d.events("freeze"), d.events("thaw")
     assert sorted(e.name for e in freezes) == sorted(e.name for e in thaws) == rig.names
-    assert res.snapshot.frozen_at_start == {n: True for n in rig.names}
+    assert res.snapshot.frozen_at_start == {f"{n}:iris": True for n in rig.names}
     assert all(e.t <= res.snapshot.started for e in freezes)
     assert all(e.t >= res.snapshot.ended for e in thaws)
     # Parallel: every freeze call had started before the first one completed.

@@ -18,6 +18,10 @@ real one does:
   10, capped at 1800); the host sleeps one poll before each check of the
   thread, at most ``int(timeout / poll) + 2`` times - so every phase lasts at
   least one poll, usually two; a timed-out script is NOT killed;
+* honours <root>/etc/azure/VMSnapshotPluginHost.conf as PluginHost.py does: its [pre_post]
+  timeoutInSeconds (min with 1800; 1800 without the file) caps the plugin config's, and the host
+  waits int(host timeout / poll) + 2 polls; a host config with loose permissions (314) or a value
+  int() refuses (304) runs no script;
 * takes the snapshot if the pre-script succeeded or continueBackupOnFailure;
 * always runs the post-script afterwards (unless told to simulate an
   extension that died).
@@ -36,6 +40,7 @@ shell: ``python azure_runner.py ROOT --double DIR [--snapshot-seconds S]``
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import select
@@ -272,10 +277,11 @@ def run_script(path: str, params: list, timeout: float, *, env: dict | None = No
                poll_seconds: float = DEFAULT_POLL_SECONDS, kill_after: float | None = None,
                kill_when: Callable[[], bool] | None = None,
                kill_group: bool = False, fail_code: int = 300, timeout_code: int = 308,
-               pipe_eof_wait: float = 1.0, clock: Clock = REAL) -> ScriptResult:
-    """One script as PluginHost + ScriptRunner run it: a thread starts and polls the script, the
-    host sleeps one poll, then checks whether the thread completed, at most
-    int(timeout / poll) + 2 times. Never kills the script on timeout.
+               pipe_eof_wait: float = 1.0, clock: Clock = REAL, host_timeout: float | None = None) -> ScriptResult:
+    """One script as PluginHost + ScriptRunner run it: a thread starts and polls the script for
+    `timeout` (ScriptRunner's: min of the plugin config's and the host's), the host sleeps one poll,
+    then checks whether the thread completed, at most int(host_timeout / poll) + 2 times (the host's
+    own timeout; `timeout` when not given). Never kills the script on timeout.
 
     kill_after=S kills the script (kill_group: its whole session) S seconds after the start, and
     kill_when=PREDICATE as soon as PREDICATE() is true (checked every 10 ms of wall time, e.g. "its
@@ -291,7 +297,7 @@ def run_script(path: str, params: list, timeout: float, *, env: dict | None = No
         killer = _Killer(worker.proc, kill_group, res, kill_when, clock,
                          None if kill_after is None else res.started + kill_after)
     worker.start()
-    for _ in range(int(timeout / poll_seconds) + 2):
+    for _ in range(int((timeout if host_timeout is None else host_timeout) / poll_seconds) + 2):
         clock.sleep(poll_seconds)
         if worker.completed.is_set():
             break
@@ -343,22 +349,51 @@ class _Killer(threading.Thread):
 
 
 def take_snapshot(double: IrisDouble | None, seconds: float, clock: Clock = REAL,
-                  until: Callable[[], bool] | None = None) -> SnapshotResult:
+                  until: Callable[[], bool] | None = None, during=None) -> SnapshotResult:
+    """during: called (no arguments) once the snapshot has started - a fault injected mid-backup."""
     snap = SnapshotResult(taken=True, started=clock.now())
-    names = double.running_instances() if double else []
-    snap.instances = names
-    snap.frozen_at_start = {n: double.is_frozen(n) for n in names} if double else {}
+    targets = double.running_targets() if double else []
+    snap.instances = [f"{n}:{p}" for n, p in targets]
+    snap.frozen_at_start = {f"{n}:{p}": double.is_frozen(n, p) for n, p in targets}
+    if during is not None:
+        during()
     if seconds > 0:
         clock.sleep(seconds)
     if until is not None:
         _wait_until(until, 60.0)
-    snap.frozen_at_end = {n: double.is_frozen(n) for n in names} if double else {}
+    snap.frozen_at_end = {f"{n}:{p}": double.is_frozen(n, p) for n, p in targets}
     snap.ended = clock.now()
     if double:
         for e in double.events():
             if e.kind in ("thaw", "stat-W", "auto-thaw") and snap.started <= e.t <= snap.ended:
-                snap.thaw_events_during.append(f"{e.name} {e.kind}")
+                snap.thaw_events_during.append(f"{e.name}:{e.product} {e.kind}")
     return snap
+
+
+HOST_CONFIG_REL = "etc/azure/VMSnapshotPluginHost.conf"
+HOST_TIMEOUT_CAP = 1800
+
+
+def host_timeout(root: os.PathLike | str) -> tuple[int | None, str | None]:
+    """PluginHost.pre_check / load_modules: /etc/azure/VMSnapshotPluginHost.conf when it is a file
+    (else the extension's bundled copy: 1800); root-owned, the group and other digits of its mode 0
+    or 4, else error 314 and no script runs; ConfigParser, timeoutInSeconds of [pre_post] (a value
+    int() refuses: 304), min() with 1800. Only the timeout is honoured: the plugin list stays ours."""
+    path = Path(root) / HOST_CONFIG_REL
+    if not path.is_file():
+        return HOST_TIMEOUT_CAP, None
+    st = path.stat()
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid != 0 or (mode >> 3) & 0o7 not in (0, 4) or mode & 0o7 not in (0, 4):
+        return None, f"314 plugin host config permissions (uid {st.st_uid}, mode {mode:04o})"
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path)
+        if parser.has_option("pre_post", "timeoutInSeconds"):
+            return min(int(parser.get("pre_post", "timeoutInSeconds")), HOST_TIMEOUT_CAP), None
+    except (configparser.Error, ValueError) as e:
+        return None, f"304 plugin host config unparsable: {e}"
+    return HOST_TIMEOUT_CAP, None
 
 
 def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
@@ -368,7 +403,7 @@ def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
                post_after: Callable[[], bool] | None = None,
                snapshot_until: Callable[[], bool] | None = None,
                poll_seconds: float | None = None, env: dict | None = None,
-               pipe_eof_wait: float = 1.0) -> BackupResult:
+               pipe_eof_wait: float = 1.0, during_snapshot=None) -> BackupResult:
     """One Azure backup of the VM laid out under ``root``, pre and post from threads of this process.
 
     poll_seconds=None polls as the plugin config says (ScriptsExecutionPollTimeSeconds, default 3);
@@ -377,7 +412,8 @@ def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
     kill_pre_after=S kills the pre-script (its pid, or its whole session with
     kill_pre_group) S seconds after it started, kill_pre_when=PREDICATE as soon as it holds;
     snapshot_until=PREDICATE makes the snapshot last (after snapshot_seconds) until it holds, within
-    60 s of wall time (e.g. until another runner's backup is done);
+    60 s of wall time (e.g. until another runner's backup is done); during_snapshot() is called as
+    the snapshot starts;
     post_after=PREDICATE starts the post-script only once PREDICATE holds (within 60 s of wall time):
     a runner whose next look comes late, e.g. while the pre-script's freeze call is in flight. Seconds are those of the scripts' clock (env's
     IRISBACKUP_TEST_TIME_SCALE, clock.py).
@@ -387,13 +423,15 @@ def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
     clock = Clock(scale_of(env))
     result = BackupResult(started=clock.now())
     cfg, err = check_config(root)
+    host, host_err = host_timeout(root)
+    err = host_err or err
     if err:
         result.config_error = err
         result.outcome = FS
         result.snapshot = take_snapshot(double, snapshot_seconds, clock)
         result.ended = clock.now()
         return result
-    timeout = min(int(cfg.get("timeoutInSeconds", 10)), 1800)
+    timeout = min(int(cfg.get("timeoutInSeconds", 10)), host)
     cont = bool(cfg.get("continueBackupOnFailure", True))
     poll = poll_seconds_of(cfg) if poll_seconds is None else poll_seconds
     result.timeout_seconds, result.continue_on_failure, result.poll_seconds = timeout, cont, poll
@@ -401,14 +439,14 @@ def run_backup(root: os.PathLike | str, double: IrisDouble | None = None, *,
     result.pre = run_script(cfg["preScriptLocation"], cfg.get("preScriptParams", []), timeout,
                             env=env, poll_seconds=poll, kill_after=kill_pre_after, kill_when=kill_pre_when,
                             kill_group=kill_pre_group, fail_code=300, timeout_code=308,
-                            pipe_eof_wait=pipe_eof_wait, clock=clock)
+                            pipe_eof_wait=pipe_eof_wait, clock=clock, host_timeout=host)
     if result.pre.ok or cont:
-        result.snapshot = take_snapshot(double, snapshot_seconds, clock, snapshot_until)
+        result.snapshot = take_snapshot(double, snapshot_seconds, clock, snapshot_until, during_snapshot)
     if post_runs:
         if post_after is not None:
             _wait_until(post_after, 60.0)
         result.post = run_script(cfg["postScriptLocation"], cfg.get("postScriptParams", []),
-                                 timeout, env=env, poll_seconds=poll,
+                                 timeout, env=env, poll_seconds=poll, host_timeout=host,
                                  fail_code=301, timeout_code=309, pipe_eof_wait=pipe_eof_wait,
                                  clock=clock)
     if result.pre.ok and result.post.ok and result.snapshot.taken:

@@ -31,6 +31,7 @@ class Event:
     name: str
     kind: str  # freeze, freeze-fail, thaw, thaw-fail, stat-W, auto-thaw, login-denied
     detail: str = ""
+    product: str = ""  # iris | cache: an instance is its product and its name
 
 
 class IrisDouble:
@@ -59,12 +60,18 @@ class IrisDouble:
             (self.dir / f).touch()
 
     # ------------------------------------------------------------ setup
-    def _idir(self, name: str) -> Path:
-        return self.dir / "instances" / name
+    def _idir(self, name: str, product: str | None = None) -> Path:
+        """instances/<product>/<name>; without a product, the one instance of that name."""
+        if product is not None:
+            return self.dir / "instances" / product / name
+        found = [d for d in (self.dir / "instances").glob(f"*/{name}") if (d / "product").exists()]
+        if len(found) != 1:
+            raise ValueError(f"instance {name!r}: {len(found)} instances of that name; give the product")
+        return found[0]
 
     def add_instance(self, name: str, product: str = "iris", status: str = "running",
                      auth: str = "os", credentials: tuple[str, str] | None = None) -> None:
-        d = self._idir(name)
+        d = self._idir(name, product)
         d.mkdir(parents=True, exist_ok=True)
         (d / "product").write_text(product + "\n")
         (d / "status").write_text(status + "\n")
@@ -72,15 +79,16 @@ class IrisDouble:
         if credentials is not None:
             (d / "credentials").write_text(f"{credentials[0]}\n{credentials[1]}\n")
 
-    def set_status(self, name: str, status: str) -> None:
-        (self._idir(name) / "status").write_text(status + "\n")
+    def set_status(self, name: str, status: str, product: str | None = None) -> None:
+        (self._idir(name, product) / "status").write_text(status + "\n")
 
-    def set_behaviour(self, name: str, op: str, behaviour: str | None) -> None:
+    def set_behaviour(self, name: str, op: str, behaviour: str | None, product: str | None = None) -> None:
         """op in OPS; behaviour 'fail' | 'hang' | 'hang-if-frozen' | 'delay <s>' | 'exit <code>' |
-        'landexit <code>' | None."""
+        'landexit <code>' | 'serverlate <s>' (freeze: the client hangs, a server side lands it <s>
+        after the call) | None."""
         if op not in OPS:
             raise ValueError(f"unknown op {op!r}")
-        _set_behaviour_file(self._idir(name) / f"op.{op}", behaviour)
+        _set_behaviour_file(self._idir(name, product) / f"op.{op}", behaviour)
 
     def set_qlist_behaviour(self, behaviour: str | None) -> None:
         _set_behaviour_file(self.dir / "op.qlist", behaviour)
@@ -89,59 +97,72 @@ class IrisDouble:
         with open(self.dir / f"qlist.extra.{product}", "a", encoding="utf-8") as f:
             f.write(line + "\n")
 
-    def freeze(self, name: str, wd_limit: int = 0, eft: int = 0) -> None:
+    def freeze(self, name: str, wd_limit: int = 0, eft: int = 0, product: str | None = None) -> None:
         """Freeze an instance as if someone else had (not through the hooks)."""
         t = round(self.clock.now() * 100)
-        (self._idir(name) / "frozen").write_text(f"{t} {wd_limit} {eft}\n")
+        (self._idir(name, product) / "frozen").write_text(f"{t} {wd_limit} {eft}\n")
 
     # ------------------------------------------------------------ state
+    def targets(self) -> list[tuple[str, str]]:
+        """Every instance as (name, product)."""
+        return sorted((d.name, d.parent.name) for d in (self.dir / "instances").glob("*/*")
+                      if (d / "product").exists())
+
     def instances(self) -> dict[str, str]:
-        out = {}
-        for d in sorted((self.dir / "instances").iterdir()):
-            if (d / "product").exists():
-                out[d.name] = (d / "product").read_text().strip()
-        return out
+        """name -> product (for VMs without two instances of one name; see targets())."""
+        return {name: product for name, product in self.targets()}
+
+    def running_targets(self) -> list[tuple[str, str]]:
+        """Instances that are up (a snapshot must find them frozen): running or sign-on inhibited."""
+        return [(n, p) for n, p in self.targets()
+                if (self._idir(n, p) / "status").read_text().strip().startswith(("running", "sign-on inhibited"))]
 
     def running_instances(self) -> list[str]:
-        """Instances that are up (a snapshot must find them frozen): running or sign-on inhibited."""
-        return [n for n in self.instances()
-                if (self._idir(n) / "status").read_text().strip().startswith(("running", "sign-on inhibited"))]
+        return [n for n, _ in self.running_targets()]
 
-    def is_frozen(self, name: str) -> bool:
+    def is_frozen(self, name: str, product: str | None = None) -> bool:
         """Frozen now, with the WDSuspendLimit auto-thaw applied (read-only)."""
         try:
-            t, wdl, _eft = (self._idir(name) / "frozen").read_text().split()[:3]
+            t, wdl, _eft = (self._idir(name, product) / "frozen").read_text().split()[:3]
         except (FileNotFoundError, ValueError):
             return False  # absent, or "none": thawed
         if int(wdl) and round(self.clock.now() * 100) >= int(t) + int(wdl) * 100:
             return False
         return True
 
+    def frozen_targets(self) -> list[tuple[str, str]]:
+        return [(n, p) for n, p in self.targets() if self.is_frozen(n, p)]
+
     def frozen_instances(self) -> list[str]:
-        return [n for n in self.instances() if self.is_frozen(n)]
+        return [n for n, _ in self.frozen_targets()]
 
     def all_frozen(self, names: list[str] | None = None) -> bool:
-        names = self.running_instances() if names is None else names
+        if names is None:
+            targets = self.running_targets()
+            return bool(targets) and all(self.is_frozen(n, p) for n, p in targets)
         return bool(names) and all(self.is_frozen(n) for n in names)
 
     def wait_all_thawed(self, timeout: float, poll: float = 0.05) -> bool:
         """Wait at most timeout wall seconds (a bound on the wait, not on the hooks)."""
         deadline = time.monotonic() + timeout
         while True:
-            if not self.frozen_instances():
+            if not self.frozen_targets():
                 return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(poll)
 
-    def events(self, kind: str | None = None, name: str | None = None) -> list[Event]:
+    def events(self, kind: str | None = None, name: str | None = None,
+               product: str | None = None) -> list[Event]:
         out = []
         for line in (self.dir / "events").read_text().splitlines():
             parts = line.split(" ", 3)
             if len(parts) < 3:
                 continue
-            e = Event(int(parts[0]) / 100.0, parts[1], parts[2], parts[3] if len(parts) > 3 else "")
-            if (kind is None or e.kind == kind) and (name is None or e.name == name):
+            who, _, prod = parts[1].partition(":")
+            e = Event(int(parts[0]) / 100.0, who, parts[2], parts[3] if len(parts) > 3 else "", prod)
+            if ((kind is None or e.kind == kind) and (name is None or e.name == name)
+                    and (product is None or e.product == product)):
                 out.append(e)
         return sorted(out, key=lambda e: e.t)
 

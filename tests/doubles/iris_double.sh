@@ -4,23 +4,28 @@
 # about a millisecond.  State lives in a directory: $IRIS_DOUBLE_DIR, or the
 # parent of the directory holding the command (<dir>/bin/iris -> <dir>).
 #
-#   <dir>/instances/<NAME>/product      iris | cache
-#   <dir>/instances/<NAME>/status       running | down | any other qlist status text, printed as is
+# An instance is its product and its name (IRIS and Cache may both have a PROD):
+#   <I> = <dir>/instances/<PRODUCT>/<NAME>/   PRODUCT iris | cache
+#   <I>/product      iris | cache
+#   <I>/status       running | down | any other qlist status text, printed as is
 #                                       ("sign-on inhibited", "sign-on inhibited:primary transition");
 #                                       sessions work while it starts with running or sign-on inhibited
-#   <dir>/instances/<NAME>/auth         os (default) | password
-#   <dir>/instances/<NAME>/credentials  username line, password line
-#   <dir>/instances/<NAME>/frozen       "<uptime_cs> <WDSuspendLimit> <ExternalFreezeTimeOut>" while
+#   <I>/auth         os (default) | password
+#   <I>/credentials  username line, password line
+#   <I>/frozen       "<uptime_cs> <WDSuspendLimit> <ExternalFreezeTimeOut>" while
 #                                       frozen; absent or "none" when not (no rm: a call stays cheap)
-#   <dir>/instances/<NAME>/op.<OP>      behaviour for OP in freeze thaw suspended stat login:
+#   <I>/op.<OP>      behaviour for OP in freeze thaw suspended stat login:
 #                                       fail | hang | delay <seconds> | exit <code> |
 #                                       landexit <code> (do the operation, then exit with <code>:
 #                                       a call killed by a signal after its effect landed) |
 #                                       hang-if-frozen (hang while NAME is frozen, else go on:
-#                                       for suspended, thaw, stat - "hangs once the freeze landed")
+#                                       for suspended, thaw, stat - "hangs once the freeze landed") |
+#                                       serverlate <seconds> (freeze only: the client hangs until it is
+#                                       killed, the server side - its own session, as behind `docker
+#                                       exec` - lands the freeze <seconds> after the call started)
 #   <dir>/op.qlist                      behaviour of qlist (same words)
 #   <dir>/qlist.extra.<product>         raw lines appended to that product's qlist
-#   <dir>/events                        "<uptime_cs> <NAME> <event> [detail]"
+#   <dir>/events                        "<uptime_cs> <NAME>:<PRODUCT> <event> [detail]"
 #   <dir>/calls                         "<uptime_cs> <argv...>" (tab separated)
 #   <dir>/clock_scale                   K: every uptime_cs is /proc/uptime x K (the tests' fast
 #                                       clock, tests/doubles/clock.py); absent: 1
@@ -43,6 +48,16 @@ now() {
 	f=${f#0}
 	NOW=$(((s * 100 + f) * K))
 }
+
+# The server side of a serverlate freeze: `<cmd> __land DIR NAME PRODUCT WDL EFT SECONDS`.
+if [ "${1-}" = __land ]; then
+	sleep "$7"
+	I=$2
+	now
+	printf '%s %s %s\n' "$NOW" "$5" "$6" >"$I/frozen"
+	printf '%s %s:%s freeze WDSuspendLimit=%s ExternalFreezeTimeOut=%s server-side-late\n' "$NOW" "$3" "$4" "$5" "$6" >>"$D/events"
+	exit 0
+fi
 now
 {
 	printf '%s\t%s' "$NOW" "$me"
@@ -50,9 +65,9 @@ now
 	printf '\n'
 } >>"$D/calls"
 
-event() { # name event [detail]
+event() { # name event [detail]  (product: $P, set by instance)
 	now
-	printf '%s %s %s\n' "$NOW" "$1" "$2${3:+ $3}" >>"$D/events"
+	printf '%s %s:%s %s\n' "$NOW" "$1" "$P" "$2${3:+ $3}" >>"$D/events"
 }
 
 behave() { # file: apply fail/hang/delay/exit; returns normally to proceed
@@ -68,10 +83,12 @@ behave() { # file: apply fail/hang/delay/exit; returns normally to proceed
 	delay) sleep "$arg" ;;
 	exit) exit "$arg" ;;
 	landexit) LANDEXIT=$arg ;;
+	serverlate) SERVERLATE=$arg ;;
 	esac
 	return 0
 }
-LANDEXIT=''
+LANDEXIT='' SERVERLATE='' P=''
+
 
 # done_exit CODE: exit CODE, or the landexit code when one is set.
 done_exit() {
@@ -88,7 +105,7 @@ up() {
 
 # frozen NAME: 0 when frozen now; applies the WDSuspendLimit auto-thaw.
 frozen() {
-	fz="$D/instances/$1/frozen"
+	fz="$I/frozen"
 	[ -f "$fz" ] || return 1
 	read -r t wdl _eft <"$fz" || return 1
 	[ "$t" != none ] || return 1
@@ -99,7 +116,7 @@ frozen() {
 			# First one to notice records the auto-thaw (noclobber marker).
 			if (set -C && : >"$fz.auto.$t") 2>/dev/null; then
 				printf 'none\n' >"$fz"
-				printf '%s %s auto-thaw WDSuspendLimit=%s\n' "$lim" "$1" "$wdl" >>"$D/events"
+				printf '%s %s:%s auto-thaw WDSuspendLimit=%s\n' "$lim" "$1" "$P" "$wdl" >>"$D/events"
 			fi
 			return 1
 		fi
@@ -111,10 +128,9 @@ qlist() { # product
 	if [ -f "$D/op.qlist" ]; then
 		behave "$D/op.qlist" || exit 1
 	fi
-	for dir in "$D"/instances/*; do
-		[ -d "$dir" ] || continue
-		read -r p <"$dir/product"
-		[ "$p" = "$1" ] || continue
+	for dir in "$D/instances/$1"/*; do
+		[ -f "$dir/product" ] || continue
+		p=$1
 		read -r st <"$dir/status"
 		n=${dir##*/}
 		case $st in
@@ -129,14 +145,9 @@ qlist() { # product
 	exit 0
 }
 
-instance() { # name product -> I (dir) or exit 1
-	I="$D/instances/$1"
-	if [ ! -d "$I" ] || [ ! -f "$I/product" ]; then
-		echo "Instance '$1' not found"
-		exit 1
-	fi
-	read -r p <"$I/product"
-	if [ "$p" != "$2" ]; then
+instance() { # name product -> I (dir), P (product) or exit 1
+	I="$D/instances/$2/$1" P=$2
+	if [ ! -f "$I/product" ]; then
 		echo "Instance '$1' not found"
 		exit 1
 	fi
@@ -202,6 +213,11 @@ session() { # name product namespace expr
 		eft=${8-}
 		wdl=${11-}
 		behave "$I/op.freeze" || { event "$name" freeze-fail; exit 3; }
+		if [ -n "$SERVERLATE" ]; then
+			setsid "$0" __land "$I" "$name" "$P" "${wdl:-0}" "${eft:-0}" "$SERVERLATE" </dev/null >/dev/null 2>&1 &
+			sleep 120
+			exit 1
+		fi
 		if frozen "$name"; then
 			echo "ExternalFreeze: system is already frozen"
 			event "$name" freeze-fail already-frozen

@@ -92,7 +92,7 @@ def test_instance_down_named(vm):
     res = vm.backup()
     assert res.pre.exit_code == 1 and res.outcome != "application-consistent"
     assert not frozen_events(vm), "nothing may be frozen when an instance is down"
-    assert "CACHE(unreachable)" in vm.log()
+    assert "CACHE:cache(unreachable)" in vm.log()
     invariants.check(vm, res, expect=[("pre", "not-consistent", "instance-not-up")])
 
 
@@ -147,7 +147,7 @@ def test_login_prompt_that_hangs_is_bounded(vm):
     res = vm.backup()
     assert res.pre.exit_code == 1 and not res.pre.timed_out
     assert not frozen_events(vm)
-    assert "IRIS: no answer within 1s (hung, or waiting at a login prompt)" in vm.log()
+    assert "IRIS:iris: no answer within 1s (hung, or waiting at a login prompt)" in vm.log()
     invariants.check(vm, res)
 
 

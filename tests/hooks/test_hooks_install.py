@@ -254,7 +254,7 @@ BAD = [
     ("credentials_file=/etc/a b", "credentials_file", "absolute path"),
     ("instances=IRIS", "instances", "NAME:iris or NAME:cache"),
     ("instances=IRIS:mysql", "instances", "'iris' or 'cache'"),
-    ("instances=IRIS:iris IRIS:cache", "instances", "each instance name once"),
+    ("instances=IRIS:iris IRIS:iris", "instances", "each NAME:product once"),
     ("instances=IRIS:iris:x", "instances", "NAME:iris"),
     ("instances=9IRIS:iris", "instances", "^[A-Za-z]"),
     ("instances=IRIS:iris;reboot", "instances", "'IRIS:iris;reboot'"),
@@ -315,7 +315,7 @@ def test_self_check_failure_fails_install_with_reason(vm):
     p = vm.install(None, check=False, instances="IRIS:iris CACHE:cache")
     assert p.returncode == 3
     assert "self-check FAILED, nothing installed" in p.stderr
-    assert "instance CACHE is not reachable" in p.stderr
+    assert "instance CACHE:cache is not reachable" in p.stderr
     assert not vm.config_path.exists() and not (vm.base_dir / "releases").exists()
 
 
