@@ -59,11 +59,10 @@ if [ "${1-}" = __land ]; then
 	exit 0
 fi
 now
-{
-	printf '%s\t%s' "$NOW" "$me"
-	for a in "$@"; do printf '\t%s' "$a"; done
-	printf '\n'
-} >>"$D/calls"
+# One write per line (O_APPEND): calls of the watchdog and of the scripts never interleave in a line.
+line="$NOW	$me"
+for a in "$@"; do line="$line	$a"; done
+printf '%s\n' "$line" >>"$D/calls"
 
 event() { # name event [detail]  (product: $P, set by instance)
 	now

@@ -482,7 +482,7 @@ def test_a_failing_or_hanging_logger_changes_nothing(vm, behaviour):
     assert res.outcome == "application-consistent" and not res.post.timed_out
     log = vm.log()
     post = log[log.index("post-script start"):]
-    assert post.index("verdict {") > max(post.index(f"ExternalThaw of instance {n} succeeded") for n in ("IRIS", "CACHE")), \
+    assert post.index("verdict {") > max(post.index(f"ExternalThaw of instance {n} succeeded") for n in ("IRIS:iris", "CACHE:cache")), \
         "the verdict is sent after the thaw, never inside the window"
     assert '"verdict":"application-consistent"' in log, "the verdict stays in the hooks' own log"
     assert ("logger failed (exit 1)" if behaviour == "fail" else "logger failed (exit 124)") in log

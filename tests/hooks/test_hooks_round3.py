@@ -17,7 +17,6 @@ from pathlib import Path
 import invariants
 import pytest
 from hooklib import FAST, HOOKS, VM, settings_text
-from iris_double import uptime
 from test_hooks_install import staged_copy
 
 from components.settings import HookSettings
@@ -129,7 +128,7 @@ def test_3_uninstall_of_the_release_a_run_uses_waits_for_the_run(vm, tmp_path):
         new = staged_copy(tmp_path, "9.9.9", "new")
         uninstall["install"] = _install_during_a_run(vm, new)
         uninstall["p"] = vm.install_sh("--uninstall", bundle=HOOKS)
-        uninstall["ended"] = uptime()
+        uninstall["ended"] = vm.clock.now()
 
     worker = threading.Thread(target=replace_bundle)
     res = vm.backup(snapshot_seconds=3, during_snapshot=worker.start)
@@ -328,21 +327,22 @@ def test_systemd_killing_the_agents_cgroup_is_recovered_by_the_next_backup(vm, t
         agent = subprocess.Popen(
             ["sh", "-c", f'echo $$ >{group}/cgroup.procs && exec "$@"', "sh", sys.executable,
              str(Path(invariants.__file__).parents[1] / "doubles" / "azure_runner.py"), str(vm.root),
-             "--double", str(vm.double.dir), "--snapshot-seconds", "30"],
+             "--double", str(vm.double.dir), "--snapshot-seconds", "30",
+             *[f"--env={k}={v}" for k, v in {**vm.clock_env(), **vm.extra_env}.items()]],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert vm.wait_for(lambda: vm.double.all_frozen() and vm.runs() and (vm.runs()[0] / "watchdog.proc").exists(), 10)
         watchdog = int((vm.runs()[0] / "watchdog.proc").read_text().split()[0])
         (group / "cgroup.kill").write_text("1\n")
         agent.wait(10)
         assert vm.wait_for(lambda: not Path(f"/proc/{watchdog}").exists(), 5), "the watchdog died with the cgroup"
-        frozen_at = uptime()
+        frozen_at = vm.clock.now()
         assert vm.double.all_frozen()
     finally:
         vm.wait_for(lambda: not (group / "cgroup.procs").read_text().strip(), 5)
         group.rmdir()
     recovery = vm.backup()
     assert recovery.pre.exit_code == 1
-    assert vm.wait_thawed(10) and uptime() < frozen_at + FAST["wd_suspend_limit_seconds"] - 5
+    assert vm.wait_thawed(10) and vm.clock.now() < frozen_at + FAST["wd_suspend_limit_seconds"] - 5
     assert not vm.double.events("auto-thaw"), "thawed by the next backup, not by IRIS's own limit"
     again = vm.backup()
     assert again.outcome == "application-consistent", vm.log()
