@@ -6,6 +6,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from components.backup_stack import declare_backup_stack, required_secret_keys
 from components.hook_bundle import load_bundle
 from components.settings import CONFIG_KEY, SettingsError, missing_settings_message, parse_settings
+from components.settings_mirror import mirror_warnings
 
 config = pulumi.Config()
 raw_settings = config.get_object(CONFIG_KEY)
@@ -18,6 +19,8 @@ except SettingsError as error:
     # RunError: Pulumi prints the message without a traceback, and nothing is declared.
     count = len(error.problems)
     raise pulumi.RunError(f"invalid stack settings ({count} problem{'' if count == 1 else 's'}):\n{error}") from None
+for warning in mirror_warnings(settings):  # worth knowing, not refused (docs/mirror.md)
+    pulumi.log.warn(warning)
 
 missing = sorted(key for key in required_secret_keys(settings) if config.get_secret(key) is None)
 if missing:

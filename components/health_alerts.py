@@ -1,8 +1,8 @@
 """Backup health in Azure Monitor: the hooks' verdict lines collected from each VM, alert rules on
-RPO breach and on the verdicts, and the on-call queries as a query pack.
+RPO breach, on the verdicts and per mirror set, and the on-call queries as a query pack.
 
 Per stack: a data collection rule (syslog, facility user, kept only for the hooks' tag) and its
-association with every VM that runs hooks, Azure Monitor Agent on those VMs, up to three scheduled
+association with every VM that runs hooks, Azure Monitor Agent on those VMs, up to four scheduled
 query rules routed to the vault's action group, and a query pack with the two on-call queries.
 What to write, query and render lives in health_rules (pure); this module only declares.
 """

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import hook_verdict
+from . import hook_verdict, mirror_health
 from .azure_ids import ResourceId
 from .schedule import rpo_hours
 from .settings import PolicySettings, StackSettings
@@ -112,7 +112,7 @@ def alert_rules(settings: StackSettings, targets: list[HealthTarget]) -> list[Al
                       facility=kql_string(hook_verdict.SYSLOG_FACILITY), graceHours=kql_real(grace),
                       targets=kql_targets(fresh)),
             ("VmName",), "P2D", "PT1H"))
-    return rules
+    return rules + mirror_health.mirror_set_rules(settings)  # per mirror set (docs/mirror.md)
 
 
 def dcr_transform() -> str:

@@ -367,6 +367,7 @@ class VmSettings(_Settings):
 
 # Sections in their own modules build on _Settings above, so they are imported here, not at the top.
 from .settings_health import HealthField  # noqa: E402
+from .settings_mirror import MirrorsField  # noqa: E402
 
 
 class StackSettings(_Settings):
@@ -374,6 +375,9 @@ class StackSettings(_Settings):
     resource_group_id: ResourceGroupId
     # Throwaway environments only: lets `pulumi destroy` delete the vault and the backup data.
     allow_destroy: bool = False
+    # Whether the production rules of the policy pack apply: explicit, never read from a tag
+    # (docs/policy.md, "Production"); the pack fails a stack named or tagged prod that leaves it unset.
+    production: bool | None = Field(None, strict=True)
     tags: dict[str, str] = {}
     vault: VaultSettings
     policies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{2,149}$")], PolicySettings] = Field(min_length=1)
@@ -381,6 +385,7 @@ class StackSettings(_Settings):
     vms: list[VmSettings] = Field(min_length=1)
     health: HealthField  # after vault: its default depends on vault.diagnostics
     drill: DrillField = DrillSettings()
+    mirrors: MirrorsField = []  # after vms: members name stack VMs (components/settings_mirror.py)
 
     @model_validator(mode="after")
     def _destroy_must_be_possible(self) -> StackSettings:
@@ -391,6 +396,9 @@ class StackSettings(_Settings):
         if not self.allow_destroy:
             return self
         problems = []
+        if self.production:
+            problems.append("allowDestroy: true on a stack with production: true would let `pulumi destroy` delete "
+                            "production backup data; a production stack is never destroyable")
         if self.vault.immutability != "Disabled":
             problems.append(f"allowDestroy: true needs vault.immutability: Disabled (got {self.vault.immutability}); "
                             "an immutable vault refuses to delete protected items' recovery points before they expire")

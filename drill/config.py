@@ -50,6 +50,16 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class MirrorMemberRef:
+    """An instance of the VM that is a member of a mirror set (settings `mirrors`)."""
+
+    mirror_set: str
+    instance: str
+    product: str
+    kind: str  # failover | async
+
+
+@dataclass(frozen=True)
 class VmTarget:
     name: str
     source: ResourceId  # the production VM (read-only for the drill)
@@ -57,6 +67,7 @@ class VmTarget:
     window_days: int
     instances: tuple[Instance, ...]  # empty: the check finds every instance on the VM
     credentials_file: str | None
+    mirror_members: tuple[MirrorMemberRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,12 +100,15 @@ def load(stack: str, project_dir: Path = PROJECT_DIR) -> DrillConfig:
     sandbox = Sandbox(vault_rg.subscription_id, rg, settings.location, naming.vnet_name(stack), naming.SUBNET_NAME,
                       naming.staging_account_name(vault_rg.subscription_id, rg, stack))
     by_name = {vm.name.lower(): vm for vm in settings.vms}
-    targets = tuple(_target(by_name[entry.name.lower()], entry) for entry in drill.vms)
+    targets = tuple(_target(by_name[entry.name.lower()], entry, settings.mirrors) for entry in drill.vms)
     return DrillConfig(stack, sandbox, settings.vault.name, vault_rg.resource_group, drill.vm_size,
                        drill.run_command_timeout_minutes, drill.max_age_hours, dict(settings.tags), targets,
                        drill.enabled)
 
 
-def _target(vm, entry) -> VmTarget:
+def _target(vm, entry, mirrors) -> VmTarget:
     instances = tuple(Instance(i.name, i.product) for i in vm.hooks.instances)
-    return VmTarget(vm.name, vm.id, entry.recovery_point, entry.window_days, instances, vm.hooks.credentials_file)
+    members = tuple(MirrorMemberRef(mirror.name, member.instance.name, member.instance.product, member.kind.value)
+                    for mirror in mirrors for member in mirror.members if member.vm.lower() == vm.name.lower())
+    return VmTarget(vm.name, vm.id, entry.recovery_point, entry.window_days, instances, vm.hooks.credentials_file,
+                    members)

@@ -33,9 +33,17 @@ def dry_run(config: DrillConfig, run_id: str) -> list[str]:
             f"   e. wait up to {AGENT_TIMEOUT // 60} min for the VM agent to report Ready",
             f"   f. managed Run Command {RUN_COMMAND_NAME} (timeout {config.run_command_timeout_minutes} min, "
             f"+{RUN_COMMAND_GRACE // 60} min grace): drill/vm/check.sh over {instances}: disarm SystemStart/ZSTU/"
-            "JoinMirror, start, detect recovery needing an operator, CheckList^Integrity over every database, stop",
+            "JoinMirror, start, detect recovery needing an operator, remove the mirror from a mirror member's copy, "
+            "CheckList^Integrity over every database, stop",
+            *_mirror_lines(vm),
             f"   g. tear down (always): delete VM {restored}, its NIC and the restored disks",
         ]
     lines.append(f"Then: report (JSON, Markdown, JUnit XML). Leftovers older than {config.max_age_hours} h: "
                  "`python -m drill sweep`.")
     return lines
+
+
+def _mirror_lines(vm) -> list[str]:
+    return [f"      mirror member {m.instance} ({m.kind}, set {m.mirror_set}): SYS.Mirror.RemoveMirrorConfiguration(1,0,0) "
+            "on the copy before the integrity check (mirror journals kept); the sandbox reaches no member's ISCAgent "
+            "(2188) nor the arbiter" for m in vm.mirror_members]

@@ -27,6 +27,8 @@ class VmResult:
     phases: dict[str, float] = field(default_factory=dict)  # seconds per PHASES entry that ran
     check: dict | None = None  # the VM-side result line, as parsed
     restored_vm: str | None = None
+    # The mirror members this VM's copy holds: {set, instance, product, kind, restores_to, mirror_removed}
+    mirror_members: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -67,6 +69,27 @@ def _not_checked(result: VmResult) -> list[str]:
     return items
 
 
+# Where a member's backup can be restored (IRIS Data Integrity Guide, mirrored databases): a failover
+# member's on any member of its mirror, an async member's only on async members, as new copies.
+RESTORES_TO = {"failover": "any member of the mirror", "async": "async members only (new copies)"}
+
+
+def mirror_members(refs, check: dict | None) -> list[dict]:
+    """The report's view of the mirror members on a restored VM; `mirror_removed` is what the check did
+    (ok, failed, not-needed when the copy's CPF names no mirror, not-run when the check did not get there)."""
+    by_name = {i.get("name", "").lower(): i for i in (check or {}).get("instances", [])}
+    return [{"set": ref.mirror_set, "instance": ref.instance, "product": ref.product, "kind": ref.kind,
+             "restores_to": RESTORES_TO[ref.kind],
+             "mirror_removed": by_name.get(ref.instance.lower(), {}).get("unmirror", "not-run")}
+            for ref in refs]
+
+
+def _member_lines(report: RunReport) -> list[str]:
+    return [f"- {v.vm}: {m['instance']} ({m['product']}), {m['kind']} member of {m['set']} (its backup restores to "
+            f"{m['restores_to']}); mirroring removed on the copy before the integrity check: {m['mirror_removed']}"
+            for v in report.vms for m in v.mirror_members]
+
+
 def to_markdown(report: RunReport) -> str:
     status = {EXIT_PASSED: "all passed", EXIT_VERDICT_FAILED: "a verdict failed",
               EXIT_INCOMPLETE: "the drill could not complete"}[report.exit_code]
@@ -78,6 +101,9 @@ def to_markdown(report: RunReport) -> str:
         verdict = v.verdict if v.reason == "ok" else f"{v.verdict} ({v.reason})"
         times = " | ".join(f"{v.phases[p]:.0f} s" if p in v.phases else "-" for p in PHASES)
         lines.append(f"| {v.vm} | {_point_text(v.recovery_point)} | {verdict} | {times} |")
+    members = _member_lines(report)
+    if members:
+        lines += ["", "Mirror members restored:", *members]
     partial = [f"- {v.vm}: {item}" for v in report.vms for item in _not_checked(v)]
     if partial:
         lines += ["", "Not checked (the check could not read them in isolation):", *partial]

@@ -18,7 +18,7 @@ from components import drill_naming as naming
 from .azure_ops import Azure, RestoredDisk
 from .config import DrillConfig, VmTarget
 from .points import NoRecoveryPoint, RecoveryPoint, choose
-from .report import COULD_NOT_CHECK, FROM_CHECK, RunReport, VmResult
+from .report import COULD_NOT_CHECK, FROM_CHECK, RunReport, VmResult, mirror_members
 from .safety import SafetyError
 
 CHECK_SCRIPT = Path(__file__).resolve().parent / "vm" / "check.sh"
@@ -93,7 +93,7 @@ class Drill:
         try:
             with _signals_raise():
                 for target in self.config.vms:
-                    result = VmResult(target.name)
+                    result = VmResult(target.name, mirror_members=mirror_members(target.mirror_members, None))
                     report.vms.append(result)
                     self._drill_vm(target, RunState(run_id), result, report)
                     if report.interrupted or report.drill_error:
@@ -223,6 +223,7 @@ class Drill:
         if check is None:
             raise VerdictStop("run-command-failed", f"{state.state}, exit {state.exit_code}: {state.error[-300:]}")
         result.check = check
+        result.mirror_members = mirror_members(target.mirror_members, check)
         result.verdict = FROM_CHECK.get(check.get("verdict"), COULD_NOT_CHECK)
         result.reason = "ok" if check.get("verdict") in FROM_CHECK else "unknown-check-verdict"
         instances = check.get("instances", [])

@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def plan_and_check(stack: str, stack_file: Path, extra: Path | None) -> tuple[PlanRun, PolicyCheck, list[Path]]:
     config = load_stack_config(stack_file)
+    for note in config.notes:
+        print(f"warning: {note}", file=sys.stderr)
     run = run_program(stack, config, PROJECT_DIR / "__main__.py")
     policy_config, files = stack_policy_config(stack, raw_settings(config), extra)
     return run, check(run.resources, policy_config), files

@@ -10,6 +10,7 @@ from components.drill_isolation import ROLE_NAMES
 from .engine import PlanRun, Registration, group_by_type, mask_secrets
 from .posture import build_posture
 from .render_health import health_lines
+from .render_mirror import mirror_lines
 from .render_parity import disks_text, policy_parity_line, retired_text, vault_guard_line
 
 # The restore-drill sandbox (docs/restore-drill.md), shown from the registrations themselves.
@@ -57,7 +58,9 @@ def _options(resource: Registration) -> dict[str, Any]:
 
 
 def to_text(run: PlanRun, settings: dict[str, Any] | None = None) -> str:
-    return "\n".join([BANNER, "", f"Stack: {run.stack}", "", "Resources:", *_tree(run), "", *summary(run, settings)])
+    production = {True: "true", False: "false"}.get((settings or {}).get("production"), "NOT SET")
+    stack = f"Stack: {run.stack} (production: {production}; docs/policy.md, \"Production is explicit\")"
+    return "\n".join([BANNER, "", stack, "", "Resources:", *_tree(run), "", *summary(run, settings)])
 
 
 def summary(run: PlanRun, settings: dict[str, Any] | None = None) -> list[str]:
@@ -103,7 +106,7 @@ def review_summary(posture: dict[str, Any], resources: list[Registration] | None
     if unpinned:
         lines.append(f"  WARNING: SSH host key not pinned for {', '.join(unpinned)}: pulumi-command does not verify which host "
                      "it reached. Pin it with ssh.hostKey / ssh.proxy.hostKey (ssh-keyscan -t ed25519 HOST).")
-    return lines + health_lines(resources) + _drill_lines(resources)
+    return lines + mirror_lines(posture) + health_lines(resources) + _drill_lines(resources)
 
 
 def _rules_text(rules: list[dict[str, Any]]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .stack_yaml import StackYamlError, load_stack_yaml
 
 SETTINGS_KEY = "irisbackup:settings"
 # Stands in for a `secure:` value, which only the Pulumi CLI can decrypt.
@@ -18,6 +18,8 @@ SECRET_PLACEHOLDER = "offline-plan-placeholder-for-a-secret"
 class StackConfig:
     values: dict[str, str]
     secret_keys: list[str]
+    # Values other YAML 1.1 readers would read differently (stack_yaml.py): worth a warning, not an error.
+    notes: tuple[str, ...] = ()
 
 
 class StackFileError(Exception):
@@ -29,13 +31,15 @@ def stack_file_path(project_dir: Path, stack: str) -> Path:
 
 
 def load_stack_config(path: Path) -> StackConfig:
+    """The stack file through the one stack-file reader (stack_yaml.py: limits, YAML 1.2, the CLI's reading)."""
     if not path.is_file():
         stacks = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
         raise StackFileError(f"no stack file {path.name}; stacks here: {', '.join(stacks) or 'none'}")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise StackFileError(f"{path.name} is not valid YAML: {error}") from None
+        loaded = load_stack_yaml(path)
+    except StackYamlError as error:
+        raise StackFileError(str(error)) from None
+    document = loaded.document or {}
     config = document.get("config") or {} if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackFileError(f"{path.name}: 'config' must be a mapping of key: value")
@@ -45,7 +49,7 @@ def load_stack_config(path: Path) -> StackConfig:
         values[key] = masked if isinstance(masked, str) else json.dumps(masked)
         if had_secret:
             secret_keys.append(key)
-    return StackConfig(values, secret_keys)
+    return StackConfig(values, secret_keys, loaded.notes)
 
 
 def _mask_secure(value: Any) -> tuple[Any, bool]:

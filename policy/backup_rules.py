@@ -241,13 +241,54 @@ def check_policy_not_crash_consistent_only(subject: Subject, config: Mapping[str
 
 
 def is_production(resources: list[PolicyResource], config: Mapping[str, Any], stack_tags: Mapping[str, str]) -> bool:
-    """`production` in the rule's config when set; otherwise the `environment` stack tag or vault tag."""
+    """THE decision whether a stack is production: the explicit `production` of the stack settings.
+
+    The settings' `production: true|false` reaches every production rule as its `production` config
+    (policy/offline.py settings_config). A name or tag never decides on its own: when `production` is
+    unset, a stack that looks like production (production_signs) is treated as production, so no
+    production rule is skipped, and stack-production-explicit fails it until the setting is written.
+    """
     if config.get("production") is not None:
         return bool(config["production"])
-    environments = {str(name).lower() for name in config["productionEnvironments"]}
-    candidates = [stack_tags.get("environment")]
-    candidates += [_get(r.props, "tags", "environment") for r in resources if r.resource_type == VAULT]
-    return any(str(value).lower() in environments for value in candidates if value)
+    return bool(production_signs(resources, config, stack_tags))
+
+
+def production_signs(resources: list[PolicyResource], config: Mapping[str, Any], stack_tags: Mapping[str, str]) -> list[str]:
+    """What makes a stack look like production: its name or an `environment` tag in productionEnvironments."""
+    environments = {str(name).lower() for name in config.get("productionEnvironments") or ("prod", "production")}
+    signs = sorted({f"the stack is named {stack}" for stack in map(_stack_of, resources) if stack and stack.lower() in environments})
+    if str(stack_tags.get("environment") or "").lower() in environments:
+        signs.append(f"the stack tag environment is {stack_tags['environment']}")
+    for vault in (r for r in resources if r.resource_type == VAULT):
+        tag = _get(vault.props, "tags", "environment")
+        if tag and str(tag).lower() in environments:
+            signs.append(f"vault {_get(vault.props, 'vaultName') or vault.name} is tagged environment={tag}")
+    return signs
+
+
+def _stack_of(resource: PolicyResource) -> str | None:
+    """The stack name from a URN (urn:pulumi:<stack>::<project>::<type>::<name>), as the engine builds them."""
+    parts = str(resource.urn).split(":", 3)
+    return parts[2] if len(parts) == 4 and parts[:2] == ["urn", "pulumi"] and parts[2] else None
+
+
+def check_stack_production_explicit(resources: list[PolicyResource], config: Mapping[str, Any],
+                                    stack_tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    signs = production_signs(resources, config, stack_tags)
+    explicit = config.get("production")
+    problems = []
+    if explicit is None and signs:
+        problems.append(f"production is not set, but {'; '.join(signs)}; production must be explicit: set "
+                        "production: true in irisbackup:settings (or production: false for a stack that is not "
+                        "production, and then neither name it nor tag it as one); meanwhile every production rule applies")
+    elif explicit is False and signs:
+        problems.append(f"production is false, but {'; '.join(signs)}; a stack that looks like production would skip "
+                        "the production rules; set production: true, or rename the stack and change its environment tag")
+    if is_production(resources, config, stack_tags) and config.get("allowDestroy"):
+        # allowDestroy is for throwaway stacks; a production stack never is one.
+        problems.append("this production stack sets allowDestroy: true, so `pulumi destroy` could delete production "
+                        "backup data; set allowDestroy: false")
+    return [(problem, None) for problem in problems]
 
 
 def check_policy_long_term_retention(resources: list[PolicyResource], config: Mapping[str, Any],
@@ -316,11 +357,7 @@ def check_network_egress_only(subject: Subject, config: Mapping[str, Any]) -> li
 
 
 def check_data_safety_protect(subject: Subject, config: Mapping[str, Any]) -> list[str]:
-    environment = str(_get(subject.props, "tags", "environment") or "").lower()
-    if subject.type == VAULT and config["allowDestroy"] and environment in {"prod", "production"}:
-        # allowDestroy is for throwaway stacks; a vault tagged as production never is one.
-        return [f"{_vault(subject)} is tagged environment={environment} but the stack sets allowDestroy: true, "
-                "so `pulumi destroy` could delete production backup data; set allowDestroy: false"]
+    # A production stack that allows destroy is stack-production-explicit's (it knows every resource).
     if subject.protect or config["allowDestroy"]:
         return []
     what = _vault(subject) if subject.type == VAULT else f"protected item {subject.name}"
@@ -332,8 +369,9 @@ def check_data_safety_protect(subject: Subject, config: Mapping[str, Any]) -> li
 
 _PRODUCTION_PROPERTIES = {
     "production": {"type": ["boolean", "null"],
-                   "description": "Treat the stack as production (true/false); unset: decide by the environment tag"},
-    "productionEnvironments": names_config(["prod", "production"], "environment tag values (stack or vault tag) that mean production"),
+                   "description": "the stack is production (settings production); unset: a stack named or tagged as "
+                                  "production is treated as one, and stack-production-explicit fails"},
+    "productionEnvironments": names_config(["prod", "production"], "stack names and environment tag values (stack or vault tag) that look like production"),
 }
 
 RULES: list[Policy] = [
@@ -367,6 +405,12 @@ RULES: list[Policy] = [
     stack_rule(
         "vault-diagnostic-settings", "Every vault sends its backup logs to Log Analytics", ADVISORY,
         check_vault_diagnostic_settings, "Set vault.diagnostics.workspaceId."),
+    stack_rule(
+        "stack-production-explicit", "A stack that looks like production says production: true, and is not destroyable",
+        MANDATORY, check_stack_production_explicit,
+        "Set production: true in irisbackup:settings (and allowDestroy: false).",
+        {**_PRODUCTION_PROPERTIES,
+         "allowDestroy": boolean_config(False, "the stack may be destroyed with its backup data (settings allowDestroy)")}),
     stack_rule(
         "vault-multi-user-authorization", "Vaults of non-production stacks are linked to a resource guard", ADVISORY,
         check_vault_multi_user_authorization, "Set vault.resourceGuardId.", dict(_PRODUCTION_PROPERTIES)),

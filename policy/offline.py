@@ -42,6 +42,8 @@ LEVELS = tuple(level.value for level in EnforcementLevel)
 # Reviewed posture changes (posture_diff), kept next to the stack's exceptions but not pack config:
 # load_config_file leaves it out, so it never reaches `pulumi preview --policy-pack-config`.
 ACKNOWLEDGE_KEY = "acknowledge"
+# Comes from the stack settings only: a policy config file cannot make a stack production or not.
+PRODUCTION_KEY = "production"
 _JSON_TYPES = {"integer": int, "boolean": bool, "array": list, "string": str, "null": type(None), "number": (int, float)}
 
 
@@ -98,11 +100,17 @@ def settings_config(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Policy config that follows from the stack settings (irisbackup:settings), so the pack knows them."""
     vms = [vm for vm in settings.get("vms") or [] if isinstance(vm, Mapping)]
     names = [str(vm.get("id", "")).rstrip("/").rsplit("/", 1)[-1] for vm in vms]
-    return {
-        "data-safety-protect": {"allowDestroy": bool(settings.get("allowDestroy", False))},
+    allow_destroy = bool(settings.get("allowDestroy", False))
+    # The explicit production setting, to every rule that asks; unset stays unset (the pack decides then).
+    production = {rule.name: {"production": settings["production"]} for rule in RULES
+                  if settings.get("production") is not None and rule.config_schema
+                  and PRODUCTION_KEY in rule.config_schema.properties}
+    return merge_configs(production, {
+        "stack-production-explicit": {"allowDestroy": allow_destroy},
+        "data-safety-protect": {"allowDestroy": allow_destroy},
         "coverage-hooks": {"crashConsistentVms": [name for name, vm in zip(names, vms) if vm.get("consistency") == "crash"]},
         "coverage-protected-items": {"requiredVms": [name for name in names if name]},
-    }
+    })
 
 
 def stack_config_file(stack: str) -> Path:
@@ -192,7 +200,12 @@ def merge_configs(*configs: Mapping[str, Any]) -> dict[str, Any]:
 def stack_policy_config(stack: str, settings: Mapping[str, Any], extra: Path | None = None) -> tuple[dict[str, Any], list[Path]]:
     """The assembled config for one stack, and the files it came from (for the report)."""
     files = [path for path in (stack_config_file(stack),) if path.is_file()] + ([Path(extra)] if extra else [])
-    config = merge_configs(settings_config(settings), *(load_config_file(path) for path in files))
+    loaded = [load_config_file(path) for path in files]
+    for path, document in zip(files, loaded):
+        if overriding := sorted(rule for rule, value in document.items() if isinstance(value, Mapping) and PRODUCTION_KEY in value):
+            raise PolicyConfigError(f"policy config {path}: {', '.join(f'{rule}.{PRODUCTION_KEY}' for rule in overriding)}: "
+                                    "production comes from the stack settings only (irisbackup:settings.production)")
+    config = merge_configs(settings_config(settings), *loaded)
     problems = config_problems(config)
     if problems:
         raise PolicyConfigError("policy config:\n  " + "\n  ".join(problems))

@@ -19,6 +19,12 @@
 #   [Startup] ZSTU=0         the legacy ^ZSTU does not run (docs: RACS_ZSTU)
 #   [MirrorMember] JoinMirror=0  the mirror configuration is ignored at startup, so a restored failover
 #                            member never tries to become primary (docs: RCPF_JOINMIRROR)
+# A mirror member, once up (and never a primary: JoinMirror=0), loses its mirror before the integrity
+# check: SYS.Mirror.RemoveMirrorConfiguration(1,0,0) removes the mirror configuration and clears the
+# mirrored attribute of its databases (DeleteDB=1), keeps the mirror journal files (CleanJournal=0;
+# the default 1 deletes them) and the SSL/TLS setup (CleanSSL=0) (class reference SYS.Mirror); restored
+# mirrored databases are read-only until they leave the mirror (High Availability Guide, "Copying a
+# mirrored database to a non-mirrored system"); those left unmounted are then mounted.
 # Productions, task schedules and ECP are not disarmed here: network isolation of the sandbox is the
 # control for them (docs/restore-drill.md).
 set -u
@@ -115,19 +121,56 @@ start_instance() {
 	fi
 }
 
-# integrity NAME PRODUCT -> INTEGRITY (ok|errors|incomplete|not-run), CHECKED, NOT_CHECKED (json items)
-integrity() {
-	# Every configured database with its mirror flag and mount state (SYS.Database properties).
-	session "$1" "$2" <<'EOC' >"$WORK/$1.dbs" 2>&1
+# list_dbs NAME PRODUCT FILE: every configured database with its mirror flag and mount state
+# (SYS.Database properties), as DRILLDB|mirrored|mounted|dir lines
+list_dbs() {
+	session "$1" "$2" <<'EOC' >"$3" 2>&1
 set rs=##class(%ResultSet).%New("Config.Databases:List") do rs.Execute("*")
 for  quit:'rs.Next()  set d=rs.Get("Directory"),db=##class(SYS.Database).%OpenId(d) if $isobject(db) write "DRILLDB|",db.Mirrored,"|",db.Mounted,"|",d,!
 EOC
+}
+
+# unmirror NAME PRODUCT -> UNMIRROR (ok|failed): the restored copy leaves the mirror (see the header),
+# then each database that was mirrored and is not mounted is mounted; the database list is read again.
+unmirror() {
+	session "$1" "$2" <<'EOC' >"$WORK/$1.unmirror" 2>&1
+set sc=##class(SYS.Mirror).RemoveMirrorConfiguration(1,0,0)
+write "DRILLUNMIRROR|",$select($system.Status.IsOK(sc):"ok",1:"failed"),!
+EOC
+	UNMIRROR=$(awk -F'|' '$1 == "DRILLUNMIRROR" { print $2; exit }' "$WORK/$1.unmirror")
+	[ "$UNMIRROR" = ok ] || UNMIRROR=failed
+	log "$1: mirror configuration removed: $UNMIRROR"
+	[ "$UNMIRROR" = ok ] || return 0
+	awk -F'|' '$1 == "DRILLDB" && $2 == 1 { print $4 }' "$WORK/$1.dbs" >"$WORK/$1.mirrored"
+	list_dbs "$1" "$2" "$WORK/$1.dbs"
+	while IFS='|' read -r tag _mirrored mounted dir; do
+		if [ "$tag" = DRILLDB ] && [ "$mounted" != 1 ] && grep -qxF "$dir" "$WORK/$1.mirrored"; then
+			# an ObjectScript string literal doubles its quotes
+			printf 'set sc=##class(SYS.Database).MountDatabase("%s")\n' "$(printf '%s' "$dir" | sed 's/"/""/g')" |
+				session "$1" "$2" >/dev/null 2>&1 || log "$1: could not mount $dir"
+		fi
+	done <"$WORK/$1.dbs"
+	list_dbs "$1" "$2" "$WORK/$1.dbs"
+}
+
+# integrity NAME PRODUCT -> INTEGRITY (ok|errors|incomplete|not-run), CHECKED, NOT_CHECKED (json items)
+integrity() {
+	list_dbs "$1" "$2" "$WORK/$1.dbs"
+	UNMIRROR=not-needed MIRRORED_GAP=0
+	[ "$mirror" = member ] && unmirror "$1" "$2"
 	dirs="" CHECKED=0 NOT_CHECKED=""
 	while IFS='|' read -r tag mirrored mounted dir; do
 		[ "$tag" = DRILLDB ] || continue
-		if [ "$mounted" != 1 ]; then
+		reason=""
+		if [ "$mirrored" = 1 ]; then
+			reason=still-mirrored # never checked as a mirror member: the drill proves a copy out of the mirror
+		elif [ "$mounted" != 1 ] && grep -qxF "$dir" "$WORK/$1.mirrored" 2>/dev/null; then
+			reason=not-mounted-after-unmirror
+		elif [ "$mounted" != 1 ]; then
 			reason=not-mounted
-			[ "$mirrored" = 1 ] && reason="mirrored-no-partner"
+		fi
+		case $reason in still-mirrored | not-mounted-after-unmirror) MIRRORED_GAP=1 ;; esac
+		if [ -n "$reason" ]; then
 			NOT_CHECKED="$NOT_CHECKED${NOT_CHECKED:+,}{\"dir\":\"$(json_str "$dir")\",\"reason\":\"$reason\"}"
 			continue
 		fi
@@ -157,6 +200,7 @@ check_instance() { # NAME PRODUCT
 	state=$(qlist_field "$name" "$product" 4)
 	mgr="$dir/mgr"
 	mirror=none autostarted=false disarmed="" START=ok start_s=0 INTEGRITY=not-run integ_s=0 CHECKED=0 NOT_CHECKED=""
+	UNMIRROR=not-needed MIRRORED_GAP=0
 	if [ -z "$dir" ]; then
 		START=failed
 		log "$name: not installed on this VM (not in qlist)"
@@ -190,10 +234,11 @@ check_instance() { # NAME PRODUCT
 	set -- $disarmed
 	dj=""
 	for d in "$@"; do dj="$dj${dj:+,}\"$d\""; done
-	item="{\"name\":\"$name\",\"product\":\"$product\",\"mirror\":\"$mirror\",\"autostarted\":$autostarted,\"disarmed\":[$dj],\"start\":\"$START\",\"start_seconds\":$start_s,\"integrity\":\"$INTEGRITY\",\"integrity_seconds\":$integ_s,\"checked\":$CHECKED,\"not_checked\":[$NOT_CHECKED]}"
+	item="{\"name\":\"$name\",\"product\":\"$product\",\"mirror\":\"$mirror\",\"unmirror\":\"$UNMIRROR\",\"autostarted\":$autostarted,\"disarmed\":[$dj],\"start\":\"$START\",\"start_seconds\":$start_s,\"integrity\":\"$INTEGRITY\",\"integrity_seconds\":$integ_s,\"checked\":$CHECKED,\"not_checked\":[$NOT_CHECKED]}"
 	RESULTS="$RESULTS${RESULTS:+,}$item"
 	case $START in ok) ;; *) VERDICT_START=1 ;; esac
 	case $INTEGRITY in errors) VERDICT_ERRORS=1 ;; ok) ;; *) VERDICT_UNCHECKED=1 ;; esac
+	[ "$MIRRORED_GAP" = 1 ] && VERDICT_UNCHECKED=1 # a mirrored database was not checked out of the mirror
 }
 
 VERDICT_START=0 VERDICT_ERRORS=0 VERDICT_UNCHECKED=0 COUNT=0

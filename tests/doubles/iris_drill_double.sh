@@ -11,6 +11,13 @@
 #   instances/<NAME>/databases   "<mirrored 0|1> <mounted 0|1> <directory>" per line
 #   instances/<NAME>/integrity   outcome of CheckList^Integrity: ok (default) | errors | incomplete
 #   instances/<NAME>/credentials username line, password line: sessions must send them first
+#   instances/<NAME>/unmirror    outcome of SYS.Mirror.RemoveMirrorConfiguration: ok (default) | fail.
+#                                It also fails, as on a primary, when the instance started with
+#                                JoinMirror other than 0. DeleteDB=1 clears the mirrored flag of every
+#                                database and dismounts those (a mirrored database mounts read-only; the
+#                                check mounts them again); CleanJournal=1 deletes <root>/journal/MIRROR-*
+#   <root>/journal/              journal files (MIRROR-<mirror>-... for mirror journals)
+#   instances/<NAME>/mount       outcome of SYS.Database.MountDatabase: ok (default) | fail
 #   events                       "<NAME> <event> [detail]" per line
 set -u
 me=${0##*/}
@@ -99,9 +106,37 @@ session() { # NAME -U %SYS, ObjectScript on stdin
 		event "$1" "integrity $(printf '%s' "$code" | sed -n 's/.*[$]listbuild(\([^)]*\)).*/\1/p') maxproc=$maxproc"
 		printf 'DRILLINTEGRITY|%s\n' "$(outcome "$I/integrity" ok)"
 		;;
+	*'RemoveMirrorConfiguration('*) remove_mirror "$1" "$code" ;;
+	*'MountDatabase("'*)
+		dir=$(printf '%s' "$code" | sed -n 's/.*MountDatabase("\(.*\)").*/\1/p' | sed 's/""/"/g')
+		event "$1" "mount $dir"
+		[ "$(outcome "$I/mount" ok)" = ok ] || { echo "<DIRECTORY>"; exit 1; }
+		# shellcheck disable=SC2016 # an awk program
+		set_databases '$3 == d { $2 = 1 } { print }' "$dir"
+		;;
 	*) echo "<SYNTAX>"; exit 1 ;;
 	esac
 	exit 0
+}
+
+set_databases() { # awk-program dir: rewrite the "<mirrored> <mounted> <dir>" lines
+	[ -f "$I/databases" ] || return 0
+	awk -v d="$2" "$1" "$I/databases" >"$I/databases.new" && mv "$I/databases.new" "$I/databases"
+}
+
+# remove_mirror NAME CODE: SYS.Mirror.RemoveMirrorConfiguration(DeleteDB, CleanJournal, CleanSSL)
+remove_mirror() {
+	args=$(printf '%s' "$2" | sed -n 's/.*RemoveMirrorConfiguration(\([^)]*\)).*/\1/p')
+	event "$1" "remove-mirror $args JoinMirror=$(cpf_value JoinMirror)"
+	if [ "$(outcome "$I/unmirror" ok)" != ok ] || [ "$(cpf_value JoinMirror)" != 0 ]; then
+		printf 'DRILLUNMIRROR|failed\n'
+		return
+	fi
+	delete_db=$(echo "$args" | cut -d, -f1) clean_journal=$(echo "$args" | cut -d, -f2)
+	# shellcheck disable=SC2016 # an awk program
+	[ "$delete_db" = 1 ] && set_databases '$1 == 1 { $1 = 0; $2 = 0 } { print }' ""
+	[ "${clean_journal:-1}" = 0 ] || rm -f "$(cat "$I/root")"/journal/MIRROR-*
+	printf 'DRILLUNMIRROR|ok\n'
 }
 
 case $me in

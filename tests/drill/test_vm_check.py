@@ -8,8 +8,6 @@ import pytest
 
 from vmcheck import CHECK, DrillVm
 
-MIRROR_CPF = "[MirrorMember]\nSystemName=IRISPROD-A\nJoinMirror=1\n[Startup]\nSystemStart=1\n"
-
 
 @pytest.fixture
 def vm(tmp_path):
@@ -60,17 +58,6 @@ def test_failed_outcomes(vm, outcome, verdict, key, value):
     assert run.result["instances"][0][key] == value
     if key == "start":  # no integrity check on an instance that is not up
         assert not any("integrity" in e for e in run.events)
-
-
-def test_mirror_member_is_kept_out_of_the_mirror_and_unmounted_mirrored_dbs_are_reported(vm):
-    vm.add_instance("IRISPROD", cpf=MIRROR_CPF, databases=("1 0 /data/mirrored/", "0 1 /data/local/"))
-    run = vm.run('DRILL_INSTANCES="IRISPROD:iris"')
-    (inst,) = run.result["instances"]
-    assert inst["mirror"] == "member" and "JoinMirror" in inst["disarmed"]
-    assert run.events[0].endswith("JoinMirror=0")
-    assert inst["checked"] == 1
-    assert inst["not_checked"] == [{"dir": "/data/mirrored/", "reason": "mirrored-no-partner"}]
-    assert run.result["verdict"] == "passed"  # what could be checked passed; the gap is in the report
 
 
 def test_instance_auto_started_at_boot_is_checked_without_restart(vm):

@@ -32,14 +32,14 @@ class DrillVm:
 
     def add_instance(self, name: str, product: str = "iris", *, status: str = "down", cpf: str = "",
                      databases: tuple[str, ...] = ("0 1 /data/app/",), start: str = "ok",
-                     integrity: str = "ok") -> Path:
+                     integrity: str = "ok", unmirror: str = "ok", mount: str = "ok") -> Path:
         inst = self.base / "instances" / name
         inst.mkdir()
         root = self.base / "install" / name
         (root / "mgr").mkdir(parents=True)
         (root / "iris.cpf").write_text(cpf or "[Startup]\nSystemStart=1\n[config]\nglobals=0,0,256\n")
         for key, value in {"product": product, "status": status, "root": str(root), "start": start,
-                           "integrity": integrity, "databases": "\n".join(databases)}.items():
+                           "integrity": integrity, "unmirror": unmirror, "mount": mount, "databases": "\n".join(databases)}.items():
             (inst / key).write_text(value + "\n")
         return root
 

@@ -24,8 +24,8 @@ def test_prod_has_health_on_by_default_with_every_piece(prod_settings):
     assert "health" not in prod_settings or prod_settings["health"].get("enabled") is not False
     run = run_with_settings(prod_settings)
     rules = {r.inputs["ruleName"]: r for r in of_type(run, RULE)}
-    assert sorted(rules) == ["ar-rsv-iris-prod-rpo-breach", "ar-rsv-iris-prod-verdict-not-consistent",
-                             "ar-rsv-iris-prod-verdict-stale"]
+    assert sorted(rules) == ["ar-rsv-iris-prod-mirror-set-rpo", "ar-rsv-iris-prod-rpo-breach",
+                             "ar-rsv-iris-prod-verdict-not-consistent", "ar-rsv-iris-prod-verdict-stale"]
     action_group = only(run, "azure-native:monitor:ActionGroup")
     for rule in rules.values():
         assert rule.inputs["scopes"] == [WORKSPACE]
@@ -66,7 +66,7 @@ def test_health_can_be_switched_off_with_a_workspace(prod_settings):
 def test_without_alert_emails_the_rules_fire_unrouted(prod_settings):
     prod_settings["vault"]["alertEmails"] = []
     rules = of_type(run_with_settings(prod_settings), RULE)
-    assert len(rules) == 3 and all("actions" not in r.inputs for r in rules)
+    assert len(rules) == 4 and all("actions" not in r.inputs for r in rules)
 
 
 def test_crash_consistent_vm_gets_rpo_alert_but_no_agent(prod_settings):

@@ -25,9 +25,9 @@ def test_a_production_vault_without_a_resource_guard_is_a_mandatory_violation(se
 
 
 def test_outside_production_a_missing_resource_guard_is_advisory(settings_of):
-    result = checked("prod", _without_guard(settings_of),
-                     extra={name: {"production": False} for name in ("vault-multi-user-authorization",
-                                                                    "vault-multi-user-authorization-production")})
+    settings = _without_guard(settings_of)
+    settings.update(production=False, tags={"environment": "staging"})
+    result = checked("staging", settings)
     assert result.passed
     assert failing(result) == {"vault-multi-user-authorization": [UNGUARDED]}
 

@@ -50,7 +50,8 @@ def test_make_targets_exist(workflow):
 
 def test_one_oidc_job_per_stack_that_is_never_cancelled_mid_drill(workflow):
     drill = workflow["jobs"]["drill"]
-    assert drill["environment"] == "${{ matrix.stack }}"
+    # Its own environment: the deploy environment's approval gate would hold every scheduled drill.
+    assert drill["environment"] == "drill-${{ matrix.stack }}" != load("deploy.yml")["jobs"]["up"]["environment"]
     assert drill["permissions"] == {"contents": "read", "id-token": "write"}
     assert workflow["permissions"] == {"contents": "read"}
     assert drill["concurrency"] == {"group": "restore-drill-${{ matrix.stack }}", "cancel-in-progress": False}

@@ -128,16 +128,6 @@ def test_production_without_monthly_and_yearly_retention_is_an_advisory_violatio
     assert {v.level for v in result.violations} == {"advisory"}
 
 
-def test_production_is_known_by_the_environment_tag_or_the_config(dev_run):
-    run, settings = dev_run
-    assert "policy-long-term-retention" not in failing(checked("dev", settings, registrations=run.resources))
-    forced = checked("dev", settings, registrations=run.resources, extra={"policy-long-term-retention": {"production": True}})
-    assert len(failing(forced)["policy-long-term-retention"]) == 2
-    retagged = checked("dev", settings, registrations=run.resources,
-                       extra={"policy-long-term-retention": {"productionEnvironments": ["dev"]}})
-    assert "policy-long-term-retention" in failing(retagged)
-
-
 def test_a_vm_without_hooks_is_accepted_only_when_marked_crash_consistent(settings_of):
     settings = _prod(settings_of, lambda s: s["vms"][2].update(consistency="crash"))
     assert checked("prod", settings).passed
@@ -156,10 +146,10 @@ def _destroyable(settings, **changes):
 
 
 def test_allow_destroy_lifts_the_protection_rule_only_where_the_settings_say_so(settings_of):
-    settings = _prod(settings_of, lambda s: _destroyable(s, tags={"environment": "staging"}))
+    settings = _prod(settings_of, lambda s: _destroyable(s, tags={"environment": "staging"}, production=False))
     staging = {"vault-soft-delete": {"enforcementLevel": "advisory"}, "vault-immutability": {"enforcementLevel": "advisory"}}
-    assert checked("prod", settings, extra=staging).passed
-    result = checked("prod", settings, extra={**staging, "data-safety-protect": {"allowDestroy": False}})
+    assert checked("staging", settings, extra=staging).passed
+    result = checked("staging", settings, extra={**staging, "data-safety-protect": {"allowDestroy": False}})
     assert len(failing(result)["data-safety-protect"]) == 5  # the vault and four protected items (one retired)
     assert ("vault rsv-iris-prod is not protected from deletion, so `pulumi destroy` would delete backup data; keep "
             "protect=True (settings allowDestroy: false); only a throwaway stack may set allowDestroy: true"
@@ -167,13 +157,6 @@ def test_allow_destroy_lifts_the_protection_rule_only_where_the_settings_say_so(
     assert {v.resource for v in result.violations} == {
         "rsv-iris-prod-vault", "vm-iris-prod-1-protected-item", "vm-iris-prod-2-protected-item", "vm-cache-prod-1-protected-item",
         "vm-iris-prod-old-protected-item"}
-
-
-def test_a_production_vault_may_not_allow_destroy(settings_of):
-    settings = _prod(settings_of, _destroyable)
-    assert failing(checked("prod", settings))["data-safety-protect"] == [
-        "vault rsv-iris-prod is tagged environment=prod but the stack sets allowDestroy: true, so `pulumi destroy` "
-        "could delete production backup data; set allowDestroy: false"]
 
 
 # --- rendered resources edited where settings cannot go ------------------------------------------

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,36 @@ def test_pulumi_runs_with_the_policy_pack_and_azure_oidc(name, command):
     assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}  # OIDC: no client secret
     assert job["env"]["ARM_USE_OIDC"] == "true"
     assert job["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+
+
+def _login_client_ids(job: dict) -> set[str]:
+    return {step["with"]["client-id"] for step in job["steps"] if step.get("uses", "").startswith("azure/login@")}
+
+
+def test_pull_request_code_never_runs_with_the_deploy_identity():
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    up = load("deploy.yml")["jobs"]["up"]
+    assert _login_client_ids(preview) == {"${{ vars.PREVIEW_CLIENT_ID }}"} == {preview["env"]["ARM_CLIENT_ID"]}
+    assert _login_client_ids(up) == {"${{ vars.AZURE_CLIENT_ID }}"} == {up["env"]["ARM_CLIENT_ID"]}
+    # Different environments, so the identities' federated credentials (subject environment:<name>) differ.
+    assert preview["environment"] == "preview-${{ matrix.stack }}" and up["environment"] == "${{ matrix.stack }}"
+    # The deploy identity appears in the preview job only where the guard compares it.
+    [guard] = [step for step in preview["steps"] if "DEPLOY_CLIENT_ID" in step.get("env", {})]
+    assert json.dumps(preview).count("vars.AZURE_CLIENT_ID") == 1
+    # The guard runs before any pull-request code is checked out.
+    assert preview["steps"].index(guard) < next(i for i, step in enumerate(preview["steps"])
+                                                if step.get("uses", "").startswith("actions/checkout@"))
+
+
+@pytest.mark.parametrize("preview, deploy, passes", [("", "d-1", False), ("d-1", "d-1", False), ("p-1", "d-1", True),
+                                                     ("p-1", "", True)])
+def test_the_preview_guard_stops_a_missing_or_deploy_identity(tmp_path, preview, deploy, passes):
+    [guard] = [step for step in load("pull-request.yml")["jobs"]["preview"]["steps"] if "DEPLOY_CLIENT_ID" in step.get("env", {})]
+    result = subprocess.run(["bash", "-e", "-c", guard["run"]], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PATH": os.environ["PATH"], "PREVIEW_CLIENT_ID": preview, "DEPLOY_CLIENT_ID": deploy, "STACK": "prod"})
+    assert (result.returncode == 0) is passes
+    if not passes:
+        assert "::error::" in result.stdout and "docs/ci-identities.md" in result.stdout
 
 
 def run_step(step: dict, cwd: Path, **env: str) -> dict[str, str]:
@@ -216,3 +247,126 @@ def test_paths_named_in_workflows_and_docs_exist():
             assert (path.parent / target).exists(), f"{path.name}: link to {target}"
         for target in re.findall(r"(?<![\w/.])((?:docs|\.github/scripts)/[\w.-]+\.(?:md|sh))", text):
             assert (ROOT / target).exists(), f"{path.name}: {target}"
+
+
+# --- what a deployment reads: every input of a stack triggers its deployment -----------------------
+
+# Opens every repository file `make plan` and `--write-policy-config` read for one stack (the program
+# under the mock engine, the policy pack, the hook bundle, the KQL), through Python's audit hook.
+_RECORD_OPENED = """
+import json, os, runpy, sys
+root, stack, config, out = sys.argv[1:5]
+opened = set()
+def hook(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        opened.add(os.path.realpath(os.fsdecode(args[0])))
+sys.addaudithook(hook)
+sys.argv = ["offline_plan", "--stack", stack, "--write-policy-config", config]
+try:
+    runpy.run_module("offline_plan", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+with open(out, "w") as file:
+    json.dump(sorted(os.path.relpath(p, root) for p in opened if p.startswith(root + os.sep)), file)
+"""
+# Read outside Python, by the Pulumi CLI and the deploy job: the project file, the SDK/CLI pin, the
+# pack's entry point and manifest, `make plan` itself and the workflow that runs `pulumi up`.
+READ_BY_THE_CLI_AND_THE_JOB = {"Pulumi.yaml", "requirements.txt", "policy/PulumiPolicy.yaml", "policy/__main__.py",
+                               "Makefile", ".github/workflows/deploy.yml"}
+
+
+def _source_of(path: str) -> str:
+    """components/__pycache__/vault.cpython-311.pyc -> components/vault.py (imports open the cached bytecode)."""
+    match = re.fullmatch(r"(.*/)?__pycache__/([^/.]+)\.[^/]+\.pyc", path)
+    return f"{match[1] or ''}{match[2]}.py" if match else path
+
+
+@pytest.fixture(scope="module")
+def deployment_inputs(tmp_path_factory) -> set[str]:
+    scratch = tmp_path_factory.mktemp("opened")
+    found = set(READ_BY_THE_CLI_AND_THE_JOB)
+    for stack in ("dev", "prod"):
+        out = scratch / f"{stack}.json"
+        subprocess.run([sys.executable, "-c", _RECORD_OPENED, str(ROOT), stack, str(scratch / "config.json"), str(out)],
+                       cwd=ROOT, check=True, capture_output=True, text=True)
+        found |= {_source_of(path) for path in json.loads(out.read_text())}
+    return found
+
+
+def _top(path: str) -> str:
+    """The unit the script classifies: a top-level folder, or the file itself (root files, CI files)."""
+    if path.startswith(".github/"):
+        return path
+    return path.split("/", 1)[0] + "/" if "/" in path else path
+
+
+def _deploys_after_changing(tmp_path: Path, paths: list[str]) -> dict[str, subprocess.CompletedProcess]:
+    """stacks-to-deploy.sh after a commit that changes only `path`, for each path (one repository, reset between)."""
+    repo = tmp_path / "repo"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q")
+    for path in ["Pulumi.dev.yaml", "Pulumi.prod.yaml", *paths]:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text("config: {}\n")
+    commit(repo, "deployed")
+    deployed = git(repo, "rev-parse", "HEAD")
+    results = {}
+    for path in paths:
+        (repo / path).write_text("config: {changed: true}\n")
+        commit(repo, f"change {path}")
+        results[path] = stacks_to_deploy(repo, LAST=deployed)
+        git(repo, "reset", "-q", "--hard", deployed)
+    return results
+
+
+def test_a_change_to_anything_a_deployment_reads_deploys_it(deployment_inputs, tmp_path):
+    # Sanity: the recording sees the program, the hooks, the KQL, the pack and the offline plan.
+    assert {"components/", "hooks/", "queries/", "policy/", "offline_plan/", "__main__.py"} <= {_top(p) for p in deployment_inputs}
+    stack_files = {path for path in deployment_inputs if re.fullmatch(r"Pulumi\.[^/]+\.yaml", path) and path != "Pulumi.yaml"}
+    assert stack_files == {"Pulumi.dev.yaml", "Pulumi.prod.yaml"}
+    # One file per top-level folder (the script classifies folders), every file at the root or under .github/.
+    representatives = sorted({_top(path): path for path in sorted(deployment_inputs - stack_files)}.values())
+    for path, result in _deploys_after_changing(tmp_path, representatives + sorted(stack_files)).items():
+        assert result.returncode == 0, result.stderr
+        expected = [path.removeprefix("Pulumi.").removesuffix(".yaml")] if path in stack_files else ["dev", "prod"]
+        assert json.loads(result.stdout) == expected, f"a change to {path} must deploy {expected}"
+
+
+def test_every_tracked_path_is_classified_so_a_new_folder_cannot_be_forgotten(deployment_inputs, tmp_path):
+    tracked = git(ROOT, "ls-files").splitlines()
+    inputs = {_top(path) for path in deployment_inputs}
+    representatives = sorted({_top(path): path for path in tracked if not re.fullmatch(r"Pulumi\.[^/]+\.yaml", path)
+                              or path == "Pulumi.yaml"}.values())
+    for path, result in _deploys_after_changing(tmp_path, representatives).items():
+        assert "::warning::" not in result.stderr, f"{path}: classify it in stacks-to-deploy.sh ({result.stderr.strip()})"
+        deploys = json.loads(result.stdout)
+        # What no deployment reads deploys nothing; what one reads deploys every stack.
+        assert deploys == (["dev", "prod"] if _top(path) in inputs else []), path
+    # A folder nobody classified yet deploys every stack, and says so.
+    [result] = _deploys_after_changing(tmp_path / "new", ["newfeature/rules.py"]).values()
+    assert json.loads(result.stdout) == ["dev", "prod"]
+    assert "::warning::newfeature/rules.py is neither a deployment input nor listed as not one" in result.stderr
+
+
+def test_a_moved_input_still_deploys(tmp_path):
+    repo = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(repo))
+    for path in ("Pulumi.dev.yaml", "queries/rpo_breach.kql"):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text("x\n" * 20)
+    commit(repo, "deployed")
+    deployed = git(repo, "rev-parse", "HEAD")
+    (repo / "docs").mkdir()
+    git(repo, "mv", "queries/rpo_breach.kql", "docs/rpo_breach.kql")
+    commit(repo, "move a query out of the program")
+    assert json.loads(stacks_to_deploy(repo, LAST=deployed).stdout) == ["dev"]
+
+
+def test_docs_name_each_jobs_identity_and_environment_as_the_workflows_do():
+    rows = [line for line in (ROOT / "docs" / "ci-identities.md").read_text().splitlines() if line.startswith("| ")]
+    for workflow, job in (("pull-request.yml", "preview"), ("deploy.yml", "up"), ("restore-drill.yml", "drill")):
+        definition = load(workflow)["jobs"][job]
+        [variable] = {re.fullmatch(r"\$\{\{ vars\.(\w+) \}\}", client)[1] for client in _login_client_ids(definition)}
+        environment = definition["environment"].replace("${{ matrix.stack }}", "<stack>")
+        [row] = [row for row in rows if f"(`{variable}`)" in row]
+        assert f"`{workflow}` `{job}`" in row and f"environment:{environment}`" in row, row

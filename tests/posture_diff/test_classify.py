@@ -45,6 +45,8 @@ def weaken_prod_in_several_ways(settings: dict[str, Any]) -> None:
     settings["vms"] = [vm for vm in settings["vms"] if not vm["id"].endswith("/vm-iris-prod-2")]
     if "drill" in settings:  # the drill may only name VMs of the stack
         settings["drill"]["vms"] = [vm for vm in settings["drill"]["vms"] if vm["name"] != "vm-iris-prod-2"]
+    for mirror in settings.get("mirrors", []):  # and so may mirror sets
+        mirror["members"] = [m for m in mirror["members"] if m["vm"] != "vm-iris-prod-2"]
     vault = settings["vault"]
     vault["immutability"] = "Disabled"
     vault["crossRegionRestore"] = False

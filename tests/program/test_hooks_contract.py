@@ -84,6 +84,7 @@ def test_old_resource_delete_never_removes_what_its_replacement_installed(host, 
     old = deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2")
     prod_settings["vms"][1]["id"] = prod_settings["vms"][1]["id"].replace("vm-iris-prod-2", "vm-iris-prod-2b")
     prod_settings["drill"]["vms"][1]["name"] = "vm-iris-prod-2b"  # the drill names VMs too
+    prod_settings["mirrors"][0]["members"][1]["vm"] = "vm-iris-prod-2b"  # and so do mirror sets
     deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2b")
     assert host.run(old["delete"]).returncode == 0
     assert host.vm.config_path.exists()
@@ -152,6 +153,7 @@ def test_the_kill_grace_is_the_one_the_hooks_use():
 
 
 def test_the_plugin_config_polls_as_the_setting_says(host, prod_settings):
+    prod_settings.pop("mirrors")  # a mirror member's polls must stay under QoS/4 (docs/mirror.md)
     prod_settings["vms"][1].setdefault("hooks", {})["runnerPollSeconds"] = 2
     prod_settings["vms"][1]["hooks"]["freezeBudgetSeconds"] = 200
     deploy(host, run_with_settings(prod_settings), "vm-iris-prod-2")

@@ -55,7 +55,9 @@ def test_the_new_environment_checklist_names_the_environments_the_workflows_use(
     checklist = README.split("### A new environment", 1)[1].split("\n#", 1)[0]
     pull_request = yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text())
     deploy = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())
-    for environment in (pull_request["jobs"]["preview"]["environment"], deploy["jobs"]["up"]["environment"]):
+    drill = yaml.safe_load((ROOT / ".github/workflows/restore-drill.yml").read_text())
+    for environment in (pull_request["jobs"]["preview"]["environment"], deploy["jobs"]["up"]["environment"],
+                        drill["jobs"]["drill"]["environment"]):
         name = environment.split("#")[0].strip().replace("${{ matrix.stack }}", "<stack>")
         assert f"`{name}`" in checklist and f"environment:{name}`" in checklist
     assert "pulumi stack init" in checklist and "federated credentials" in checklist

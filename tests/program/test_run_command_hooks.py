@@ -68,7 +68,7 @@ def test_the_timeout_covers_the_installers_longest_wait(prod_settings):
 
 
 def test_allow_destroy_leaves_the_install_unprotected_and_the_plan_says_crash_step(prod_settings):
-    prod_settings["allowDestroy"] = True
+    prod_settings.update(allowDestroy=True, production=False)  # a production stack is never destroyable
     prod_settings["vault"].update(immutability="Disabled", softDelete={"state": "Disabled"})
     assert not only(run_with_settings(prod_settings), RUN_COMMAND).protect
     prod_settings["vms"][CACHE_VM]["consistency"] = "crash"

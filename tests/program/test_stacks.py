@@ -108,7 +108,7 @@ def test_vault_and_protected_items_are_protected_from_destroy_by_default(prod_se
 
 
 def test_allow_destroy_lifts_the_protection(prod_settings):
-    prod_settings["allowDestroy"] = True
+    prod_settings.update(allowDestroy=True, production=False)  # a production stack is never destroyable
     prod_settings["vault"].update(softDelete={"state": "Disabled"}, immutability="Disabled")
     run = run_with_settings(prod_settings)
     assert not only(run, "azure-native:recoveryservices:Vault").protect
