@@ -11,6 +11,10 @@
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=settings.sh
 . "$IB_HOOK_DIR/settings.sh"
+# shellcheck source=mirror.sh
+. "$IB_HOOK_DIR/mirror.sh"
+# shellcheck source=creds.sh
+. "$IB_HOOK_DIR/creds.sh"
 
 IB_CR=$(printf '\r')
 IB_TAB=$(printf '\t')
@@ -253,6 +257,11 @@ ib_header() { # text
 # point IB_CRED_IN at it.  Returns 1 with IB_ERR set when unusable.
 ib_check_creds() {
 	IB_CRED_IN=/dev/null
+	if [ -n "$S_KV_URL" ]; then
+		ib_creds_fetch && return 0
+		[ -n "$S_CREDS" ] || return 1
+		ib_log "$IB_ERR; falling back to credentials_file $S_CREDS"
+	fi
 	[ -n "$S_CREDS" ] || return 0
 	if [ ! -f "$S_CREDS" ]; then
 		IB_ERR="credentials_file $S_CREDS does not exist or is not a regular file"
@@ -306,6 +315,14 @@ ib_call() {
 			set -- ccontrol stat "$_ib_cn" -W
 		fi
 		;;
+	code)
+		# ObjectScript on stdin (ib_session_input), after the credentials.
+		if [ "$_ib_cp" = iris ]; then
+			set -- iris session "$_ib_cn" -U %SYS
+		else
+			set -- csession "$_ib_cn" -U%SYS
+		fi
+		;;
 	qlist)
 		if [ "$_ib_cp" = iris ]; then
 			set -- iris qlist
@@ -321,6 +338,11 @@ ib_call() {
 	# inodes, read-only) must not cancel the call: a thaw runs anyway.
 	if [ "$_ib_co" != /dev/stdout ] && ! (printf '' >"$_ib_co") 2>/dev/null; then
 		_ib_co=/dev/null
+	fi
+	if [ "$_ib_op" = code ] || { [ "$_ib_op" = session ] && [ -n "$IB_CRED_SECRET" ]; }; then
+		# Through a pipe: a Key Vault secret never touches a file or a command line.
+		ib_session_input "$_ib_op" "$_ib_x" | timeout -k "$IB_KILL_GRACE" "$_ib_ct" "$@" >"$_ib_co" 2>&1 3>&-
+		return
 	fi
 	timeout -k "$IB_KILL_GRACE" "$_ib_ct" "$@" <"$_ib_in" >"$_ib_co" 2>&1 3>&-
 }

@@ -479,7 +479,8 @@ ib_verdict() {
 	for _ib_it in $3; do
 		_ib_names="${_ib_names:+$_ib_names,}\"$_ib_it\""
 	done
-	_ib_json="{\"v\":1,\"event\":\"verdict\",\"run\":\"$IB_RUN\",\"script\":\"${IB_SCRIPT%-script}\",\"version\":\"$S_VERSION\",\"instances\":[$_ib_names],\"verdict\":\"$1\",\"reason\":\"$2\"}"
+	ib_mirror_verdict_part
+	_ib_json="{\"v\":$IB_VERDICT_V,\"event\":\"verdict\",\"run\":\"$IB_RUN\",\"script\":\"${IB_SCRIPT%-script}\",\"version\":\"$S_VERSION\",\"instances\":[$_ib_names],\"verdict\":\"$1\",\"reason\":\"$2\"$IB_MIRROR_PART}"
 	_ib_sev=err
 	[ "$1" = application-consistent ] && _ib_sev=notice
 	ib_log "verdict $_ib_json"
