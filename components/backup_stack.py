@@ -15,7 +15,8 @@ from .egress_rules import BackupEgressRules, BackupEgressRulesArgs
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
 from .health_alerts import HealthAlerts, HealthAlertsArgs
 from .health_rules import health_targets
-from .hook_bundle import HookBundle, render_hook_settings
+from .key_vault_credentials import KeyVaultCredentialsArgs, KeyVaultCredentialsGrants
+from .hook_bundle import HookBundle, render_vm_hook_settings
 from .naming import hook_owner_id
 from .parity_spec import retired_protection_state
 from .protected_vm import ProtectedVm, ProtectedVmArgs
@@ -57,7 +58,7 @@ class BackupStackOutputs:
 
 
 def required_secret_keys(settings: StackSettings) -> set[str]:
-    """Config keys that must hold secrets (SSH keys) before anything can be declared."""
+    """Config keys that must hold secrets (SSH keys, IRIS credentials for Key Vault) before anything can be declared."""
     keys = set()
     for vm in settings.vms:
         # A crash-consistent VM installs nothing, so its ssh block (kept for later) needs no key.
@@ -65,6 +66,9 @@ def required_secret_keys(settings: StackSettings) -> set[str]:
             keys.add(vm.ssh.private_key_config)
             if vm.ssh.proxy:
                 keys.add(vm.ssh.proxy.private_key_config)
+        credentials = vm.hooks.key_vault_credentials
+        if credentials and credentials.from_config and vm.consistency == "application" and not vm.retired:
+            keys.add(credentials.from_config)  # written into Key Vault: a Pulumi secret, never plain config
     return keys
 
 
@@ -96,6 +100,8 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
     }
     protected_vms: dict[str, ProtectedVm] = {}
     hooks: dict[str, FreezeThawHooks | RunCommandHooks] = {}
+    credentials = KeyVaultCredentialsGrants("hook-credentials", KeyVaultCredentialsArgs(settings, secret)) if any(
+        vm.hooks.key_vault_credentials for vm in settings.vms) else None
     for vm in settings.vms:
         if vm.retired:
             # No more backups: no hooks, extension or egress to wait for (docs/vm-lifecycle.md).
@@ -114,6 +120,8 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
             hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret)
             # The first backup after `pulumi up` must already be application-consistent.
             prerequisites.append(hooks[vm.name])
+            if credentials and vm.name in credentials.grants:
+                prerequisites.append(credentials.grants[vm.name])  # and able to read its IRIS credentials
         elif vm.delivery == "runCommand":
             # A crash-consistent VM on Run Command: the deliberate removal step of its hooks.
             _run_command_hooks(vm, settings, bundle, "uninstall")
@@ -142,7 +150,7 @@ def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
     if vm.delivery == "runCommand":
         return _run_command_hooks(vm, settings, bundle, "install")
     return FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
-        connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        connection=_connection(vm, secret), bundle=bundle, settings_text=render_vm_hook_settings(settings, vm),
         owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
     ))
 
@@ -150,7 +158,7 @@ def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
 def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
                        action: Literal["install", "uninstall"]) -> RunCommandHooks:
     return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
-        vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        vm=vm, location=settings.location, bundle=bundle, settings_text=render_vm_hook_settings(settings, vm),
         owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
         protect=not settings.allow_destroy,
     ))

@@ -26,3 +26,18 @@ def _resource_id(resource_type: str) -> BeforeValidator:
         return parse_resource_id(value, resource_type)
 
     return BeforeValidator(parse)
+
+
+SYSTEM_ASSIGNED = "systemAssigned"
+
+
+def _managed_identity(user_assigned_type: str) -> BeforeValidator:
+    """`systemAssigned`, or the ID of a user-assigned identity."""
+    def parse(value: Any) -> str | ResourceId:
+        if value == SYSTEM_ASSIGNED:
+            return value
+        if not isinstance(value, str) or not value.startswith("/"):
+            raise ValueError(f"expected {SYSTEM_ASSIGNED!r} or a {user_assigned_type} ID")
+        return parse_resource_id(value, user_assigned_type)
+
+    return BeforeValidator(parse)
