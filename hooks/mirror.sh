@@ -164,8 +164,8 @@ ib_mirror_read() {
 	return 0
 }
 
-# ib_mirror_finish DIR: wait for the role queries, decide per member, drop the
-# members that may be crash-consistent from IB_TARGETS (IB_SPARED lists them),
+# ib_mirror_finish DIR: wait for the role queries, decide per member, and when
+# every target may be crash-consistent, empty IB_TARGETS (IB_SPARED lists them);
 # record the verdict's mirror entries in DIR/mirror, log every decision.
 # A member whose role cannot be read is frozen, with an alert (never spared on a guess).
 ib_mirror_finish() {
@@ -211,6 +211,17 @@ ib_mirror_finish() {
 		fi
 		_ib_json="${_ib_json:+$_ib_json,}{\"instance\":\"$_ib_it\",\"set\":\"$_ib_set\",\"kind\":\"$_ib_kind\",\"role\":\"$IB_ROLE\",\"ready\":$_ib_rb,\"consistency\":\"$1\",\"alert\":$_ib_alert,\"reason\":\"$3\"}"
 	done
+	# Azure labels the whole VM's recovery point: it is honest only when every instance
+	# on it was frozen (the pre-script succeeds) or none was (the pre-script fails, so
+	# Azure records a file-system consistent point).  So members are spared only when
+	# every target may be, and only when a failing pre-script still lets the backup run.
+	if [ -n "$IB_SPARED" ] && [ -n "$_ib_keep" ]; then
+		ib_log "freezing $IB_SPARED too: $_ib_keep on this VM must be frozen, and Azure labels the whole VM's recovery point"
+		_ib_keep="$_ib_keep $IB_SPARED" IB_SPARED=''
+	elif [ -n "$IB_SPARED" ] && [ "$S_CONTINUE" != true ]; then
+		ib_log "freezing $IB_SPARED anyway: with continue_backup_on_failure=false the pre-script cannot fail to mark the point crash-consistent without failing the backup"
+		_ib_keep=$IB_SPARED IB_SPARED=''
+	fi
 	IB_TARGETS=$_ib_keep
 	[ -z "$IB_SPARED" ] || ib_log "not freezing (crash-consistent is allowed by the mirror set's preference): $IB_SPARED"
 	[ -z "$IB_MIRROR_ALERT" ] || ib_log "MIRROR ALERT:$IB_MIRROR_ALERT"

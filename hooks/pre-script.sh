@@ -170,9 +170,10 @@ if [ -n "$IB_SPARED" ]; then
 	ib_put "$IB_RUN_DIR/instances" "$IB_TARGETS" ||
 		pre_fail state-write-failed "cannot record the instances to freeze; not freezing anything"
 	if [ -z "$IB_TARGETS" ]; then
+		# Exit 1 on purpose: Azure then records the point as file-system consistent, which it is.
 		ib_put "$IB_RUN_DIR/pre_result" "ok spared" || pre_fail state-write-failed "cannot record the result"
-		ib_summary "irisbackup pre-script $IB_RUN: nothing frozen (mirror members spared by preference: $IB_SPARED)"
-		exit 0
+		ib_summary "irisbackup pre-script $IB_RUN: nothing frozen on purpose (mirror members spared by their set's preference: $IB_SPARED); exit 1 so that Azure records a file-system consistent point"
+		exit 1
 	fi
 fi
 bad='' reason=''
