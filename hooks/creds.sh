@@ -90,15 +90,6 @@ ib_creds_relations() {
 # outside ASCII (\u escapes above 007f) or a NUL.  Reads a pipe, writes a pipe.
 ib_json_string() {
 	awk -v want="$1" '
-	function hexval(h,   i, c, v) {
-		v = 0
-		for (i = 1; i <= 4; i++) {
-			c = index("0123456789abcdef", tolower(substr(h, i, 1)))
-			if (c == 0) return -1
-			v = v * 16 + c - 1
-		}
-		return v
-	}
 	{ text = text (NR > 1 ? "\n" : "") $0 }
 	END {
 		n = length(text); depth = 0; i = 1; key = ""; expect_value = 0
@@ -117,7 +108,12 @@ ib_json_string() {
 						else if (e == "b") s = s "\b"
 						else if (e == "f") s = s "\f"
 						else if (e == "u") {
-							v = hexval(substr(text, i + 1, 4)); i += 4
+							v = 0
+							for (h = 1; h <= 4; h++) {
+								d = index("0123456789abcdef", tolower(substr(text, i + h, 1)))
+								v = d ? v * 16 + d - 1 : -1000000
+							}
+							i += 4
 							if (v <= 0 || v > 127) { bad = 1; v = 63 }
 							s = s sprintf("%c", v)
 						} else s = s e
