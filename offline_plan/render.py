@@ -19,6 +19,8 @@ VNET = "azure-native:network:VirtualNetwork"
 NSG = "azure-native:network:NetworkSecurityGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
+CREDENTIALS_PREFIX = "hook-credentials-"  # the name components/backup_stack.py gives KeyVaultCredentialsGrants
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
@@ -106,7 +108,7 @@ def review_summary(posture: dict[str, Any], resources: list[Registration] | None
     if unpinned:
         lines.append(f"  WARNING: SSH host key not pinned for {', '.join(unpinned)}: pulumi-command does not verify which host "
                      "it reached. Pin it with ssh.hostKey / ssh.proxy.hostKey (ssh-keyscan -t ed25519 HOST).")
-    return lines + mirror_lines(posture) + health_lines(resources) + _drill_lines(resources)
+    return lines + mirror_lines(posture) + health_lines(resources) + credential_lines(resources) + _drill_lines(resources)
 
 
 def _rules_text(rules: list[dict[str, Any]]) -> str:
@@ -131,7 +133,7 @@ def _drill_lines(resources: list[Registration] | None) -> list[str]:
     network = account.inputs.get("networkRuleSet", {})
     grants = "; ".join(
         f"{ROLE_NAMES.get(r.inputs['roleDefinitionId'].rsplit('/', 1)[-1], r.inputs['roleDefinitionId'])} on {_scope_text(r.inputs['scope'])}"
-        for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name)
+        for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name) if r.name.startswith("drill-")
     )
     return [
         f"  Restore drill sandbox {group.inputs.get('resourceGroupName')} ({group.inputs.get('location')}): "
@@ -145,6 +147,20 @@ def _drill_lines(resources: list[Registration] | None) -> list[str]:
         f"(bypass {network.get('bypass', 'none')})",
         f"    drill identity: {grants}",
     ]
+
+
+def credential_lines(resources: list[Registration] | None) -> list[str]:
+    """IRIS credentials from Key Vault: which VM identity reads which secret, and which secrets the program writes."""
+    grants = [r for r in resources or [] if r.type == ROLE_ASSIGNMENT and r.name.startswith(CREDENTIALS_PREFIX)]
+    if not grants:
+        return []
+    written = sorted(f"{r.inputs.get('vaultName')}/{r.inputs.get('secretName')}" for r in resources or []
+                     if r.type == KEY_VAULT_SECRET)
+    lines = ["  IRIS credentials from Key Vault (read by the hooks just before each freeze; never sent to the VM):"]
+    lines += [f"    {r.name.removeprefix(CREDENTIALS_PREFIX).rsplit('-kv-secrets-user', 1)[0]}: Key Vault Secrets User on "
+              f"{_scope_text(r.inputs['scope'])} only" for r in sorted(grants, key=lambda r: r.name)]
+    lines.append(f"    written from a Pulumi secret: {', '.join(written) if written else 'none (existing secrets)'}")
+    return lines
 
 
 def _scope_text(scope: str) -> str:

@@ -143,3 +143,11 @@ def test_bad_credential_settings_are_refused_naming_the_setting(edit, message):
     with pytest.raises(SettingsError) as error:
         parse_settings(settings)
     assert message in str(error.value)
+
+
+def test_the_review_names_each_grant_and_keeps_it_apart_from_the_drill_identity(run):
+    text = to_text(run)
+    assert "    vm-iris-prod-1: Key Vault Secrets User on Microsoft.KeyVault/vaults/kv-iris-prod/secrets/iris-freeze only" in text
+    assert "    written from a Pulumi secret: kv-iris-prod/iris-freeze" in text
+    [drill] = [line for line in text.splitlines() if line.startswith("    drill identity:")]
+    assert "KeyVault" not in drill and KEY_VAULT_SECRETS_USER not in drill
