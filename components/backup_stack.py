@@ -117,11 +117,11 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
             continue
         prerequisites: list[pulumi.Resource] = [egress_by_nsg[str(nsg).lower()] for nsg in vm.network_security_groups]
         if vm.consistency == "application":
-            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret)
+            # The installer's self-check reads the IRIS credentials: the grant (and secret) come first.
+            grant = [credentials.grants[vm.name]] if credentials and vm.name in credentials.grants else []
+            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret, grant)
             # The first backup after `pulumi up` must already be application-consistent.
             prerequisites.append(hooks[vm.name])
-            if credentials and vm.name in credentials.grants:
-                prerequisites.append(credentials.grants[vm.name])  # and able to read its IRIS credentials
         elif vm.delivery == "runCommand":
             # A crash-consistent VM on Run Command: the deliberate removal step of its hooks.
             _run_command_hooks(vm, settings, bundle, "uninstall")
@@ -146,21 +146,21 @@ def _health(settings: StackSettings, vault: BackupVault) -> HealthAlerts | None:
 
 
 def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
-                   secret: SecretLookup) -> FreezeThawHooks | RunCommandHooks:
+                   secret: SecretLookup, after: list[pulumi.Resource]) -> FreezeThawHooks | RunCommandHooks:
     if vm.delivery == "runCommand":
-        return _run_command_hooks(vm, settings, bundle, "install")
+        return _run_command_hooks(vm, settings, bundle, "install", after)
     return FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
         connection=_connection(vm, secret), bundle=bundle, settings_text=render_vm_hook_settings(settings, vm),
-        owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
+        owner_id=hook_owner_id(pulumi.get_stack(), vm.name), depends_on=after,
     ))
 
 
 def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
-                       action: Literal["install", "uninstall"]) -> RunCommandHooks:
+                       action: Literal["install", "uninstall"], after: list[pulumi.Resource] | None = None) -> RunCommandHooks:
     return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
         vm=vm, location=settings.location, bundle=bundle, settings_text=render_vm_hook_settings(settings, vm),
         owner_id=run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
-        protect=not settings.allow_destroy,
+        protect=not settings.allow_destroy, depends_on=after or [],
     ))
 
 

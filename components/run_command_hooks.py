@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -36,6 +36,8 @@ class RunCommandHooksArgs:
     # Pulumi `protect` on the install: removing the VM from the stack cannot silently leave its
     # release behind; the uninstall step lifts the flag.
     protect: bool = True
+    # What the installer's self-check needs first (the Key Vault grant of the IRIS credentials).
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class RunCommandHooks(pulumi.ComponentResource):
@@ -75,7 +77,7 @@ class RunCommandHooks(pulumi.ComponentResource):
             async_execution=False,
             treat_failure_as_deployment_failure=True,
             timeout_in_seconds=run_command_timeout(args.vm.hooks),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect and installing),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect and installing, depends_on=args.depends_on or None),
         )
         self.version = pulumi.Output.from_input(bundle.version)
         self.sha256 = pulumi.Output.from_input(bundle.sha256)

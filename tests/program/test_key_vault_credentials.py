@@ -104,10 +104,16 @@ def test_each_vm_identity_may_read_that_one_secret_and_nothing_else(run):
     assert grants["hook-credentials-vm-cache-prod-1-kv-secrets-user"]["principalId"] == "<principalId of vm-cache-prod-1>"
 
 
-def test_the_first_backup_waits_for_the_grant(run):
+def test_the_installers_self_check_waits_for_the_grant_and_the_secret(run):
+    # The self-check reads the credentials; the first backup waits for the install.
     names = {r.urn: r.name for r in run.resources}
-    item = only(run, "azure-native:recoveryservices:ProtectedItem", "vm-iris-prod-1-protected-item")
-    assert "hook-credentials-vm-iris-prod-1-kv-secrets-user" in {names[urn] for urn in item.dependencies}
+    grant_names = {"hook-credentials-vm-iris-prod-1-kv-secrets-user"}
+    staging = only(run, "command:remote:Command", "hooks-vm-iris-prod-1-staging")
+    assert grant_names <= {names[urn] for urn in staging.dependencies}
+    runcommand = only(run, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine")
+    assert "hook-credentials-vm-cache-prod-1-kv-secrets-user" in {names[urn] for urn in runcommand.dependencies}
+    grant = only(run, ROLE_ASSIGNMENT, "hook-credentials-vm-iris-prod-1-kv-secrets-user")
+    assert "hook-credentials-kv-iris-prod-iris-freeze" in {names[urn] for urn in grant.dependencies}
 
 
 def test_the_rendered_settings_pass_the_vms_own_check():
