@@ -141,3 +141,14 @@ def test_a_refused_secret_stops_the_freeze_and_the_credentials_file_is_the_fallb
     res = bare_vm.backup()
     check(bare_vm, res, expect=[("post", "application-consistent", "ok")])
     assert "falling back to credentials_file" in bare_vm.log()
+
+
+def test_the_install_self_check_reads_the_secret_and_names_what_is_wrong(bare_vm):
+    bare_vm.double.add_instance("IRISA", "iris", auth="password", credentials=("irisbackup", PASSWORD))
+    kv = KeyVaultDouble(bare_vm.double.dir, bare_vm.double.bin_dir)
+    kv.set_identity("system")  # the VM has a system-assigned identity, the settings name a user-assigned one
+    kv.add_secret(VAULT, SECRET, f"irisbackup\n{PASSWORD}\n")
+    p = bare_vm.install(None, check=False, instances="IRISA:iris", key_vault_secret_url=URL,
+                        managed_identity=IDENTITY, **KV_TIMES)
+    assert p.returncode == 3 and "managed identity token from IMDS failed (HTTP 400" in p.stderr, p.stderr
+    assert not bare_vm.config_path.exists()
