@@ -15,7 +15,7 @@ from pulumi.runtime import rpc
 from components.hook_bundle import HOOKS_DIR, render_vm_hook_settings
 from components.key_vault_credentials import KEY_VAULT_SECRETS_USER, credential_egress
 from components.settings import SettingsError, parse_settings
-from offline_plan.engine import run_program
+from offline_plan.engine import mask_secrets, run_program
 from offline_plan.render import to_json, to_text
 from offline_plan.stack_file import StackConfig
 from tests.program.harness import PROGRAM, TEST_PRIVATE_KEY, example_settings, of_type, only
@@ -48,17 +48,6 @@ def plan(settings: dict[str, Any]):
     return run_program("prod", StackConfig(values, secret_keys), PROGRAM)
 
 
-def outside_secrets(value: Any) -> Any:
-    """The recorded inputs with every Pulumi secret removed: what would be plain text in the state."""
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return None
-        return {key: outside_secrets(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [outside_secrets(item) for item in value]
-    return value
-
-
 @pytest.fixture(scope="module")
 def run():
     return plan(settings_with_credentials())
@@ -75,7 +64,7 @@ def test_one_secret_is_written_from_the_pulumi_secret_and_stays_a_secret(run):
 
 def test_the_secret_is_nowhere_in_plain_text(run):
     for resource in run.resources:
-        assert PASSWORD not in json.dumps(outside_secrets(resource.inputs), default=repr), resource.name
+        assert PASSWORD not in json.dumps(mask_secrets(resource.inputs), default=repr)  # what the state holds in plain text, resource.name
     rendered = to_text(run) + to_json(run)
     assert PASSWORD not in rendered and "[secret]" in rendered
     assert PASSWORD not in json.dumps(run.outputs, default=repr)
