@@ -152,3 +152,12 @@ def test_the_install_self_check_reads_the_secret_and_names_what_is_wrong(bare_vm
                         managed_identity=IDENTITY, **KV_TIMES)
     assert p.returncode == 3 and "managed identity token from IMDS failed (HTTP 400" in p.stderr, p.stderr
     assert not bare_vm.config_path.exists()
+
+
+def test_the_watchdog_reads_the_credentials_again_and_thaws_when_no_post_script_comes(bare_vm):
+    kv = _kv_vm(bare_vm)
+    res = bare_vm.backup(post_runs=False)  # the extension dies after the snapshot
+    check(bare_vm, res, expect=[("watchdog", "watchdog-fired", "watchdog-fired")])
+    assert not bare_vm.double.is_frozen("IRISA")
+    assert [e.kind for e in bare_vm.double.events(name="IRISA") if e.kind in ("freeze", "thaw")] == ["freeze", "thaw"]
+    _nowhere_in_plain_text(bare_vm, kv)
