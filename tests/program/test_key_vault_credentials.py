@@ -27,6 +27,7 @@ PASSWORD = "pw-that-must-never-be-printed-7f3a"
 CREDENTIALS = f"irisbackup\n{PASSWORD}\n"
 # The nesting rules with the credential fetch: 7 pre-script steps, 5 watchdog steps (defaults fit).
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+URL = "https://kv-iris-prod.vault.azure.net/secrets/iris-freeze"
 
 
 def settings_with_credentials() -> dict[str, Any]:
@@ -146,3 +147,21 @@ def test_the_review_names_each_grant_and_keeps_it_apart_from_the_drill_identity(
     assert "    written from a Pulumi secret: kv-iris-prod/iris-freeze" in text
     [drill] = [line for line in text.splitlines() if line.startswith("    drill identity:")]
     assert "KeyVault" not in drill and KEY_VAULT_SECRETS_USER not in drill
+
+
+@pytest.mark.parametrize("azure, wdl, valid", [(112, 300, False), (113, 300, True), (113, 280, False), (113, 281, True)])
+def test_the_vm_and_the_stack_agree_on_the_nesting_rules_with_the_fetch(azure, wdl, valid):
+    # The boundaries of 7 x (15 + 1) = 112 and 200 + 5 x (15 + 1) = 280.
+    hooks = {"callTimeoutSeconds": 15, "azureTimeoutSeconds": azure, "freezeBudgetSeconds": 200, "wdSuspendLimitSeconds": wdl}
+    settings = settings_with_credentials()
+    settings["vms"][0]["hooks"].update(hooks)
+    try:
+        parsed = parse_settings(settings)
+    except SettingsError:
+        parsed = None
+    settings["vms"][0]["hooks"].pop("keyVaultCredentials")
+    vm = parse_settings(settings).vms[0]
+    text = render_vm_hook_settings(parse_settings(settings), vm) + f"key_vault_secret_url={URL}\n"
+    result = subprocess.run(["sh", str(HOOKS_DIR / "install.sh"), "--check-settings", "--settings", "-"],
+                            input=text, text=True, capture_output=True, timeout=60)
+    assert (parsed is not None) == (result.returncode == 0) == valid, (hooks, result.stderr)
