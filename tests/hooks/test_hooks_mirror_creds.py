@@ -72,6 +72,24 @@ def test_a_primary_without_failover_readiness_freezes_and_alerts(mvm):
     assert (alert["role"], alert["ready"], alert["reason"]) == ("primary", False, "mirror-not-failover-ready")
 
 
+@pytest.mark.parametrize("preference, kind, status, ready, frozen, alert", [
+    ("anyFailover", "failover", "PRIMARY", True, True, False),
+    ("primaryOnly", "failover", "BACKUP", True, False, False),
+    ("preferBackupFailover", "async", "CONNECTED", True, False, False),
+    ("preferBackupFailover", "failover", "TRANSITION", False, False, True),  # not active: spared, alerted
+])
+def test_each_preference_and_role_freezes_what_the_rule_table_says(mvm, preference, kind, status, ready, frozen, alert):
+    mvm.double.set_mirror("IRISA", status, ready=ready)
+    mvm.install(instances="IRISA:iris", mirror_members=member(preference, kind))
+    res = mvm.backup()
+    check(mvm, res)
+    assert bool(mvm.double.events("freeze")) is frozen
+    assert res.outcome == (APP if frozen else FS)
+    line = post_line(mvm)
+    assert line["verdict"] == ("application-consistent" if frozen else "crash-consistent-allowed")
+    assert bool(mirror_alerts(line)) is alert
+
+
 def test_a_role_that_cannot_be_read_is_frozen_with_an_alert_never_spared(mvm):
     mvm.double.set_mirror("IRISA", "PRIMARY", ready=True)  # would be spared if it answered
     mvm.double.set_behaviour("IRISA", "mirror", "hang")
