@@ -19,9 +19,10 @@
 
 IB_MIRROR_TOKEN=IRISBACKUP-MIRROR
 # One line of ObjectScript for a %SYS session fed on stdin: the status token and
-# the first element of IsFailoverReady's $LB (1 ready, 0 not; '?' when it errs).
+# the first element of IsFailoverReady's $LB (1 ready, 0 not; '?' when it errs),
+# on a line of its own (the terminal may print its prompt first).
 # shellcheck disable=SC2016 # ObjectScript, not shell: nothing to expand
-IB_MIRROR_CODE='set r="?" try { set r=+$listget(##class(SYS.Mirror).IsFailoverReady(),1) } catch { } write "IRISBACKUP-MIRROR|",$SYSTEM.Mirror.GetStatus(),"|",r,!'
+IB_MIRROR_CODE='set r="?" try { set r=+$listget(##class(SYS.Mirror).IsFailoverReady(),1) } catch { } write !,"IRISBACKUP-MIRROR|",$SYSTEM.Mirror.GetStatus(),"|",r,!'
 
 # ib_check_mirror_members LINE VALUE -> S_MIRROR (normalised, single spaces)
 ib_check_mirror_members() {
@@ -150,10 +151,9 @@ ib_mirror_read() {
 	[ -f "$1" ] || return 1
 	while IFS= read -r _ib_l || [ -n "$_ib_l" ]; do
 		case $_ib_l in
-		"$IB_MIRROR_TOKEN|"*) ;;
+		*"$IB_MIRROR_TOKEN|"*) _ib_l=${_ib_l#*"$IB_MIRROR_TOKEN|"} ;;
 		*) continue ;;
 		esac
-		_ib_l=${_ib_l#*|}
 		_ib_l=${_ib_l%"$IB_CR"}
 		IB_MSTATUS=${_ib_l%%|*}
 		IB_MREADY=${_ib_l#*|}

@@ -265,7 +265,7 @@ code_session() {
 			[ -f "$I/mirror" ] && read -r ms <"$I/mirror"
 			[ -f "$I/failover_ready" ] && read -r mr <"$I/failover_ready"
 			event "$1" mirror-status "$ms $mr"
-			echo "IRISBACKUP-MIRROR|$ms|$mr"
+			printf '%%SYS>\nIRISBACKUP-MIRROR|%s|%s\n' "$ms" "$mr"  # the terminal's prompt, then the write
 			;;
 		*) echo "<SYNTAX>" ;;
 		esac
