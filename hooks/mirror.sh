@@ -191,7 +191,7 @@ ib_mirror_finish() {
 		else
 			IB_ROLE=unreadable
 			IB_NEED='required 1 role-unreadable'
-			ib_log "mirror member $_ib_it: no GetStatus answer within ${S_CALL_TIMEOUT}s: freezing it"
+			ib_log "mirror member $_ib_it: no GetStatus answer (the session failed, or gave none within ${S_CALL_TIMEOUT}s): freezing it"
 			ib_log_output "$_ib_mo" "$_ib_it"
 		fi
 		# shellcheck disable=SC2086 # split on spaces on purpose
