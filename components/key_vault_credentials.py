@@ -11,7 +11,7 @@ and certificates role assignments"). The vault must use the Azure RBAC permissio
 (`enableRbacAuthorization`); with access policies a role assignment grants nothing.
 
 The hooks then read the secret through IMDS just before the freeze (hooks/creds.sh): that needs outbound
-443 to the vault (`AzureKeyVault.<Region>`, see `credential_egress`) where an NSG denies outbound.
+443 to the vault (service tag `AzureKeyVault`, see `credential_egress`) where an NSG denies outbound.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ def secrets_user_grant(credentials: KeyVaultCredentials) -> RoleGrant:
 
 
 def credential_egress(settings: StackSettings) -> dict[str, set[str]]:
-    """NSG ID (lower case) -> the service tags (TCP 443) the credential fetch needs on it: the vault's
-    regional AzureKeyVault tag for every NSG a VM with Key Vault credentials lists. Microsoft: outbound
+    """NSG ID (lower case) -> the service tags (TCP 443) the credential fetch needs on it: AzureKeyVault
+    for every NSG a VM with Key Vault credentials lists (global: the settings name the vault, not its
+    region; the regional form AzureKeyVault.<Region> would be narrower). Microsoft: outbound
     access to Key Vault by service tag `AzureKeyVault` (learn.microsoft.com/azure/key-vault/general/
     network-security, and the service tags list: regional forms exist). IMDS (169.254.169.254) is not
-    filtered by NSGs. The vault is assumed in the stack's region; a vault elsewhere needs that region's
-    tag. For the integrator: merge into components/egress_spec.py's derivation (one table)."""
+    filtered by NSGs."""
     needs: dict[str, set[str]] = {}
     for vm in settings.vms:
         if vm.retired or vm.consistency != "application" or vm.hooks.key_vault_credentials is None:

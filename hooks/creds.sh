@@ -19,7 +19,7 @@
 # length and a failure's HTTP status are logged.
 #
 # Network: IMDS (169.254.169.254, not filtered by NSGs) and the vault on 443
-# (service tag AzureKeyVault.<Region> where outbound is denied).  The whole
+# (service tag AzureKeyVault where outbound is denied).  The whole
 # fetch is bounded by call_timeout_seconds + 1 (one step): each of the two
 # requests gets half of it.
 
