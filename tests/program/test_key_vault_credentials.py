@@ -165,3 +165,9 @@ def test_the_vm_and_the_stack_agree_on_the_nesting_rules_with_the_fetch(azure, w
     result = subprocess.run(["sh", str(HOOKS_DIR / "install.sh"), "--check-settings", "--settings", "-"],
                             input=text, text=True, capture_output=True, timeout=60)
     assert (parsed is not None) == (result.returncode == 0) == valid, (hooks, result.stderr)
+
+
+def test_the_pulumi_secret_is_required_before_anything_is_declared():
+    from components.backup_stack import required_secret_keys
+    assert "irisCredentials" in required_secret_keys(parse_settings(settings_with_credentials()))
+    assert "irisCredentials" not in required_secret_keys(parse_settings(example_settings("prod")))
