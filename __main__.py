@@ -24,8 +24,8 @@ for warning in mirror_warnings(settings):  # worth knowing, not refused (docs/mi
 
 missing = sorted(key for key in required_secret_keys(settings) if config.get_secret(key) is None)
 if missing:
-    raise pulumi.RunError("missing SSH private keys: " + ", ".join(
-        f"{key} (set it with: pulumi config set --secret {key} < KEYFILE)" for key in missing))
+    raise pulumi.RunError("missing secrets (SSH private keys, IRIS credentials): " + ", ".join(
+        f"{key} (set it with: pulumi config set --secret {key} < FILE)" for key in missing))
 
 try:
     bundle = load_bundle()

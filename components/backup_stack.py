@@ -17,7 +17,8 @@ from .egress_spec import required_egress
 from .freeze_thaw_hooks import FreezeThawHooks, FreezeThawHooksArgs
 from .health_alerts import HealthAlerts, HealthAlertsArgs
 from .health_rules import health_targets
-from .hook_bundle import HookBundle, render_hook_settings
+from .hook_bundle import HookBundle, render_vm_hook_settings
+from .key_vault_credentials import KeyVaultCredentialsArgs, KeyVaultCredentialsGrants
 from .naming import hook_owner_id, vault_guard_name
 from .parity_spec import retired_protection_state
 from .protected_vm import ProtectedVm, ProtectedVmArgs
@@ -59,7 +60,7 @@ class BackupStackOutputs:
 
 
 def required_secret_keys(settings: StackSettings) -> set[str]:
-    """Config keys that must hold secrets (SSH keys) before anything can be declared."""
+    """Config keys that must hold secrets (SSH keys, IRIS credentials for Key Vault) before anything can be declared."""
     keys = set()
     for vm in settings.vms:
         # A crash-consistent VM installs nothing, so its ssh block (kept for later) needs no key.
@@ -67,6 +68,9 @@ def required_secret_keys(settings: StackSettings) -> set[str]:
             keys.add(vm.ssh.private_key_config)
             if vm.ssh.proxy:
                 keys.add(vm.ssh.proxy.private_key_config)
+        credentials = vm.hooks.key_vault_credentials
+        if credentials and credentials.from_config and vm.consistency == "application" and not vm.retired:
+            keys.add(credentials.from_config)  # written into Key Vault: a Pulumi secret, never plain config
     return keys
 
 
@@ -102,6 +106,8 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
     # VM name (lower case) -> its last extension write so far. One VM's extension writes (Run Command,
     # VMSnapshotLinux, Azure Monitor Agent) run one after the other: Azure answers a parallel one with 409.
     extension_writes: dict[str, list[pulumi.Resource]] = {}
+    credentials = KeyVaultCredentialsGrants("hook-credentials", KeyVaultCredentialsArgs(settings, secret)) if any(
+        vm.hooks.key_vault_credentials for vm in settings.vms) else None
     for vm in settings.vms:
         vm_egress: list[pulumi.Resource] = [egress_by_nsg[str(nsg).lower()] for nsg in vm.network_security_groups]
         run_command: RunCommandHooks | None = None
@@ -110,7 +116,8 @@ def declare_backup_stack(settings: StackSettings, bundle: HookBundle, secret: Se
             # deliberate uninstall step (an SSH install's delete uninstalls it by itself).
             run_command = _run_command_hooks(vm, settings, bundle, "uninstall", vm_egress)
         elif vm.consistency == "application" and not vm.retired:
-            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret, vm_egress)
+            grant = [credentials.grants[vm.name]] if credentials and vm.name in credentials.grants else []
+            hooks[vm.name] = _declare_hooks(vm, settings, bundle, secret, vm_egress, grant)
             run_command = hooks[vm.name] if isinstance(hooks[vm.name], RunCommandHooks) else None
         writes = [run_command.run_command] if run_command else []
         if vm.retired:
@@ -153,21 +160,22 @@ def _health(settings: StackSettings, vault: BackupVault, extension_writes: dict[
 
 
 def _declare_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle, secret: SecretLookup,
-                   egress: list[pulumi.Resource]) -> FreezeThawHooks | RunCommandHooks:
+                   egress: list[pulumi.Resource], grant: list[pulumi.Resource]) -> FreezeThawHooks | RunCommandHooks:
+    """grant: the Key Vault grant of the IRIS credentials, which the installer's self-check reads."""
     if vm.delivery == "runCommand":
-        return _run_command_hooks(vm, settings, bundle, "install", egress)
+        return _run_command_hooks(vm, settings, bundle, "install", egress + grant)
     return FreezeThawHooks(f"hooks-{vm.name}", FreezeThawHooksArgs(
-        connection=_connection(vm, secret), bundle=bundle, settings_text=render_hook_settings(vm.hooks),
-        owner_id=hook_owner_id(pulumi.get_stack(), vm.name),
+        connection=_connection(vm, secret), bundle=bundle, settings_text=render_vm_hook_settings(settings, vm),
+        owner_id=hook_owner_id(pulumi.get_stack(), vm.name), depends_on=grant,
     ))
 
 
 def _run_command_hooks(vm: VmSettings, settings: StackSettings, bundle: HookBundle,
-                       action: Literal["install", "uninstall"], egress: list[pulumi.Resource]) -> RunCommandHooks:
+                       action: Literal["install", "uninstall"], after: list[pulumi.Resource]) -> RunCommandHooks:
     return RunCommandHooks(f"hooks-{vm.name}", RunCommandHooksArgs(
-        vm=vm, location=settings.location, bundle=bundle, settings_text=render_hook_settings(vm.hooks),
+        vm=vm, location=settings.location, bundle=bundle, settings_text=render_vm_hook_settings(settings, vm),
         owner_id=run_command_script.run_command_owner_id(pulumi.get_stack(), vm.name), action=action,
-        protect=not settings.allow_destroy, depends_on=egress,
+        protect=not settings.allow_destroy, depends_on=after,
     ))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_command import remote
@@ -18,6 +18,8 @@ class FreezeThawHooksArgs:
     settings_text: str
     # Identifies this deployment among others that may share a release on the VM (naming.hook_owner_id).
     owner_id: str
+    # What the installer's self-check needs first (the Key Vault grant of the IRIS credentials).
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class FreezeThawHooks(pulumi.ComponentResource):
@@ -39,7 +41,7 @@ class FreezeThawHooks(pulumi.ComponentResource):
             create=f"umask 077 && mkdir -p irisbackup-staging && rm -rf {staging} && mkdir {staging}",
             delete=f"rm -rf {staging}",
             triggers=triggers,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on or None),
         )
         copy = remote.CopyToRemote(
             f"{name}-bundle",

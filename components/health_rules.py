@@ -111,7 +111,8 @@ def alert_rules(settings: StackSettings, targets: list[HealthTarget]) -> list[Al
     if any(t.hooks for t in targets):
         rules.append(AlertRule(
             "verdict-not-consistent", "Backup not application-consistent",
-            "The freeze/thaw hooks reported a verdict other than application-consistent. See docs/operating.md.",
+            "The freeze/thaw hooks reported a verdict other than application-consistent, or a mirror member alert "
+            "(not failover-ready, role not as configured). See docs/operating.md.",
             2, render("verdict_not_consistent.kql", **_format_parameters()),
             ("VmName", "Verdict", "Reason"), "PT1H", "PT15M", mute="PT1H"))
     fresh = verdict_freshness_targets(targets, grace)

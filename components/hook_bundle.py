@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .settings import HookSettings
+from .settings import HookSettings, StackSettings, VmSettings
+from .settings_credentials import hook_credential_lines
+from .settings_mirror import hook_mirror_members
 
 HOOKS_DIR = Path(__file__).resolve().parent.parent / "hooks"
 _SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?")
@@ -45,8 +47,9 @@ def bundle_sha256(directory: Path) -> str:
     return hashlib.sha256(listing.encode()).hexdigest()
 
 
-def render_hook_settings(hooks: HookSettings) -> str:
-    """key=value lines for `install.sh --settings -`; install.sh validates them again on the VM."""
+def render_hook_settings(hooks: HookSettings, extra: dict[str, str] | None = None) -> str:
+    """key=value lines for `install.sh --settings -`; install.sh validates them again on the VM. `extra`:
+    keys that come from outside the VM's hooks block (render_vm_hook_settings), written when not empty."""
     values = {
         "instances": " ".join(f"{instance.name}:{instance.product}" for instance in hooks.instances),
         "call_timeout_seconds": hooks.call_timeout_seconds,
@@ -57,6 +60,15 @@ def render_hook_settings(hooks: HookSettings) -> str:
         "runner_poll_seconds": hooks.runner_poll_seconds,
         "continue_backup_on_failure": str(hooks.continue_backup_on_failure).lower(),
         "credentials_file": hooks.credentials_file or "",
+        **{key: value for key, value in (extra or {}).items() if value},
     }
     header = "# irisbackup hook settings, rendered by Pulumi. An empty instances= means: every running instance.\n"
     return header + "".join(f"{key}={value}\n" for key, value in values.items())
+
+
+def render_vm_hook_settings(settings: StackSettings, vm: VmSettings) -> str:
+    """The settings text of one VM: its hooks block, its instances' mirror membership (the role-aware
+    hooks apply mirror_spec's rule table on the VM) and where its IRIS credentials come from. Only
+    names and URLs: never a secret."""
+    return render_hook_settings(vm.hooks, {"mirror_members": hook_mirror_members(settings, vm.name),
+                                           **hook_credential_lines(vm)})

@@ -17,9 +17,16 @@ from typing import Any
 SYSLOG_TAG = "irisbackup"  # logger -t: the Syslog table's ProcessName
 SYSLOG_FACILITY = "user"  # logger -p user.<severity>: the Syslog table's Facility
 FORMAT_VERSION = 1
+# Version 2 (bundle 2.2.0 on, VMs holding mirror members): the same keys plus "mirror", one entry per
+# member instance: its set, kind, the role it reported, whether the mirror was failover-ready, whether
+# its snapshot had to be application-consistent, whether the run raises a mirror alert, and why.
+MIRROR_FORMAT_VERSION = 2
 EVENT = "verdict"
 # Keys of the JSON message, in the order the hooks write them.
 KEYS = ("v", "event", "run", "script", "version", "instances", "verdict", "reason")
+MIRROR_KEYS = KEYS + ("mirror",)
+MIRROR_ENTRY_KEYS = ("instance", "set", "kind", "role", "ready", "consistency", "alert", "reason")
+MIRROR_ROLES = ("primary", "backup", "async", "not-ready", "not-member", "unreadable")
 SCRIPTS = ("pre", "post", "watchdog")
 VERDICTS = (
     "application-consistent",
@@ -29,9 +36,11 @@ VERDICTS = (
     "watchdog-fired",
     "rejected",  # another run was active; this one touched nothing
     "state-write-failed",  # thawed first, but the run record could not be written: not known consistent
+    # Every instance is a mirror member its set's preference spares: nothing frozen, on purpose.
+    "crash-consistent-allowed",
 )
-# Verdicts after which the recovery point holds consistent databases; every other one alerts.
-HEALTHY_VERDICTS = ("application-consistent", "no-instances")
+# Verdicts after which the recovery point is what the settings ask for; every other one alerts.
+HEALTHY_VERDICTS = ("application-consistent", "no-instances", "crash-consistent-allowed")
 # Each item of "instances" as bundle 2.1.0 on writes it: NAME:product (IRIS and Caché may share a NAME);
 # bundles before it wrote the bare NAME, which parse_line still accepts.
 INSTANCE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}:(iris|cache)$")
@@ -47,12 +56,14 @@ def parse_line(message: str) -> dict[str, Any]:
         line = json.loads(message)
     except json.JSONDecodeError as error:
         raise ValueError(f"not one JSON object: {error}") from None
-    if not isinstance(line, dict) or tuple(line) != KEYS:
-        raise ValueError(f"keys must be exactly {list(KEYS)} in that order, got {list(line) if isinstance(line, dict) else line!r}")
-    problems = [
+    keys = MIRROR_KEYS if isinstance(line, dict) and line.get("v") == MIRROR_FORMAT_VERSION else KEYS
+    if not isinstance(line, dict) or tuple(line) != keys:
+        raise ValueError(f"keys must be exactly {list(keys)} in that order, got {list(line) if isinstance(line, dict) else line!r}")
+    problems = _mirror_problems(line["mirror"]) if keys is MIRROR_KEYS else []
+    problems += [
         f"{key} is {line[key]!r}, expected {allowed}"
         for key, ok, allowed in (
-            ("v", line["v"] == FORMAT_VERSION, FORMAT_VERSION),
+            ("v", line["v"] in (FORMAT_VERSION, MIRROR_FORMAT_VERSION), f"{FORMAT_VERSION} or {MIRROR_FORMAT_VERSION}"),
             ("event", line["event"] == EVENT, EVENT),
             ("run", isinstance(line["run"], str) and line["run"] != "", "a non-empty run id"),
             ("script", line["script"] in SCRIPTS, "/".join(SCRIPTS)),
@@ -67,3 +78,28 @@ def parse_line(message: str) -> dict[str, Any]:
     if problems:
         raise ValueError("; ".join(problems))
     return line
+
+
+def _mirror_problems(entries: Any) -> list[str]:
+    if not isinstance(entries, list):
+        return [f"mirror is {entries!r}, expected a list"]
+    problems = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or tuple(entry) != MIRROR_ENTRY_KEYS:
+            problems.append(f"mirror[{index}] keys must be exactly {list(MIRROR_ENTRY_KEYS)}, got {entry!r}")
+            continue
+        checks = (
+            ("instance", isinstance(entry["instance"], str) and bool(INSTANCE.match(entry["instance"]))),
+            ("role", entry["role"] in MIRROR_ROLES),
+            ("ready", isinstance(entry["ready"], bool)),
+            ("consistency", entry["consistency"] in ("required", "allowed")),
+            ("alert", isinstance(entry["alert"], bool)),
+            ("reason", isinstance(entry["reason"], str) and bool(REASON.match(entry["reason"]))),
+        )
+        problems += [f"mirror[{index}].{key} is {entry[key]!r}" for key, ok in checks if not ok]
+    return problems
+
+
+def mirror_alerts(line: dict[str, Any]) -> list[dict[str, Any]]:
+    """The mirror entries of a parsed verdict line that raise an alert."""
+    return [entry for entry in line.get("mirror", []) if entry["alert"]]

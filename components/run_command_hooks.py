@@ -37,7 +37,8 @@ class RunCommandHooksArgs:
     # Pulumi `protect` on the install: removing the VM from the stack cannot silently leave its
     # release behind; the uninstall step lifts the flag.
     protect: bool = True
-    # What must be in place first: the VM's NSG egress rules (the result travels over them).
+    # What must be in place first: the VM's NSG egress rules (the result travels over them) and the
+    # Key Vault grant of the IRIS credentials (the installer's self-check reads them).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 

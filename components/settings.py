@@ -17,6 +17,7 @@ from tzlocal.windows_tz import win_tz
 from .azure_ids import ResourceId, parse_resource_group_id
 from .egress_spec import EGRESS_PRIORITY_SLOTS, SERVICE_TAG_REGIONS
 from .settings_base import _managed_identity, _resource_id, _Settings
+from .settings_credentials import KeyVaultCredentials, fetch_step_problems, identity_problem, vault_name_problem
 from .settings_drill import DrillField, DrillSettings
 from .settings_parity import (
     ArchiveTiering,
@@ -302,6 +303,8 @@ class HookSettings(_Settings):
     runner_poll_seconds: Annotated[int, Field(ge=1, le=5, strict=True)] = 1
     credentials_file: str | None = Field(None, pattern=r"^/[A-Za-z0-9_./-]+$")
     continue_backup_on_failure: bool = True
+    # IRIS credentials read from Key Vault just before the freeze (components/settings_credentials.py).
+    key_vault_credentials: KeyVaultCredentials | None = None
 
     @model_validator(mode="after")
     def _timeouts_nest(self) -> HookSettings:
@@ -323,6 +326,9 @@ class HookSettings(_Settings):
              f"externalFreezeTimeoutSeconds ({self.external_freeze_timeout_seconds}) must exceed wdSuspendLimitSeconds ({self.wd_suspend_limit_seconds})"),
         ]
         problems = [message for ok, message in rules if not ok]
+        problems += fetch_step_problems(self, step, PRE_SCRIPT_STEPS, WATCHDOG_STEPS)
+        if self.key_vault_credentials and (problem := vault_name_problem(self.key_vault_credentials)):
+            problems.append(problem)
         # An instance is its product and its name: PROD:iris and PROD:cache are two (hooks/settings.sh agrees).
         names = [f"{instance.name}:{instance.product}" for instance in self.instances]
         if len(set(names)) != len(names):
@@ -353,6 +359,12 @@ class VmSettings(_Settings):
     @property
     def name(self) -> str:
         return self.id.name
+
+    @model_validator(mode="after")
+    def _credentials_have_an_identity(self) -> VmSettings:
+        if problem := identity_problem(self):
+            raise ValueError(problem)
+        return self
 
     @model_validator(mode="after")
     def _delivery_matches_ssh(self) -> VmSettings:

@@ -188,3 +188,12 @@ def mirror_warnings(settings: Any) -> list[str]:
                 "watchdog thaws (normal runs freeze for the snapshot plus two runner polls; docs/mirror.md)")
     return warnings
 
+
+
+def hook_mirror_members(settings: Any, vm_name: str) -> str:
+    """The hooks' `mirror_members` setting for one VM: `NAME:product=SET,KIND,PREFERENCE,ASYNC` per member
+    instance on it (hooks/mirror.sh), space-separated; empty when the VM holds no member."""
+    return " ".join(
+        f"{m.instance.name}:{m.instance.product}={mirror.name},{m.kind.value},{mirror.backup_preference.value},"
+        f"{mirror.async_members.value}"
+        for mirror in settings.mirrors for m in mirror.members if m.vm.lower() == vm_name.lower())

@@ -12,6 +12,10 @@
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=settings.sh
 . "$IB_HOOK_DIR/settings.sh"
+# shellcheck source=mirror.sh
+. "$IB_HOOK_DIR/mirror.sh"
+# shellcheck source=creds.sh
+. "$IB_HOOK_DIR/creds.sh"
 
 IB_CR=$(printf '\r')
 IB_TAB=$(printf '\t')
@@ -193,6 +197,11 @@ ib_header() { # text
 # point IB_CRED_IN at it.  Returns 1 with IB_ERR set when unusable.
 ib_check_creds() {
 	IB_CRED_IN=/dev/null
+	if [ -n "$S_KV_URL" ]; then
+		ib_creds_fetch && return 0
+		[ -n "$S_CREDS" ] || return 1
+		ib_log "$IB_ERR; falling back to credentials_file $S_CREDS"
+	fi
 	[ -n "$S_CREDS" ] || return 0
 	if [ ! -f "$S_CREDS" ]; then
 		IB_ERR="credentials_file $S_CREDS does not exist or is not a regular file"
@@ -246,6 +255,14 @@ ib_call() {
 			set -- ccontrol stat "$_ib_cn" -W
 		fi
 		;;
+	code)
+		# ObjectScript on stdin (ib_session_input), after the credentials.
+		if [ "$_ib_cp" = iris ]; then
+			set -- iris session "$_ib_cn" -U %SYS
+		else
+			set -- csession "$_ib_cn" -U%SYS
+		fi
+		;;
 	qlist)
 		if [ "$_ib_cp" = iris ]; then
 			set -- iris qlist
@@ -261,6 +278,11 @@ ib_call() {
 	# inodes, read-only) must not cancel the call: a thaw runs anyway.
 	if [ "$_ib_co" != /dev/stdout ] && ! (printf '' >"$_ib_co") 2>/dev/null; then
 		_ib_co=/dev/null
+	fi
+	if [ "$_ib_op" = code ] || { [ "$_ib_op" = session ] && [ -n "$IB_CRED_SECRET" ]; }; then
+		# Through a pipe: a Key Vault secret never touches a file or a command line.
+		ib_session_input "$_ib_op" "$_ib_x" | timeout -k "$IB_KILL_GRACE" "$_ib_ct" "$@" >"$_ib_co" 2>&1 3>&-
+		return
 	fi
 	timeout -k "$IB_KILL_GRACE" "$_ib_ct" "$@" <"$_ib_in" >"$_ib_co" 2>&1 3>&-
 }
@@ -425,7 +447,8 @@ ib_verdict() {
 	for _ib_it in $3; do
 		_ib_names="${_ib_names:+$_ib_names,}\"$_ib_it\""
 	done
-	_ib_json="{\"v\":1,\"event\":\"verdict\",\"run\":\"$IB_RUN\",\"script\":\"${IB_SCRIPT%-script}\",\"version\":\"$S_VERSION\",\"instances\":[$_ib_names],\"verdict\":\"$1\",\"reason\":\"$2\"}"
+	ib_mirror_verdict_part
+	_ib_json="{\"v\":$IB_VERDICT_V,\"event\":\"verdict\",\"run\":\"$IB_RUN\",\"script\":\"${IB_SCRIPT%-script}\",\"version\":\"$S_VERSION\",\"instances\":[$_ib_names],\"verdict\":\"$1\",\"reason\":\"$2\"$IB_MIRROR_PART}"
 	_ib_sev=err
 	[ "$1" = application-consistent ] && _ib_sev=notice
 	ib_log "verdict $_ib_json"

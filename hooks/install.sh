@@ -205,6 +205,9 @@ settings_conf() { # release_dir
 	printf 'runner_poll_seconds=%s\n' "$S_POLL"
 	printf 'continue_backup_on_failure=%s\n' "$S_CONTINUE"
 	printf 'credentials_file=%s\n' "$S_CREDS"
+	printf 'mirror_members=%s\n' "$S_MIRROR"
+	printf 'key_vault_secret_url=%s\n' "$S_KV_URL"
+	printf 'managed_identity=%s\n' "$S_MSI"
 	printf '# internal\n'
 	printf 'root=%s\n' "$ROOT"
 	printf 'release_dir=%s\n' "$1"

@@ -163,6 +163,9 @@ case $pre_result in
 "ok frozen"*)
 	post_done ok application-consistent ok "thawed and verified: $IB_CAND"
 	;;
+"ok spared"*)
+	post_done ok crash-consistent-allowed ok "nothing frozen: every instance is a mirror member its set's preference allows to be crash-consistent"
+	;;
 "ok no-instances"*)
 	post_done ok no-instances ok "no running instance: nothing was frozen"
 	;;

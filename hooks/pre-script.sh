@@ -160,9 +160,22 @@ ib_log "instances: $IB_TARGETS"
 # Each must be up, reachable with our authentication, and not already frozen.
 ib_now
 check_start=$IB_NOW
+# Mirror members' roles are read alongside the check (hooks/mirror.sh).
+ib_mirror_start "$IB_RUN_DIR"
 pre_call_all check "$IB_SUSPENDED_EXPR"
 ib_now
 check_cs=$((IB_NOW - check_start))
+ib_mirror_finish "$IB_RUN_DIR"
+if [ -n "$IB_SPARED" ]; then
+	ib_put "$IB_RUN_DIR/instances" "$IB_TARGETS" ||
+		pre_fail state-write-failed "cannot record the instances to freeze; not freezing anything"
+	if [ -z "$IB_TARGETS" ]; then
+		# Exit 1 on purpose: Azure then records the point as file-system consistent, which it is.
+		ib_put "$IB_RUN_DIR/pre_result" "ok spared" || pre_fail state-write-failed "cannot record the result"
+		ib_summary "irisbackup pre-script $IB_RUN: nothing frozen on purpose (mirror members spared by their set's preference: $IB_SPARED); exit 1 so that Azure records a file-system consistent point"
+		exit 1
+	fi
+fi
 bad='' reason=''
 for it in $IB_TARGETS; do
 	n=$it

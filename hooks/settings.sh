@@ -49,7 +49,7 @@ ib_parse_settings() {
 	S_INSTANCES='' S_CALL_TIMEOUT=15 S_AZURE_TIMEOUT=120 S_BUDGET=200
 	S_WDL=300 S_EFT=600 S_CONTINUE=true S_CREDS='' S_POLL=1
 	S_LOG_DIR='' S_STATE_DIR='' S_IRIS_PATH='' S_ROOT='' S_VERSION='' S_SHA=''
-	S_RELEASE_DIR=''
+	S_RELEASE_DIR='' S_MIRROR='' S_KV_URL='' S_MSI=''
 	IB_ERR=''
 	_ib_seen=' '
 	_ib_n=0
@@ -127,6 +127,9 @@ ib_parse_settings() {
 			fi
 			S_CREDS=$_ib_val
 			;;
+		mirror_members) ib_check_mirror_members "$_ib_n" "$_ib_val" || return 1 ;;
+		key_vault_secret_url) ib_check_kv_url "$_ib_n" "$_ib_val" || return 1 ;;
+		managed_identity) ib_check_msi "$_ib_n" "$_ib_val" || return 1 ;;
 		log_dir | state_dir | release_dir | root | iris_path | version | bundle_sha256)
 			if [ "$_ib_mode" != installed ]; then
 				ib_settings_error "line $_ib_n: key '$_ib_key' is internal and set by install.sh; remove it"
@@ -135,7 +138,7 @@ ib_parse_settings() {
 			ib_check_internal "$_ib_n" "$_ib_key" "$_ib_val" || return 1
 			;;
 		*)
-			ib_settings_error "line $_ib_n: unknown key '$_ib_key'; allowed: instances, call_timeout_seconds, azure_timeout_seconds, freeze_budget_seconds, wd_suspend_limit_seconds, external_freeze_timeout_seconds, runner_poll_seconds, continue_backup_on_failure, credentials_file"
+			ib_settings_error "line $_ib_n: unknown key '$_ib_key'; allowed: instances, call_timeout_seconds, azure_timeout_seconds, freeze_budget_seconds, wd_suspend_limit_seconds, external_freeze_timeout_seconds, runner_poll_seconds, continue_backup_on_failure, credentials_file, mirror_members, key_vault_secret_url, managed_identity"
 			return 1
 			;;
 		esac
@@ -151,7 +154,7 @@ ib_parse_settings() {
 			esac
 		done
 	fi
-	ib_check_relations
+	ib_check_relations && ib_creds_relations
 }
 
 # The timeout nesting rules (components/settings.py HookSettings has the same

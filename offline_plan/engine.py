@@ -68,6 +68,11 @@ class _OfflineMocks(pulumi.runtime.Mocks):
         return f"<id of {args.name}>", outputs
 
     def call(self, args: mocks.MockCallArgs) -> dict:
+        # Lookups of existing identities (role assignments to a VM's identity): a readable stand-in.
+        if args.token == "azure-native:managedidentity:getUserAssignedIdentity":
+            return {"principalId": f"<principalId of {args.args.get('resourceName')}>"}
+        if args.token == "azure-native:compute:getVirtualMachine":
+            return {"identity": {"type": "SystemAssigned", "principalId": f"<principalId of {args.args.get('vmName')}>"}}
         return {}
 
 

@@ -20,6 +20,8 @@ NSG = "azure-native:network:NetworkSecurityGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
+CREDENTIALS_PREFIX = "hook-credentials-"  # the name components/backup_stack.py gives KeyVaultCredentialsGrants
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "
@@ -111,7 +113,7 @@ def review_summary(posture: dict[str, Any], resources: list[Registration] | None
     if unpinned:
         lines.append(f"  WARNING: SSH host key not pinned for {', '.join(unpinned)}: pulumi-command does not verify which host "
                      "it reached. Pin it with ssh.hostKey / ssh.proxy.hostKey (ssh-keyscan -t ed25519 HOST).")
-    return lines + mirror_lines(posture) + health_lines(resources) + _drill_lines(resources)
+    return lines + mirror_lines(posture) + health_lines(resources) + credential_lines(resources) + _drill_lines(resources)
 
 
 def _rules_text(rules: list[dict[str, Any]]) -> str:
@@ -143,7 +145,7 @@ def _drill_lines(resources: list[Registration] | None) -> list[str]:
     names = {**ROLE_NAMES, **{guid: role["roleName"] for guid, role in custom.items()}}
     grants = "; ".join(
         f"{names.get(r.inputs['roleDefinitionId'].rsplit('/', 1)[-1], r.inputs['roleDefinitionId'])} on {_scope_text(r.inputs['scope'])}"
-        for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name)
+        for r in sorted(by_type.get(ROLE_ASSIGNMENT, []), key=lambda r: r.name) if r.name.startswith("drill-")
     )
     roles = [f"    custom role {role['roleName']}: "
              f"{', '.join(a for p in role.get('permissions', []) for a in p.get('actions', []))}"
@@ -161,6 +163,20 @@ def _drill_lines(resources: list[Registration] | None) -> list[str]:
         f"    drill identity: {grants}",
         *roles,
     ]
+
+
+def credential_lines(resources: list[Registration] | None) -> list[str]:
+    """IRIS credentials from Key Vault: which VM identity reads which secret, and which secrets the program writes."""
+    grants = [r for r in resources or [] if r.type == ROLE_ASSIGNMENT and r.name.startswith(CREDENTIALS_PREFIX)]
+    if not grants:
+        return []
+    written = sorted(f"{r.inputs.get('vaultName')}/{r.inputs.get('secretName')}" for r in resources or []
+                     if r.type == KEY_VAULT_SECRET)
+    lines = ["  IRIS credentials from Key Vault (read by the hooks just before each freeze; never sent to the VM):"]
+    lines += [f"    {r.name.removeprefix(CREDENTIALS_PREFIX).rsplit('-kv-secrets-user', 1)[0]}: Key Vault Secrets User on "
+              f"{_scope_text(r.inputs['scope'])} only" for r in sorted(grants, key=lambda r: r.name)]
+    lines.append(f"    written from a Pulumi secret: {', '.join(written) if written else 'none (existing secrets)'}")
+    return lines
 
 
 def _scope_text(scope: str) -> str:

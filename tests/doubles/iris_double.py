@@ -21,7 +21,7 @@ from clock import Clock
 
 SCRIPT = Path(__file__).resolve().with_name("iris_double.sh")
 LOGGER = Path(__file__).resolve().with_name("logger_double.sh")
-OPS = ("freeze", "thaw", "suspended", "stat", "login")
+OPS = ("freeze", "thaw", "suspended", "stat", "login", "mirror")
 COMMANDS = ("iris", "csession", "ccontrol")
 
 
@@ -81,6 +81,15 @@ class IrisDouble:
 
     def set_status(self, name: str, status: str, product: str | None = None) -> None:
         (self._idir(name, product) / "status").write_text(status + "\n")
+
+    def set_mirror(self, name: str, status: str | None, ready: bool = True, product: str | None = None) -> None:
+        """What $SYSTEM.Mirror.GetStatus() answers (None: NOTINIT) and SYS.Mirror.IsFailoverReady."""
+        d = self._idir(name, product)
+        if status is None:
+            (d / "mirror").unlink(missing_ok=True)
+        else:
+            (d / "mirror").write_text(status + "\n")
+        (d / "failover_ready").write_text(("1" if ready else "0") + "\n")
 
     def set_behaviour(self, name: str, op: str, behaviour: str | None, product: str | None = None) -> None:
         """op in OPS; behaviour 'fail' | 'hang' | 'hang-if-frozen' | 'delay <s>' | 'exit <code>' |

@@ -11,10 +11,16 @@
 #                                       ("sign-on inhibited", "sign-on inhibited:primary transition");
 #                                       sessions work while it starts with running or sign-on inhibited
 #   <I>/auth         os (default) | password
-#   <I>/credentials  username line, password line
+#   <I>/credentials  username line, password line (a login logs login-ok, and secret-in-environment
+#                                       when the password is in the double's environment)
+#   <I>/mirror       $SYSTEM.Mirror.GetStatus() answer (PRIMARY, BACKUP, CONNECTED, TRANSITION, ...);
+#                                       absent: NOTINIT.  <I>/failover_ready: 1 (default) or 0
+#                                       (SYS.Mirror.IsFailoverReady).  A session without an expression
+#                                       reads ObjectScript lines on stdin: the hooks' role query
+#                                       (op.mirror applies) and halt
 #   <I>/frozen       "<uptime_cs> <WDSuspendLimit> <ExternalFreezeTimeOut>" while
 #                                       frozen; absent or "none" when not (no rm: a call stays cheap)
-#   <I>/op.<OP>      behaviour for OP in freeze thaw suspended stat login:
+#   <I>/op.<OP>      behaviour for OP in freeze thaw suspended stat login mirror:
 #                                       fail | hang | delay <seconds> | exit <code> |
 #                                       landexit <code> (do the operation, then exit with <code>:
 #                                       a call killed by a signal after its effect landed) |
@@ -196,6 +202,11 @@ session() { # name product namespace expr
 			echo; echo "Access Denied"; event "$1" login-denied; exit 1
 		fi
 		echo
+		event "$1" login-ok
+		case $(env) in *"$cp"*) event "$1" secret-in-environment ;; esac
+	fi
+	if [ -z "$4" ]; then
+		code_session "$1"
 	fi
 	case $4 in
 	'##Class(Backup.General).ExternalFreeze('*')')
@@ -252,7 +263,26 @@ session() { # name product namespace expr
 	esac
 }
 
-# session argument shapes: NAME -U %SYS EXPR | NAME -U%SYS EXPR
+# code_session NAME: ObjectScript lines on stdin until halt (only the hooks' role query is known).
+code_session() {
+	while IFS= read -r line; do
+		case $line in
+		halt) exit 0 ;;
+		*IRISBACKUP-MIRROR*)
+			behave "$I/op.mirror" || { echo "<UNDEFINED>"; continue; }
+			ms=NOTINIT mr=1
+			[ -f "$I/mirror" ] && read -r ms <"$I/mirror"
+			[ -f "$I/failover_ready" ] && read -r mr <"$I/failover_ready"
+			event "$1" mirror-status "$ms $mr"
+			printf '%%SYS>\nIRISBACKUP-MIRROR|%s|%s\n' "$ms" "$mr"  # the terminal's prompt, then the write
+			;;
+		*) echo "<SYNTAX>" ;;
+		esac
+	done
+	exit 0
+}
+
+# session argument shapes: NAME -U %SYS EXPR | NAME -U%SYS EXPR | NAME -U %SYS (code on stdin)
 session_args() { # product args...
 	prod=$1
 	shift
@@ -270,8 +300,8 @@ session_args() { # product args...
 		;;
 	*) ns=USER ;;
 	esac
-	[ "$#" -eq 1 ] || { echo "expected one expression"; exit 1; }
-	session "$name" "$prod" "$ns" "$1"
+	[ "$#" -le 1 ] || { echo "expected one expression"; exit 1; }
+	session "$name" "$prod" "$ns" "${1-}"
 }
 
 case $me in

@@ -52,7 +52,7 @@ def test_query_files_use_the_vocabulary(path):
         "healthyVerdicts": health_rules.kql_dynamic_strings(hook_verdict.HEALTHY_VERDICTS),
     }
     assert {k: v for k, v in parameters.items() if k in expected} == {k: expected[k] for k in parameters if k in expected}
-    assert set(re.findall(r"\bLine\.(\w+)", text)) <= set(hook_verdict.KEYS)
+    assert set(re.findall(r"\bLine\.(\w+)", text)) <= set(hook_verdict.MIRROR_KEYS)
     body = text.partition(health_rules.PARAMETERS_END)[2]
     kebab_literals = set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', body))  # verdict names written out in a query
     assert kebab_literals <= set(hook_verdict.VERDICTS), kebab_literals
@@ -70,5 +70,5 @@ def test_the_deployed_rule_and_queries_carry_the_vocabulary():
     assert flow["transformKql"].rstrip().endswith("| where ProcessName == tag")
     rule = only(run, "azure-native:monitor:ScheduledQueryRule", "health-rsv-iris-prod-verdict-not-consistent")
     query = rule.inputs["criteria"]["allOf"][0]["query"]
-    assert 'let healthyVerdicts = dynamic(["application-consistent", "no-instances"]);' in query
+    assert 'let healthyVerdicts = dynamic(["application-consistent", "no-instances", "crash-consistent-allowed"]);' in query
     assert f'let facility = "{hook_verdict.SYSLOG_FACILITY}";' in query

@@ -102,7 +102,7 @@ def test_installed_layout_modes_and_config(vm):
 
 def test_hooks_dir_ships_only_the_bundle():
     names = sorted(p.name for p in HOOKS.iterdir())
-    assert names == ["VERSION", "common.sh", "install.sh", "post-script.sh",
+    assert names == ["VERSION", "common.sh", "creds.sh", "install.sh", "mirror.sh", "post-script.sh",
                      "pre-script.sh", "settings.sh", "state.sh", "watchdog.sh"]
 
 

@@ -182,4 +182,4 @@ def test_a_missing_ssh_key_secret_is_named_with_the_command_to_set_it(tmp_path):
     stack_file.write_text(stack.replace("irisbackup:sshPrivateKey:", "irisbackup:otherKey:"))
     result = make_plan("--stack", "nokey", "--stack-file", str(stack_file))
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "missing SSH private keys: sshPrivateKey (set it with: pulumi config set --secret sshPrivateKey < KEYFILE)" in result.stderr
+    assert "missing secrets (SSH private keys, IRIS credentials): sshPrivateKey (set it with: pulumi config set --secret sshPrivateKey < FILE)" in result.stderr
