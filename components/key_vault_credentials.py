@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, compute, keyvault, managedidentity
 
-from .drill_isolation import RoleGrant
+from .drill_roles import RoleGrant
 from .settings import StackSettings, VmSettings
 from .settings_base import SYSTEM_ASSIGNED
 from .settings_credentials import KeyVaultCredentials
