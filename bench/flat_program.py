@@ -21,6 +21,9 @@ from components import run_command_script
 from components.creation_stamp import STAMP_COMMAND
 from components.egress_spec import SERVICE_TAG_REGIONS
 from components.hook_bundle import HookBundle
+from components.settings import parse_settings
+from components.settings_credentials import hook_credential_lines
+from components.settings_mirror import hook_mirror_members
 from components.run_command_script import render_install_script, render_uninstall_script, run_command_owner_id
 
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
@@ -247,6 +250,16 @@ bundle = HookBundle(HOOKS, version, sha256)
 
 # --- per VM: hooks over SSH, snapshot extension, protected item ---
 protected_items, hooks = {}, {}
+# Mirror membership and the credentials' source are cross-VM or derived settings: the same pure
+# functions render them (names and URLs only).
+parsed = parse_settings(s)
+
+
+def vm_extra_settings(vm_name):
+    vm_settings = next(v for v in parsed.vms if v.name == vm_name)
+    return {"mirror_members": hook_mirror_members(parsed, vm_name), **hook_credential_lines(vm_settings)}
+
+
 for vm in s["vms"]:
     parts = vm["id"].rstrip("/").split("/")
     vm_rg, vm_name = parts[4], parts[8]
@@ -270,7 +283,7 @@ for vm in s["vms"]:
             f"runner_poll_seconds={h.get('runnerPollSeconds', 1)}\n"
             f"continue_backup_on_failure={str(h.get('continueBackupOnFailure', True)).lower()}\n"
             f"credentials_file={h.get('credentialsFile') or ''}\n"
-        )
+        ) + "".join(f"{key}={value}\n" for key, value in vm_extra_settings(vm_name).items() if value)
     if delivery == "runCommand":
         # The inline script is text; the flat program renders it with the same pure function.
         action = "install" if application else "uninstall"
