@@ -10,9 +10,10 @@ any of this: the rules are declared on the NSGs the stack names in `networkSecur
 | backup | always (every declared NSG) | `Storage.<Region>` |
 | health | health is on and a VM with hooks lists the NSG | `AzureMonitor`, `AzureResourceManager` |
 | runCommand | a VM with `delivery: runCommand` lists the NSG | `AzureCloud.<region>` |
+| keyVault | a VM whose hooks read IRIS credentials from Key Vault lists the NSG | `AzureKeyVault` |
 | drill | never: the restore drill runs in its own sandbox NSG (drill_isolation.py) | - |
 
-Each rule has a fixed priority slot (firstPriority + 0..3), so turning a feature on or off never
+Each rule has a fixed priority slot (firstPriority + 0..4), so turning a feature on or off never
 renumbers the others, and the backup rule keeps its name and priority of earlier releases (an in-place
 update, not a replacement).
 
@@ -68,7 +69,7 @@ SERVICE_TAG_REGIONS = {
     "westus3": "WestUS3",
 }
 # Priorities firstPriority + 0 .. + EGRESS_PRIORITY_SLOTS - 1 are this program's, whichever rules are on.
-EGRESS_PRIORITY_SLOTS = 4
+EGRESS_PRIORITY_SLOTS = 5
 # The only port any of the features needs.
 HTTPS = "443"
 
@@ -76,6 +77,9 @@ _BACKUP_SOURCE = ("learn.microsoft.com/azure/backup/backup-azure-arm-vms-prepare
                   "connectivity\"; the extension's status blobs: Azure/azure-linux-extensions VMBackup/main/blobwriter.py")
 _AGENT_SOURCE = ("learn.microsoft.com/azure/azure-monitor/agents/azure-monitor-agent-overview, \"Networking\": "
                  "\"Both AzureMonitor and AzureResourceManager tags are required\"")
+_KEY_VAULT_SOURCE = ("learn.microsoft.com/azure/key-vault/general/network-security, \"Key Vault firewall "
+                     "enabled (Trusted services only)\" and the service tags list: outbound to Key Vault is "
+                     "the `AzureKeyVault` service tag")
 _RUN_COMMAND_SOURCE = ("learn.microsoft.com/azure/virtual-machines/linux/run-command, \"Restrictions\": outbound "
                        "443 to Azure public IP addresses, \"use the AzureCloud tag\"")
 
@@ -84,7 +88,7 @@ _RUN_COMMAND_SOURCE = ("learn.microsoft.com/azure/virtual-machines/linux/run-com
 class EgressRule:
     """One outbound Allow rule, TCP 443 from the VNet to a service tag."""
 
-    feature: str  # backup | health | runCommand
+    feature: str  # backup | health | runCommand | keyVault
     key: str  # suffix of the rule's Pulumi name (unique per NSG)
     name: str  # the security rule's name in Azure
     slot: int  # priority = the NSG's firstPriority + slot
@@ -125,14 +129,24 @@ def run_command_rule(location: str) -> EgressRule:
                       _RUN_COMMAND_SOURCE)
 
 
+def key_vault_rule() -> EgressRule:
+    # Global: the settings name the Key Vault by ID, not its region (AzureKeyVault.<Region> would be narrower).
+    return EgressRule("keyVault", "azurekeyvault", "Allow-Hooks-AzureKeyVault-Https-Outbound", 4, "AzureKeyVault",
+                      "The hooks read the IRIS credentials from Key Vault: HTTPS to AzureKeyVault (managed by irisbackup)",
+                      _KEY_VAULT_SOURCE)
+
+
 def vm_features(vm: VmSettings, health_on: bool) -> set[str]:
     """Which egress features a VM needs on each NSG it lists."""
     features = set()
     if vm.delivery == "runCommand":
         # Install, and also the deliberate uninstall of a crash-consistent or retired VM: both run a command.
         features.add("runCommand")
-    if health_on and vm.consistency == "application" and not vm.retired:
+    hooked = vm.consistency == "application" and not vm.retired
+    if health_on and hooked:
         features.add("health")  # its hooks' verdicts travel through Azure Monitor Agent
+    if hooked and vm.hooks.key_vault_credentials is not None:
+        features.add("keyVault")  # the hooks fetch the IRIS credentials just before each freeze (IMDS is not filtered)
     return features
 
 
@@ -151,6 +165,8 @@ def rules_for(features: set[str], location: str) -> tuple[EgressRule, ...]:
         rules += health_rules()
     if "runCommand" in features:
         rules.append(run_command_rule(location))
+    if "keyVault" in features:
+        rules.append(key_vault_rule())
     return tuple(sorted(rules, key=lambda rule: rule.slot))
 
 

@@ -11,7 +11,7 @@ and certificates role assignments"). The vault must use the Azure RBAC permissio
 (`enableRbacAuthorization`); with access policies a role assignment grants nothing.
 
 The hooks then read the secret through IMDS just before the freeze (hooks/creds.sh): that needs outbound
-443 to the vault (service tag `AzureKeyVault`, see `credential_egress`) where an NSG denies outbound.
+443 to the vault (service tag `AzureKeyVault`, components/egress_spec.py) where an NSG denies outbound.
 """
 
 from __future__ import annotations
@@ -28,28 +28,11 @@ from .settings_credentials import KeyVaultCredentials
 
 # Built-in role (learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
-KEY_VAULT_SERVICE_TAG = "AzureKeyVault"
 
 
 def secrets_user_grant(credentials: KeyVaultCredentials) -> RoleGrant:
     return RoleGrant("kv-secrets-user", "Key Vault Secrets User", KEY_VAULT_SECRETS_USER, credentials.secret_scope,
                      "the freeze/thaw hooks read the IRIS credentials (this one secret) just before each freeze")
-
-
-def credential_egress(settings: StackSettings) -> dict[str, set[str]]:
-    """NSG ID (lower case) -> the service tags (TCP 443) the credential fetch needs on it: AzureKeyVault
-    for every NSG a VM with Key Vault credentials lists (global: the settings name the vault, not its
-    region; the regional form AzureKeyVault.<Region> would be narrower). Microsoft: outbound
-    access to Key Vault by service tag `AzureKeyVault` (learn.microsoft.com/azure/key-vault/general/
-    network-security, and the service tags list: regional forms exist). IMDS (169.254.169.254) is not
-    filtered by NSGs."""
-    needs: dict[str, set[str]] = {}
-    for vm in settings.vms:
-        if vm.retired or vm.consistency != "application" or vm.hooks.key_vault_credentials is None:
-            continue
-        for nsg in vm.network_security_groups:
-            needs.setdefault(str(nsg).lower(), set()).add(KEY_VAULT_SERVICE_TAG)
-    return needs
 
 
 @dataclass

@@ -64,9 +64,10 @@ PACK_NAME = "irisbackup-backup-posture"
 # fill in from components/egress_spec.py), the generic check. Tags accepted only with a region
 # ("Storage.WestEurope"): the global tags open 443 to every storage account / every Azure IP in every region.
 REGIONAL_SERVICE_TAGS = ("Storage", "AzureCloud")
-# Global tags: Azure Monitor Agent needs AzureMonitor and AzureResourceManager; AzureBackup and
-# AzureActiveDirectory are Microsoft's list for the backup agents (backup-azure-arm-vms-prepare).
-GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory", "AzureMonitor", "AzureResourceManager")
+# Global tags: Azure Monitor Agent needs AzureMonitor and AzureResourceManager, Key Vault credentials
+# AzureKeyVault; AzureBackup and AzureActiveDirectory are Microsoft's list for the backup agents
+# (backup-azure-arm-vms-prepare).
+GLOBAL_SERVICE_TAGS = ("AzureBackup", "AzureActiveDirectory", "AzureMonitor", "AzureResourceManager", "AzureKeyVault")
 # Destinations that mean "anywhere": never acceptable for a backup egress rule.
 _WILDCARD_DESTINATIONS = {"*", "any", "internet", "0.0.0.0/0", "::/0"}
 

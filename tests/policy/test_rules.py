@@ -237,7 +237,7 @@ def test_each_nsg_accepts_only_what_its_own_vms_need(settings_of):
 
 GENERIC = {"network-egress-only": {"allowedDestinations": {}}}
 GENERIC_ALLOWED = ("Storage.<region>, AzureCloud.<region>, AzureBackup, AzureActiveDirectory, AzureMonitor, "
-                   "AzureResourceManager")
+                   "AzureResourceManager, AzureKeyVault")
 
 
 @pytest.mark.parametrize("destination, problem", [

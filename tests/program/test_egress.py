@@ -24,19 +24,23 @@ from tests.program.harness import ROOT, of_type, run_with_settings
 
 RULE = "azure-native:network:SecurityRule"
 WORKSPACE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
+KEY_VAULT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-iris"
 DEV_NSG = "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg-iris-dev/providers/microsoft.network/networksecuritygroups/nsg-iris-dev"
 OTHER_NSG = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-iris-dev/providers/Microsoft.Network/networkSecurityGroups/nsg-other"
 STORAGE, MONITOR, ARM, CLOUD = "Storage.WestEurope", "AzureMonitor", "AzureResourceManager", "AzureCloud.westeurope"
 
 
 def dev_vm(settings: dict[str, Any], *, health: bool = False, delivery: str = "ssh", consistency: str = "application",
-           retired: bool = False) -> dict[str, Any]:
+           retired: bool = False, key_vault: bool = False) -> dict[str, Any]:
     """The dev stack with its one VM set up for the given features."""
     settings = copy.deepcopy(settings)
     vm = settings["vms"][0]
     if health:
         settings["vault"]["diagnostics"] = {"workspaceId": WORKSPACE}
         vm["identity"] = "systemAssigned"
+    if key_vault:
+        vm["identity"] = "systemAssigned"
+        vm.setdefault("hooks", {})["keyVaultCredentials"] = {"vaultId": KEY_VAULT, "secretName": "iris-freeze"}
     if delivery == "runCommand":
         vm["delivery"] = "runCommand"
         del vm["ssh"]
@@ -60,6 +64,7 @@ def destinations(settings: dict[str, Any], nsg: str = DEV_NSG) -> list[str]:
     # Their deliberate uninstall is a run command too, and it must report back.
     ({"delivery": "runCommand", "consistency": "crash"}, [STORAGE, CLOUD]),
     ({"delivery": "runCommand", "retired": True}, [STORAGE, CLOUD]),
+    ({"key_vault": True}, [STORAGE, "AzureKeyVault"]),
 ])
 def test_each_feature_adds_its_documented_destinations(dev_settings, features, expected):
     assert destinations(dev_vm(dev_settings, **features)) == expected
@@ -83,14 +88,19 @@ def test_the_restore_drill_adds_nothing_to_production_nsgs(prod_settings):
     assert required_egress(parse_settings(prod_settings)) == with_drill
 
 
-COMBINATIONS = list(itertools.product([False, True], ["ssh", "runCommand"], ["application", "crash"], [False, True]))
+COMBINATIONS = list(itertools.product([False, True], ["ssh", "runCommand"], ["application", "crash"], [False, True],
+                                      [False, True]))
 
 
-@pytest.mark.parametrize("health, delivery, consistency, retired", COMBINATIONS)
-def test_every_combination_keeps_slots_names_and_spelling(dev_settings, health, delivery, consistency, retired):
-    settings = parse_settings(dev_vm(dev_settings, health=health, delivery=delivery, consistency=consistency, retired=retired))
+@pytest.mark.parametrize("health, delivery, consistency, retired, key_vault", COMBINATIONS)
+def test_every_combination_keeps_slots_names_and_spelling(dev_settings, health, delivery, consistency, retired, key_vault):
+    settings = parse_settings(dev_vm(dev_settings, health=health, delivery=delivery, consistency=consistency,
+                                     retired=retired, key_vault=key_vault))
     full = {rule.key: rule for rule in required_egress(
-        parse_settings(dev_vm(dev_settings, health=True, delivery="runCommand")))[DEV_NSG]}
+        parse_settings(dev_vm(dev_settings, health=True, delivery="runCommand", key_vault=True)))[DEV_NSG]}
+    # Key Vault egress exactly where hooks fetch credentials (an application-consistent VM still in service).
+    assert any(rule.feature == "keyVault" for rule in required_egress(settings)[DEV_NSG]) == (
+        key_vault and consistency == "application" and not retired)
     rules = required_egress(settings)[DEV_NSG]
     # A feature's rule is the same whichever others are on: switching one never renumbers or renames another.
     assert all(rule == full[rule.key] for rule in rules)
@@ -134,7 +144,7 @@ def test_the_docs_table_lists_every_rule_with_its_slot_and_microsofts_source():
     text = (ROOT / "docs" / "network-and-rbac.md").read_text()
     section = text[text.index("## Network egress per feature"):]
     rows = [line for line in section.splitlines() if line.startswith("| ")]
-    for rule in rules_for({"backup", "health", "runCommand"}, "westeurope"):
+    for rule in rules_for({"backup", "health", "runCommand", "keyVault"}, "westeurope"):
         [row] = [line for line in rows if f"`{rule.name}`" in line]
         priority = "firstPriority" + (f" + {rule.slot}" if rule.slot else "")
         assert priority in row or f"+ {rule.slot}" in row, (rule.name, row)

@@ -13,7 +13,8 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.hook_bundle import HOOKS_DIR, render_vm_hook_settings
-from components.key_vault_credentials import KEY_VAULT_SECRETS_USER, credential_egress
+from components.egress_spec import required_egress
+from components.key_vault_credentials import KEY_VAULT_SECRETS_USER
 from components.settings import SettingsError, parse_settings
 from offline_plan.engine import mask_secrets, run_program
 from offline_plan.render import to_json, to_text
@@ -117,11 +118,13 @@ def test_the_rendered_settings_pass_the_vms_own_check():
         assert result.returncode == 0, (vm.name, text, result.stderr)
 
 
-def test_credential_egress_names_the_key_vault_tag_on_the_nsgs_of_those_vms():
+def test_the_egress_of_a_vm_with_key_vault_credentials_names_the_key_vault_tag_on_its_nsgs():
     settings = parse_settings(settings_with_credentials())
     nsg = next(str(n.id).lower() for n in settings.network_security_groups)
-    assert credential_egress(settings) == {nsg: {"AzureKeyVault"}}
-    assert credential_egress(parse_settings(example_settings("prod"))) == {}
+    [rule] = [rule for rule in required_egress(settings)[nsg] if rule.feature == "keyVault"]
+    assert (rule.destination, rule.slot) == ("AzureKeyVault", 4)
+    assert not [rule for rules in required_egress(parse_settings(example_settings("prod"))).values()
+                for rule in rules if rule.feature == "keyVault"]
 
 
 @pytest.mark.parametrize("edit, message", [

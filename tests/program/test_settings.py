@@ -88,7 +88,7 @@ RULES = [
     ("policies.daily-dev.kind", "standard", "premium", "'standard' or 'enhanced'"),
     ("networkSecurityGroups[0].firstPriority", 100, 99, "greater than or equal to 100"),
     # Four priority slots from firstPriority (components/egress_spec.py), all within Azure's 4096.
-    ("networkSecurityGroups[0].firstPriority", 4093, 4094, "less than or equal to 4093"),
+    ("networkSecurityGroups[0].firstPriority", 4092, 4093, "less than or equal to 4092"),
     ("location", "northeurope", "westeurope9", "is not in the service tag region table"),
     (f"{VM0}.identity", "systemAssigned", "SystemAssigned",
      "expected 'systemAssigned' or a Microsoft.ManagedIdentity/userAssignedIdentities ID"),
