@@ -26,7 +26,21 @@ def example_settings(stack: str) -> dict[str, Any]:
     return copy.deepcopy(document["config"]["irisbackup:settings"])
 
 
-def run_with_settings(settings: dict[str, Any], stack: str = "test") -> PlanRun:
+# Plans already run in this process, by stack, settings and mock engine: most tests plan the example
+# stacks unchanged, and one plan costs a second or two of CPU. Each caller gets its own deep copy.
+_PLANS: dict[tuple[str, str, Any], PlanRun] = {}
+
+
+def run_with_settings(settings: dict[str, Any], stack: str = "test", *, cached: bool = True) -> PlanRun:
+    """The program's plan for these settings. cached=False runs it again (e.g. to see what it logs)."""
+    from offline_plan import engine
+    key = (stack, json.dumps(settings, sort_keys=True), engine._OfflineMocks.new_resource)
+    if not cached or key not in _PLANS:
+        _PLANS[key] = _run(settings, stack)
+    return copy.deepcopy(_PLANS[key])
+
+
+def _run(settings: dict[str, Any], stack: str) -> PlanRun:
     values = {
         "irisbackup:settings": json.dumps(settings),
         "irisbackup:sshPrivateKey": TEST_PRIVATE_KEY,

@@ -155,7 +155,7 @@ def test_no_warning_without_mirrors(dev_settings):
 def test_the_program_logs_the_warning_and_still_declares_everything(prod_settings, caplog):
     from tests.program.harness import run_with_settings
     with caplog.at_level("WARNING"):
-        run = run_with_settings(prod_settings)
+        run = run_with_settings(prod_settings, cached=False)
     assert any(r.getMessage().startswith("mirror set IRISMIRROR: freezeBudgetSeconds") for r in caplog.records)
     assert run.resources
 
