@@ -3,10 +3,10 @@
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from components.backup_stack import declare_backup_stack, required_secret_keys
-from components.hook_bundle import load_bundle
-from components.settings import CONFIG_KEY, SettingsError, missing_settings_message, parse_settings
-from components.settings_mirror import mirror_warnings
+from irisbackup.backup_stack import declare_backup_stack, required_secret_keys
+from irisbackup.hooks.hook_bundle import load_bundle
+from irisbackup.settings import CONFIG_KEY, SettingsError, missing_settings_message, parse_settings
+from irisbackup.settings.mirror import mirror_warnings
 
 config = pulumi.Config()
 raw_settings = config.get_object(CONFIG_KEY)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pulumi
 
-from components.settings import SettingsError, parse_settings
+from irisbackup.settings import SettingsError, parse_settings
 from offline_plan.engine import run_program
 from offline_plan.stack_file import StackFileError, load_stack_config, raw_settings, stack_file_path
 

@@ -1,7 +1,7 @@
 """The `pulumi import --file` document that adopts an existing backup estate (docs/adoption.md).
 
 Which Azure resource each declaration is comes from the stack settings and the program's own naming
-(components/naming.py: the names the program sends Azure). Where each one sits in the stack (type,
+(irisbackup/naming.py: the names the program sends Azure). Where each one sits in the stack (type,
 logical name, parent components) comes from the program itself, run under the mock engine as `make plan`
 runs it, so the imported state has exactly the URNs `pulumi up` declares afterwards.
 """
@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.naming import (
-    backup_policy_id, protected_item_id, resource_guard_proxy_id, snapshot_extension_id, vault_guard_name, vault_id,
+from irisbackup.naming import (
+    backup_policy_id,
+    protected_item_id,
+    resource_guard_proxy_id,
+    snapshot_extension_id,
+    vault_guard_name,
+    vault_id,
 )
-from components.settings import StackSettings
-from components.vault_guard import RESOURCE_GUARD_PROXY_NAME
+from irisbackup.settings import StackSettings
+from irisbackup.vault.vault_guard import RESOURCE_GUARD_PROXY_NAME
 from offline_plan.engine import PlanRun, Registration
 
 VAULT = "azure-native:recoveryservices:Vault"

@@ -17,14 +17,14 @@ from pulumi_azure_native import alertsmanagement, authorization, compute, monito
 from pulumi_azure_native import recoveryservices as rs
 from pulumi_command import local, remote
 
-from components import run_command_script
-from components.creation_stamp import STAMP_COMMAND
-from components.egress_spec import SERVICE_TAG_REGIONS
-from components.hook_bundle import HookBundle
-from components.settings import parse_settings
-from components.settings_credentials import hook_credential_lines
-from components.settings_mirror import hook_mirror_members
-from components.run_command_script import render_install_script, render_uninstall_script, run_command_owner_id
+from irisbackup.creation_stamp import STAMP_COMMAND
+from irisbackup.hooks import run_command_script
+from irisbackup.hooks.hook_bundle import HookBundle
+from irisbackup.hooks.run_command_script import render_install_script, render_uninstall_script, run_command_owner_id
+from irisbackup.network.egress_spec import SERVICE_TAG_REGIONS
+from irisbackup.settings import parse_settings
+from irisbackup.settings.credentials import hook_credential_lines
+from irisbackup.settings.mirror import hook_mirror_members
 
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
 
@@ -400,11 +400,11 @@ d = s.get("drill", {})
 if d.get("enabled"):
     from pulumi_azure_native import authorization, managedidentity, resources, storage
 
-    from components import drill_isolation as iso
-    from components import drill_naming as dn
-    from components import drill_roles as roles
-    from components.azure_ids import parse_resource_id
-    from components.settings import IDENTITY_TYPE
+    from irisbackup.azure_ids import parse_resource_id
+    from irisbackup.drill import drill_isolation as iso
+    from irisbackup.drill import drill_naming as dn
+    from irisbackup.drill import drill_roles as roles
+    from irisbackup.settings import IDENTITY_TYPE
 
     stack, sub = pulumi.get_stack(), s["resourceGroupId"].split("/")[2].lower()
     drg = dn.drill_resource_group_name(stack, d.get("resourceGroupName"))

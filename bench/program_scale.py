@@ -156,9 +156,9 @@ def _import_all(modules: list[str]) -> dict[str, float]:
                 raise
             continue
         _load(module)
-        # Lazy modules the program's own modules (components/) hold, e.g. `recoveryservices as rs`.
+        # Lazy modules the program's own modules (irisbackup/) hold, e.g. `recoveryservices as rs`.
         for loaded in list(sys.modules.values()):
-            if str(getattr(loaded, "__file__", None) or "").startswith(str(ROOT / "components")):
+            if str(getattr(loaded, "__file__", None) or "").startswith(str(ROOT / "irisbackup")):
                 for value in list(vars(loaded).values()):
                     _load(value)
         seconds[name] = time.perf_counter() - start
@@ -224,7 +224,7 @@ class _ThreadProfiles:
 
 # Where a function's own (self) time is counted: ours, the SDKs, or the runtime underneath.
 ORIGINS = (
-    "ours: components/ and __main__.py",
+    "ours: irisbackup/ and __main__.py",
     "ours: offline_plan/ (mock engine, recording)",
     "pulumi SDK (pulumi/)",
     "asyncio event loop (driven by the SDK)",
@@ -239,7 +239,7 @@ ORIGINS = (
 
 def code_origin(filename: str, function: str) -> str:
     root = str(ROOT) + os.sep
-    if filename.startswith(root + "components" + os.sep) or filename == str(PROGRAMS["ours"]):
+    if filename.startswith(root + "irisbackup" + os.sep) or filename == str(PROGRAMS["ours"]):
         return ORIGINS[0]
     if filename.startswith(root + "offline_plan" + os.sep):
         return ORIGINS[1]

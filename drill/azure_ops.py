@@ -19,8 +19,8 @@ from azure.mgmt.network import models as nm
 from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
 from azure.mgmt.recoveryservicesbackup import models as bm
 
-from components.azure_ids import ResourceId
-from components.naming import FABRIC_NAME, protected_item_name, protection_container_name
+from irisbackup.azure_ids import ResourceId
+from irisbackup.naming import FABRIC_NAME, protected_item_name, protection_container_name
 
 from .config import DrillConfig
 from .points import RecoveryPoint

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from components import drill_naming as naming
-from components.azure_ids import ResourceId
-from components.settings import CONFIG_KEY, PROJECT, SettingsError, parse_settings
+from irisbackup.azure_ids import ResourceId
+from irisbackup.drill import drill_naming as naming
+from irisbackup.settings import CONFIG_KEY, PROJECT, SettingsError, parse_settings
 from offline_plan.stack_file import StackFileError, load_stack_config, stack_file_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

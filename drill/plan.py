@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import drill_naming as naming
+from irisbackup.drill import drill_naming as naming
 
 from .azure_ops import RUN_COMMAND_NAME
 from .config import DrillConfig

@@ -13,7 +13,7 @@ from typing import Callable
 
 from azure.core.exceptions import AzureError, HttpResponseError
 
-from components import drill_naming as naming
+from irisbackup.drill import drill_naming as naming
 
 from .azure_ops import Azure, RestoredDisk
 from .config import DrillConfig, VmTarget

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from components import drill_naming as naming
+from irisbackup.drill import drill_naming as naming
 
 from .azure_ops import RunResource
 

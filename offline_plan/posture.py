@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.schedule import backups_per_day, rpo_hours, snapshot_only_backups_per_day, vault_retention_days
+from irisbackup.schedule import backups_per_day, rpo_hours, snapshot_only_backups_per_day, vault_retention_days
 
 VAULT = "azure-native:recoveryservices:Vault"
 POLICY = "azure-native:recoveryservices:ProtectionPolicy"
@@ -129,7 +129,7 @@ def _policy(policy: Mapping[str, Any], policy_settings: Mapping[str, Any]) -> di
         "timeZone": properties.get("timeZone"),
         "rpoHours": _whole(rpo_hours(properties)),
         "backupsPerDay": backups_per_day(properties),
-        # Hourly: only the day's last backup reaches the vault; the others stay snapshots (components/schedule.py).
+        # Hourly: only the day's last backup reaches the vault; the others stay snapshots (irisbackup/schedule.py).
         "snapshotOnlyBackupsPerDay": snapshot_only_backups_per_day(properties),
         "vaultRetentionDays": _whole(vault_retention_days(properties)),
         "schedule": schedule_details(properties.get("schedulePolicy", {})),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.drill_roles import ROLE_NAMES
+from irisbackup.drill.drill_roles import ROLE_NAMES
 
 from .engine import PlanRun, Registration, engine_urns_of, group_by_type, mask_secrets
 from .posture import build_posture
@@ -21,7 +21,7 @@ STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
-CREDENTIALS_PREFIX = "hook-credentials-"  # the name components/backup_stack.py gives KeyVaultCredentialsGrants
+CREDENTIALS_PREFIX = "hook-credentials-"  # the name irisbackup/backup_stack.py gives KeyVaultCredentialsGrants
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 BANNER = ("OFFLINE RENDERING under Pulumi's mock engine: no Azure credentials, no network. It shows what the "

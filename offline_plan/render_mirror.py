@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.settings_mirror import DEFAULT_QOS_SECONDS
+from irisbackup.settings.mirror import DEFAULT_QOS_SECONDS
 
 
 def mirror_lines(posture: dict[str, Any]) -> list[str]:

@@ -11,7 +11,7 @@ from pulumi_policy import EnforcementLevel, PolicyPack
 
 # The CLI runs this directory as a script (runpy.run_path), not as a package. Import the pack's
 # modules as the package they are (PEP 366), so their relative imports of each other work either way;
-# the repository root also serves components/schedule.py (the one RPO/retention calculation, stdlib-only).
+# the repository root also serves irisbackup/schedule.py (the one RPO/retention calculation, stdlib-only).
 _PACK_DIR = Path(__file__).resolve().parent
 sys.path[:0] = [str(_PACK_DIR.parent)]
 __package__ = _PACK_DIR.name  # noqa: A001

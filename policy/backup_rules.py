@@ -13,7 +13,7 @@ This module holds the vault, backup policy, network and data-safety checks and a
 rule_kit.py reads properties and builds rules, hook_rules.py checks coverage and the freeze/thaw hooks.
 
 Nearly self-contained: the Pulumi CLI runs the pack directory as a script (__main__.py imports it as the
-`policy` package), and the only program module imported is components/schedule.py - the one
+`policy` package), and the only program module imported is irisbackup/schedule.py - the one
 RPO/retention calculation, pure and stdlib-only (tests keep the other shared constants equal).
 Thresholds come from each rule's config schema (defaults a regulated production estate accepts);
 `--policy-pack-config FILE` tunes them and overrides enforcement levels.
@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.schedule import field as _get
-from components.schedule import number as _number
-from components.schedule import rpo_hours, vault_retention_days
+from irisbackup.schedule import field as _get
+from irisbackup.schedule import number as _number
+from irisbackup.schedule import rpo_hours, vault_retention_days
 from pulumi_policy import Policy, PolicyResource
 
 from .hook_rules import (
@@ -61,7 +61,7 @@ from .rule_kit import (
 PACK_NAME = "irisbackup-backup-posture"
 
 # Without allowedDestinations (the stack's exact set per NSG, which the offline check and --write-policy-config
-# fill in from components/egress_spec.py), the generic check. Tags accepted only with a region
+# fill in from irisbackup/network/egress_spec.py), the generic check. Tags accepted only with a region
 # ("Storage.WestEurope"): the global tags open 443 to every storage account / every Azure IP in every region.
 REGIONAL_SERVICE_TAGS = ("Storage", "AzureCloud")
 # Global tags: Azure Monitor Agent needs AzureMonitor and AzureResourceManager, Key Vault credentials
@@ -203,7 +203,7 @@ def check_policy_rpo(subject: Subject, config: Mapping[str, Any]) -> list[str]:
     properties = _vm_policy_properties(subject)
     if properties is None:
         return []
-    # As Azure schedules it: an Hourly policy's window matters (components/schedule.py).
+    # As Azure schedules it: an Hourly policy's window matters (irisbackup/schedule.py).
     hours = rpo_hours(properties)
     if hours is not None and hours <= config["maxHours"]:
         return []
@@ -478,7 +478,7 @@ RULES: list[Policy] = [
         {"allowedDestinations": {
             "type": "object", "default": {}, "additionalProperties": {"type": "array", "items": {"type": "string"}},
             "description": "per NSG (`<resource group>/<NSG name>`, lower case), exactly these destinations as spelt here; "
-                           "the offline check fills in the stack's set (components/egress_spec.py); empty: the tag lists"},
+                           "the offline check fills in the stack's set (irisbackup/network/egress_spec.py); empty: the tag lists"},
          "regionalServiceTags": names_config(list(REGIONAL_SERVICE_TAGS), "service tags accepted only as <tag>.<region>"),
          "allowedServiceTags": names_config(list(GLOBAL_SERVICE_TAGS), "global service tags accepted as they are")}),
     resource_rule(

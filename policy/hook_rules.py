@@ -12,20 +12,20 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.schedule import field as _get
-from components.schedule import number as _number
+from irisbackup.schedule import field as _get
+from irisbackup.schedule import number as _number
 from pulumi_policy import PolicyResource
 
 from .rule_kit import EXTENSION, PROTECTED_ITEM, VAULT, Subject, as_list, show, vm_name
 
-# Facts shared with the program (components/settings.py); tests/policy keeps them equal.
+# Facts shared with the program (irisbackup/settings/); tests/policy keeps them equal.
 AZURE_SCRIPT_TIMEOUT_CAP = 1800  # VMSnapshotPluginHost.conf: no pre/post script may run longer
 IRIS_FREEZE_TIMEOUT_CAP = 1200  # reported maximum of IRIS's ExternalFreezeTimeOut
-RETIRED_STATES = ("ProtectionStopped", "BackupsSuspended")  # components/parity_spec.py
+RETIRED_STATES = ("ProtectionStopped", "BackupsSuspended")  # irisbackup/policy/parity_spec.py
 
 COMMAND = "command:remote:Command"
 HOOKS_COMPONENT = "irisbackup:hooks:FreezeThawHooks"
-# The Run Command delivery channel (components/run_command_hooks.py); its script reads the bundle
+# The Run Command delivery channel (irisbackup/hooks/run_command_hooks.py); its script reads the bundle
 # identity and the action from public parameters and the settings from a protected one.
 RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
 RUN_COMMAND_HOOKS_COMPONENT = "irisbackup:hooks:RunCommandHooks"

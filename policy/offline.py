@@ -8,7 +8,7 @@ collects verdicts. No Azure credentials, no network.
 The policy config is the JSON of `pulumi preview --policy-pack-config`, assembled from, in order
 (later wins, per rule and key):
 1. what the stack settings say (allowDestroy, which VMs are crash-consistent, which VMs exist, and the NSG
-   destinations the stack's features need, from components/egress_spec.py);
+   destinations the stack's features need, from irisbackup/network/egress_spec.py);
 2. policy/config/<stack>.json, the stack's reviewed exceptions, when it exists;
 3. an extra file given on the command line (`--policy-config FILE`, `make plan POLICY_CONFIG=FILE`).
 The same assembled file is what CI passes to the real `pulumi preview` (offline_plan --write-policy-config).
@@ -35,8 +35,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from components.egress_spec import allowed_destinations
-from components.settings import SettingsError, parse_settings
+from irisbackup.network.egress_spec import allowed_destinations
+from irisbackup.settings import SettingsError, parse_settings
 
 from .backup_rules import RULES, RULES_BY_ID
 

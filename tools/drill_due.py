@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.cron import parse_cron  # noqa: E402
-from components.settings import CONFIG_KEY, PROJECT, SettingsError, parse_settings  # noqa: E402
-from components.settings_drill import DrillSettings  # noqa: E402
+from irisbackup.drill.cron import parse_cron  # noqa: E402
+from irisbackup.settings import CONFIG_KEY, PROJECT, SettingsError, parse_settings  # noqa: E402
+from irisbackup.settings.drill import DrillSettings  # noqa: E402
 from offline_plan.stack_file import StackFileError, load_stack_config  # noqa: E402
 
 LOOKBACK = timedelta(hours=1)

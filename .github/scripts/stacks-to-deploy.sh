@@ -9,16 +9,16 @@
 # `pulumi destroy` (docs/policy.md, "CI workflows").
 set -eu
 
-# What a deployment reads besides its stack file: the program (__main__.py, components/, the hook bundle
+# What a deployment reads besides its stack file: the program (__main__.py, irisbackup/, the hook bundle
 # in hooks/, the KQL in queries/), the policy pack and its per-stack config (policy/), the offline plan
 # that writes the pack's config (offline_plan/, Makefile), the dependencies and CLI pin
 # (requirements.txt, requirements.lock), the project file and the deploy workflow itself.
 # tests/policy/test_workflows.py checks this against every file a rendered stack actually opens.
-ALL_STACKS_INPUTS='^(__main__\.py|Pulumi\.yaml|requirements\.txt|requirements\.lock|Makefile|components/|hooks/|queries/|policy/|offline_plan/|\.github/workflows/deploy\.yml)'
+ALL_STACKS_INPUTS='^(__main__\.py|Pulumi\.yaml|requirements\.txt|requirements\.lock|Makefile|irisbackup/|hooks/|queries/|policy/|offline_plan/|\.github/workflows/deploy\.yml)'
 # Never read by a deployment: docs, tests, benchmarks, review-only tools (posture_diff/, tools/), the
 # import-file generator run once by hand (adopt/), the
 # restore-drill runtime (drill/, run by restore-drill.yml against what is deployed), other CI files.
-NOT_STACK_INPUTS='^(README\.md|\.gitignore|pytest\.ini|\.ci/|docs/|tests/|bench/|drill/|posture_diff/|tools/|adopt/|\.github/scripts/|\.github/workflows/(pull-request|restore-drill)\.yml)'
+NOT_STACK_INPUTS='^(README\.md|pyproject\.toml|\.gitignore|pytest\.ini|\.ci/|docs/|tests/|bench/|drill/|posture_diff/|tools/|adopt/|\.github/scripts/|\.github/workflows/(pull-request|restore-drill)\.yml)'
 STACK_FILE='^Pulumi\.[^/]*\.yaml$'
 
 all=$(for file in Pulumi.*.yaml; do [ -f "$file" ] && printf '%s\n' "$file"; done | sed -e 's/^Pulumi\.//' -e 's/\.yaml$//')

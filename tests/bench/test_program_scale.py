@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bench import program_scale as ps
-from components.settings import parse_settings
+from irisbackup.settings import parse_settings
 from offline_plan.engine import PlanRun, mask_secrets, run_program
 from offline_plan.stack_file import StackConfig
 
@@ -86,12 +86,12 @@ def test_flat_baseline_declares_exactly_what_ours_declares(stack):
 def test_program_imports_lists_submodules():
     modules = ps.program_imports(ps.PROGRAMS["flat"])
     assert "pulumi_azure_native.recoveryservices" in modules and "pulumi_command.remote" in modules
-    assert "components.backup_stack" in ps.program_imports(ps.PROGRAMS["ours"])
+    assert "irisbackup.backup_stack" in ps.program_imports(ps.PROGRAMS["ours"])
 
 
 def test_code_origin_separates_ours_from_the_sdks():
     site = "/x/venv/lib/python3.11/site-packages/"
-    assert ps.code_origin(str(ps.ROOT / "components" / "vault.py"), "f") == ps.ORIGINS[0]
+    assert ps.code_origin(str(ps.ROOT / "irisbackup" / "vault" / "vault.py"), "f") == ps.ORIGINS[0]
     assert ps.code_origin(str(ps.ROOT / "__main__.py"), "<module>") == ps.ORIGINS[0]
     assert ps.code_origin(str(ps.ROOT / "offline_plan" / "engine.py"), "f") == ps.ORIGINS[1]
     assert ps.code_origin(site + "pulumi/output.py", "apply") == ps.ORIGINS[2]

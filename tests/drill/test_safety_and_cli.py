@@ -9,7 +9,7 @@ from fake_azure import Scenario
 from drill import __main__ as cli
 from drill.points import RecoveryPoint
 from drill.safety import SafetyError
-from components.azure_ids import parse_resource_id
+from irisbackup.azure_ids import parse_resource_id
 
 PROD_VM = parse_resource_id("/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-iris-prod"
                             "/providers/Microsoft.Compute/virtualMachines/vm-iris-prod-1", "Microsoft.Compute/virtualMachines")

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from components import health_rules
-from components.settings import SettingsError, parse_settings
+from irisbackup.health import health_rules, mirror_health
+from irisbackup.settings import SettingsError, parse_settings
 from tests.program.harness import deployer_clock, of_type, only, run_with_settings
 
 RULE = "azure-native:monitor:ScheduledQueryRule"
@@ -147,7 +147,7 @@ def test_plan_review_shows_what_fires_where(prod_settings, dev_settings):
 
 
 def test_the_alerts_use_the_rpo_the_plan_shows(prod_settings):
-    # 4-hourly in a 12 h window: the longest gap is overnight, 24 - 8 = 16 h (components/schedule.py).
+    # 4-hourly in a 12 h window: the longest gap is overnight, 24 - 8 = 16 h (irisbackup/schedule.py).
     prod_settings["policies"]["enhanced-4h"]["schedule"]["windowHours"] = 12
     from offline_plan.render import summary as review_summary
     run = run_with_settings(prod_settings)
@@ -173,7 +173,7 @@ def deployed_watch_starts():
 
 
 def test_every_watched_vm_gets_a_watch_start_taken_after_its_protection(prod_settings, deployed_watch_starts):
-    from components.creation_stamp import STAMP_COMMAND
+    from irisbackup.creation_stamp import STAMP_COMMAND
     run = run_with_settings(prod_settings)
     commands = {c.name: c for c in of_type(run, "command:local:Command") if c.name.endswith("-watch-start")}
     watched = [t.vm_id.name for t in health_rules.health_targets(parse_settings(prod_settings))]
@@ -216,7 +216,7 @@ def test_alert_rules_alone_watch_every_vm_from_the_start(prod_settings):
     """Without the deployed starts (empty watchStarts) a VM with no recovery point alerts at once: a
     missing start can never silence the alert."""
     settings = parse_settings(prod_settings)
-    for rule in health_rules.alert_rules(settings, health_rules.health_targets(settings)):
+    for rule in health_rules.alert_rules(settings, health_rules.health_targets(settings)) + mirror_health.mirror_set_rules(settings):
         if health_rules.watches_vms(rule):
             assert "let watchStarts = datatable(VmName: string, WatchStart: datetime) [];" in rule.query
             assert "isnull(WatchStart) or now() > WatchStart" in rule.query

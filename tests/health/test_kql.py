@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import health_rules
-from components.settings import parse_settings
+from irisbackup.health import health_rules, mirror_health
+from irisbackup.settings import parse_settings
 from tests.health.kqlcheck import diagnostics, errors
 from tests.program.harness import example_settings
 
@@ -31,7 +31,7 @@ def test_every_query_file_has_no_language_service_error_or_warning():
 
 def test_the_queries_as_rendered_for_the_prod_stack_have_no_error(tmp_path):
     settings = parse_settings(example_settings("prod"))
-    rules = health_rules.alert_rules(settings, health_rules.health_targets(settings))
+    rules = health_rules.alert_rules(settings, health_rules.health_targets(settings)) + mirror_health.mirror_set_rules(settings)
     rendered = {f"alert-{rule.key}.kql": rule.query for rule in rules}
     # As the deployed rules carry them: a recorded start per VM (one not yet known: null).
     rendered.update({

@@ -1,4 +1,4 @@
-"""The set-level alert of mirrored IRIS (components/mirror_health.py, queries/mirror_set_rpo.kql) as the
+"""The set-level alert of mirrored IRIS (irisbackup/health/mirror_health.py, queries/mirror_set_rpo.kql) as the
 program declares it under the mock engine: one rule per stack, one alert per mirror set, watching only
 the failover members that can give the set a consistent recovery point."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from components import health_rules, mirror_health
-from components.settings import parse_settings
+from irisbackup.health import health_rules, mirror_health
+from irisbackup.settings import parse_settings
 from tests.program.harness import of_type, only, run_with_settings
 from tests.program.test_settings_mirror import add_async_vm
 

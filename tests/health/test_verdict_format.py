@@ -1,4 +1,4 @@
-"""The hook verdict line format (components/hook_verdict.py) and everything on the Azure side that
+"""The hook verdict line format (irisbackup/hooks/hook_verdict.py) and everything on the Azure side that
 depends on it: the data collection rule, the alert queries and the on-call queries must use the same
 tag, facility, JSON keys and verdict names. A hooks test can import hook_verdict.parse_line to assert
 the lines the hooks emit."""
@@ -10,8 +10,9 @@ import re
 
 import pytest
 
-from components import health_rules, hook_verdict
-from components.health_alerts import SYSLOG_LEVELS
+from irisbackup.health import health_rules
+from irisbackup.health.health_alerts import SYSLOG_LEVELS
+from irisbackup.hooks import hook_verdict
 from tests.program.harness import example_settings, only, run_with_settings
 
 GOOD = ('{"v":1,"event":"verdict","run":"20240101T220000Z-4711","script":"post","version":"1.4.0",'

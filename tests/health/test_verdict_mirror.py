@@ -1,5 +1,5 @@
 """Verdict lines of VMs holding mirror members (format v2: the v1 keys plus "mirror"), as
-components/hook_verdict.py parses them and the alert query reads them."""
+irisbackup/hooks/hook_verdict.py parses them and the alert query reads them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from components import hook_verdict, health_rules
+from irisbackup.health import health_rules
+from irisbackup.hooks import hook_verdict
 
 ENTRY = {"instance": "IRISPROD:iris", "set": "IRISMIRROR", "kind": "failover", "role": "primary", "ready": False,
          "consistency": "required", "alert": True, "reason": "mirror-not-failover-ready"}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from decoy import start_time
 
-from components import hook_verdict
+from irisbackup.hooks import hook_verdict
 
 # The format as the collecting side (issue 12) parses it: one definition for both ends.
 VERDICTS = set(hook_verdict.VERDICTS)

@@ -47,7 +47,7 @@ def test_a_scale_makes_the_hooks_clock_that_many_times_faster(value):
 
 def test_nothing_that_ships_or_deploys_sets_the_scale():
     # Only common.sh names it, to read it; the installer, the Run Command and the program never do.
-    named = {p.relative_to(REPO).as_posix() for d in ("hooks", "components", "drill", "offline_plan")
+    named = {p.relative_to(REPO).as_posix() for d in ("hooks", "irisbackup", "drill", "offline_plan")
              for p in (REPO / d).rglob("*") if p.is_file() and SCALE_ENV in p.read_text(errors="replace")}
     assert named == {"hooks/common.sh"}
     code = "\n".join(line for line in (HOOKS / "common.sh").read_text().splitlines() if not line.lstrip().startswith("#"))

@@ -8,7 +8,7 @@ import re
 import invariants
 from hooklib import HOOKS, REPO
 
-from components.settings import HOOK_KILL_GRACE, PRE_SCRIPT_STEPS, WATCHDOG_STEPS
+from irisbackup.settings import HOOK_KILL_GRACE, PRE_SCRIPT_STEPS, WATCHDOG_STEPS
 
 DOC = (REPO / "docs" / "hooks.md").read_text()
 CODE = "\n".join(p.read_text() for p in sorted(HOOKS.glob("*.sh")))

@@ -11,7 +11,7 @@ from azure_runner import APP, FS
 from invariants import check, verdict_lines
 from keyvault_double import KeyVaultDouble
 
-from components.hook_verdict import mirror_alerts
+from irisbackup.hooks.hook_verdict import mirror_alerts
 
 VAULT, SECRET = "kv-iris-prod", "iris-freeze"
 URL = f"https://{VAULT}.vault.azure.net/secrets/{SECRET}"

@@ -19,7 +19,7 @@ import pytest
 from hooklib import FAST, HOOKS, VM, settings_text
 from test_hooks_install import staged_copy
 
-from components.settings import HookSettings
+from irisbackup.settings import HookSettings
 
 BUDGET = FAST["freeze_budget_seconds"]
 STEP = FAST["call_timeout_seconds"] + 1

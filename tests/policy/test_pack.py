@@ -16,8 +16,8 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from components import settings as program_settings
-from components.egress_spec import SERVICE_TAG_REGIONS, rules_for
+from irisbackup import settings as program_settings
+from irisbackup.network.egress_spec import SERVICE_TAG_REGIONS, rules_for
 from policy import backup_rules, rule_kit
 from policy.backup_rules import PACK_NAME, RULES
 from policy.offline import PolicyConfigError, config_problems, enforcement_level, load_config_file
@@ -72,18 +72,18 @@ def test_pack_project_file_and_entry_point_are_what_the_cli_runs():
     rules_tree = ast.parse((PACK_DIR / "backup_rules.py").read_text())
     modules = {node.module for node in ast.walk(rules_tree) if isinstance(node, ast.ImportFrom)}
     modules |= {alias.name for node in ast.walk(rules_tree) if isinstance(node, ast.Import) for alias in node.names}
-    assert {m for m in modules if m and m.split(".")[0] in {"components", "offline_plan", "policy", "tests"}} == {
-        "components.schedule"}
+    assert {m for m in modules if m and m.split(".")[0] in {"irisbackup", "offline_plan", "policy", "tests"}} == {
+        "irisbackup.schedule"}
 
 
 def test_the_pack_imports_as_the_cli_runs_it_with_no_program_dependency():
     # As `pulumi preview --policy-pack policy` does: the pack directory run as a script, from elsewhere.
     script = ("import runpy, sys; import pulumi_policy; pulumi_policy.PolicyPack = lambda **kw: print(len(kw['policies']));"
               f"runpy.run_path({str(PACK_DIR / '__main__.py')!r}, run_name='__main__');"
-              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('components', 'pydantic', 'pulumi_azure_native')))")
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('irisbackup', 'pydantic', 'pulumi_azure_native')))")
     result = subprocess.run([sys.executable, "-I", "-c", script], cwd="/", capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:2] == [str(len(RULES)), "['components', 'components.schedule']"]
+    assert result.stdout.split("\n")[:2] == [str(len(RULES)), "['irisbackup', 'irisbackup.schedule']"]
 
 
 def _servicer() -> _PolicyAnalyzerServicer:

@@ -69,11 +69,11 @@ def test_every_module_the_pack_imports_is_covered_by_its_own_lock():
 
 
 def test_of_the_program_the_pack_reaches_only_stdlib_only_files():
-    # components/ is not installed in the pack's venv: the CLI finds it through the repository root,
+    # irisbackup/ is not installed in the pack's venv: the CLI finds it through the repository root,
     # so what the pack reaches there must need nothing beyond the standard library.
     reached, _ = pack_imports()
     program = {module for module in reached if not module.startswith("policy")}
-    assert program == {"components.schedule"}
+    assert program == {"irisbackup.schedule"}
     for module in program:
         path = _repository_file(module)
         outside = {name for name in _imports(path, module.rpartition(".")[0])

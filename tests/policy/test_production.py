@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
 
-from components.settings import SettingsError, parse_settings
+from irisbackup.settings import SettingsError, parse_settings
 from offline_plan.__main__ import main as plan_main
 from policy.backup_rules import RULES, RULES_BY_ID, VAULT, is_production
 from policy.offline import PRODUCTION_KEY, PolicyConfigError, settings_config, stack_policy_config

@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from components.cron import parse_cron
+from irisbackup.drill.cron import parse_cron
 from tests.policy.test_workflows import commands, load, make_targets, steps
 from tests.program.harness import ROOT
 

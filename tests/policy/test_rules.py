@@ -172,7 +172,7 @@ def test_removing_protection_from_prod_fails_while_dev_allows_it(prod_run, dev_r
 
 
 STORAGE_RULE = "security rule Allow-AzureBackup-Storage-Https-Outbound"
-# What prod's features need (components/egress_spec.py): backup, the monitor agent, Run Command.
+# What prod's features need (irisbackup/network/egress_spec.py): backup, the monitor agent, Run Command.
 PROD_DESTINATIONS = "AzureCloud.westeurope, AzureMonitor, AzureResourceManager, Storage.WestEurope"
 
 

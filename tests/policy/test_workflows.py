@@ -177,8 +177,8 @@ def repo(tmp_path):
     git(tmp_path, "init", "-q")
     for stack in ("dev", "prod", "test"):
         (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
-    (tmp_path / "components").mkdir()
-    (tmp_path / "components" / "vault.py").write_text("")
+    (tmp_path / "irisbackup" / "vault").mkdir(parents=True)
+    (tmp_path / "irisbackup" / "vault" / "vault.py").write_text("")
     git(tmp_path, "add", "-A")
     git(tmp_path, "commit", "-qm", "deployed")
     return tmp_path
@@ -221,7 +221,7 @@ def test_deploy_takes_every_stack_without_a_known_last_deployment_or_the_request
 
 def test_deploy_takes_every_stack_when_the_program_changed_and_refuses_a_bad_name(repo):
     deployed = git(repo, "rev-parse", "HEAD")
-    (repo / "components" / "vault.py").write_text("# changed\n")
+    (repo / "irisbackup" / "vault" / "vault.py").write_text("# changed\n")
     commit(repo, "program")
     assert json.loads(stacks_to_deploy(repo, LAST=deployed).stdout) == ["dev", "prod", "test"]
     assert stacks_to_deploy(repo, REQUESTED='x","y').returncode == 2
@@ -277,7 +277,7 @@ READ_BY_THE_CLI_AND_THE_JOB = {"Pulumi.yaml", "requirements.txt", "requirements.
 
 
 def _source_of(path: str) -> str:
-    """components/__pycache__/vault.cpython-311.pyc -> components/vault.py (imports open the cached bytecode)."""
+    """irisbackup/__pycache__/vault.cpython-311.pyc -> irisbackup/vault/vault.py (imports open the cached bytecode)."""
     match = re.fullmatch(r"(.*/)?__pycache__/([^/.]+)\.[^/]+\.pyc", path)
     return f"{match[1] or ''}{match[2]}.py" if match else path
 
@@ -322,7 +322,7 @@ def _deploys_after_changing(tmp_path: Path, paths: list[str]) -> dict[str, subpr
 
 def test_a_change_to_anything_a_deployment_reads_deploys_it(deployment_inputs, tmp_path):
     # Sanity: the recording sees the program, the hooks, the KQL, the pack and the offline plan.
-    assert {"components/", "hooks/", "queries/", "policy/", "offline_plan/", "__main__.py"} <= {_top(p) for p in deployment_inputs}
+    assert {"irisbackup/", "hooks/", "queries/", "policy/", "offline_plan/", "__main__.py"} <= {_top(p) for p in deployment_inputs}
     stack_files = {path for path in deployment_inputs if re.fullmatch(r"Pulumi\.[^/]+\.yaml", path) and path != "Pulumi.yaml"}
     assert stack_files == {"Pulumi.dev.yaml", "Pulumi.prod.yaml"}
     # One file per top-level folder (the script classifies folders), every file at the root or under .github/.

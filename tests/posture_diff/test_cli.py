@@ -136,7 +136,7 @@ RENAMED_ITEM = 'f"{name}-protected-item"'
 def test_a_code_refactor_renaming_the_protected_items_blocks_until_an_alias_keeps_them(tmp_path, capsys):
     base = project_copy(tmp_path / "base")
     head = project_copy(tmp_path / "head")
-    component = head / "components" / "protected_vm.py"
+    component = head / "irisbackup" / "vm" / "protected_vm.py"
     code = component.read_text()
     assert code.count(RENAMED_ITEM) == 1
     component.write_text(code.replace(RENAMED_ITEM, 'f"{name}-backup-item"'))

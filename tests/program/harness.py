@@ -51,9 +51,9 @@ def _run(settings: dict[str, Any], stack: str) -> PlanRun:
 
 @contextlib.contextmanager
 def deployer_clock(start: datetime = datetime(2026, 12, 1, 10, tzinfo=timezone.utc)) -> Iterator[dict[str, str]]:
-    """The mock engine answering each creation stamp (components/creation_stamp.py) as the deployer's
+    """The mock engine answering each creation stamp (irisbackup/creation_stamp.py) as the deployer's
     `date -u` would at `pulumi up`, a minute later for each one created; yields the stamps by name."""
-    from components.creation_stamp import STAMP_COMMAND, STAMP_FORMAT
+    from irisbackup.creation_stamp import STAMP_COMMAND, STAMP_FORMAT
     from offline_plan import engine
     original = engine._OfflineMocks.new_resource
     stamps: dict[str, str] = {}

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from adopt.imports import ADOPTED, EXTENSION, GUARD_PROXY, POLICY, PROTECTED_ITEM, VAULT, AdoptionError, import_file
-from components.settings import parse_settings
+from irisbackup.settings import parse_settings
 from offline_plan.engine import PlanRun, Registration
 from tests.program.harness import ROOT, example_settings, run_with_settings
 

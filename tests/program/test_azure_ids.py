@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.azure_ids import parse_resource_group_id, parse_resource_id
+from irisbackup.azure_ids import parse_resource_group_id, parse_resource_id
 
 SUB = "0a1b2c3d-0000-4000-8000-00000000abcd"
 VM = f"/subscriptions/{SUB}/resourceGroups/rg-app.prod(1)/providers/Microsoft.Compute/virtualMachines/vm-1"

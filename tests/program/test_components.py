@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from components.hook_bundle import load_bundle
+from irisbackup.hooks.hook_bundle import load_bundle
 from tests.program.harness import ROOT, of_type, only, run_with_settings
 
 sys.path.insert(0, str(ROOT / "tools" / "arm-validate"))

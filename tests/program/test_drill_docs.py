@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from components import drill_naming as naming
-from components.drill_isolation import sandbox_nsg_rules, sandbox_resource_group_id, staging_account_id, vault_id
-from components.drill_roles import drill_role_grants, source_vm_ids
-from components.settings import parse_settings
+from irisbackup.drill import drill_naming as naming
+from irisbackup.drill.drill_isolation import sandbox_nsg_rules, sandbox_resource_group_id, staging_account_id, vault_id
+from irisbackup.drill.drill_roles import drill_role_grants, source_vm_ids
+from irisbackup.settings import parse_settings
 from tests.program.harness import ROOT, example_settings, run_with_settings
 
 DOC = (ROOT / "docs" / "restore-drill.md").read_text()

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from components import drill_naming as naming
-from components.drill_isolation import IRIS_MIRROR_PORTS
-from components.drill_roles import BACKUP_OPERATOR, STORAGE_ACCOUNT_CONTRIBUTOR, VIRTUAL_MACHINE_CONTRIBUTOR
+from irisbackup.drill import drill_naming as naming
+from irisbackup.drill.drill_isolation import IRIS_MIRROR_PORTS
+from irisbackup.drill.drill_roles import BACKUP_OPERATOR, STORAGE_ACCOUNT_CONTRIBUTOR, VIRTUAL_MACHINE_CONTRIBUTOR
 from tests.program.harness import of_type, only, run_with_settings
 
 SUB = "11111111-1111-1111-1111-111111111111"

@@ -13,7 +13,7 @@ import ipaddress
 
 import pytest
 
-from components.settings import parse_settings
+from irisbackup.settings import parse_settings
 from tests.program.harness import example_settings, of_type, only, run_with_settings
 
 NSG = "azure-native:network:NetworkSecurityGroup"

@@ -1,4 +1,4 @@
-"""The NSG egress the stack's features need (components/egress_spec.py): per feature combination, the
+"""The NSG egress the stack's features need (irisbackup/network/egress_spec.py): per feature combination, the
 invariants every combination keeps, and that the plan declares and the policy pack accepts exactly it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.egress_spec import (
+from irisbackup.network.egress_spec import (
     EGRESS_PRIORITY_SLOTS,
     SERVICE_TAG_REGIONS,
     allowed_destinations,
@@ -17,7 +17,7 @@ from components.egress_spec import (
     required_egress,
     rules_for,
 )
-from components.settings import parse_settings
+from irisbackup.settings import parse_settings
 from policy.offline import settings_config
 from tests.policy.policyharness import checked
 from tests.program.harness import ROOT, of_type, run_with_settings
@@ -82,7 +82,7 @@ def test_a_feature_opens_only_the_nsgs_of_the_vms_that_need_it(dev_settings):
 
 
 def test_the_restore_drill_adds_nothing_to_production_nsgs(prod_settings):
-    # Its restored VMs sit behind the sandbox's own NSG (components/drill_isolation.py).
+    # Its restored VMs sit behind the sandbox's own NSG (irisbackup/drill/drill_isolation.py).
     with_drill = required_egress(parse_settings(prod_settings))
     prod_settings["drill"] = {"enabled": False}
     assert required_egress(parse_settings(prod_settings)) == with_drill

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from components.creation_stamp import STAMP_COMMAND
-from components.run_command_script import RUN_COMMAND_NAME, run_command_name
+from irisbackup.creation_stamp import STAMP_COMMAND
+from irisbackup.hooks.run_command_script import RUN_COMMAND_NAME, run_command_name
 from offline_plan.engine import PlanRun, Registration
 from tests.program.harness import deployer_clock, of_type, only, run_with_settings
 

@@ -7,8 +7,8 @@ import json
 import pulumi
 import pytest
 
-from components.backup_stack import required_secret_keys
-from components.settings import SettingsError, missing_settings_message, parse_settings
+from irisbackup.backup_stack import required_secret_keys
+from irisbackup.settings import SettingsError, missing_settings_message, parse_settings
 from offline_plan.engine import run_program
 from offline_plan.stack_file import StackConfig
 from policy.offline import unwrap_secrets

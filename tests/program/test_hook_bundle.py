@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from components.hook_bundle import HOOKS_DIR, bundle_sha256, load_bundle, render_hook_settings
-from components.settings import HookSettings
+from irisbackup.hooks.hook_bundle import HOOKS_DIR, bundle_sha256, load_bundle, render_hook_settings
+from irisbackup.settings import HookSettings
 
 
 def shell_digest(directory) -> str:
@@ -67,7 +67,7 @@ def test_no_instances_means_discovery():
 
 
 def test_owner_id_is_what_install_sh_accepts():
-    from components.naming import hook_owner_id
+    from irisbackup.naming import hook_owner_id
     assert hook_owner_id("prod", "vm-iris-1") == "prod:vm-iris-1"
     assert hook_owner_id("team/prod", "vm 1;x") == "team-prod:vm-1-x"
     assert len(hook_owner_id("s" * 100, "v" * 100)) == 128

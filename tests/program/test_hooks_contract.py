@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from components.hook_bundle import HOOKS_DIR, load_bundle, render_hook_settings
-from components.settings import HookSettings
+from irisbackup.hooks.hook_bundle import HOOKS_DIR, load_bundle, render_hook_settings
+from irisbackup.settings import HookSettings
 from tests.program.harness import ROOT, only, run_with_settings
 
 sys.path.insert(0, str(ROOT / "tests" / "hooks"))
@@ -147,7 +147,7 @@ def test_install_sh_and_the_program_agree_on_valid_hook_settings(tmp_path, chang
 def test_the_kill_grace_is_the_one_the_hooks_use():
     import re
 
-    from components.settings import HOOK_KILL_GRACE
+    from irisbackup.settings import HOOK_KILL_GRACE
     common = (HOOKS_DIR / "common.sh").read_text()
     assert re.search(r"^IB_KILL_GRACE=(\d+)$", common, re.M)[1] == str(HOOK_KILL_GRACE)
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from components.hook_bundle import HOOKS_DIR, render_vm_hook_settings
-from components.egress_spec import required_egress
-from components.key_vault_credentials import KEY_VAULT_SECRETS_USER
-from components.settings import SettingsError, parse_settings
+from irisbackup.hooks.hook_bundle import HOOKS_DIR, render_vm_hook_settings
+from irisbackup.hooks.key_vault_credentials import KEY_VAULT_SECRETS_USER
+from irisbackup.network.egress_spec import required_egress
+from irisbackup.settings import SettingsError, parse_settings
 from offline_plan.engine import mask_secrets, run_program
 from offline_plan.render import to_json, to_text
 from offline_plan.stack_file import StackConfig
@@ -171,6 +171,6 @@ def test_the_vm_and_the_stack_agree_on_the_nesting_rules_with_the_fetch(azure, w
 
 
 def test_the_pulumi_secret_is_required_before_anything_is_declared():
-    from components.backup_stack import required_secret_keys
+    from irisbackup.backup_stack import required_secret_keys
     assert "irisCredentials" in required_secret_keys(parse_settings(settings_with_credentials()))
     assert "irisCredentials" not in required_secret_keys(parse_settings(example_settings("prod")))

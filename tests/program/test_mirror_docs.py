@@ -8,8 +8,8 @@ import re
 
 from pydantic.alias_generators import to_camel
 
-from components.mirror_spec import BackupPreference, MemberKind, MirrorRole, snapshot_need
-from components.settings_mirror import MirrorMember, MirrorSet
+from irisbackup.settings.mirror import MirrorMember, MirrorSet
+from irisbackup.vm.mirror_spec import BackupPreference, MemberKind, MirrorRole, snapshot_need
 from tests.program.harness import ROOT
 
 DOC = (ROOT / "docs" / "mirror.md").read_text()

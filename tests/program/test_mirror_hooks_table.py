@@ -1,5 +1,5 @@
 """The hooks' copy of the mirror rule table (hooks/mirror.sh ib_mirror_need, ib_mirror_role) against
-the Python one (components/mirror_spec.py snapshot_need, role_from_status): every preference x kind x
+the Python one (irisbackup/vm/mirror_spec.py snapshot_need, role_from_status): every preference x kind x
 role x readiness x async setting, run through both in one dash process, must give the same answer, so
 the two cannot drift apart."""
 
@@ -8,7 +8,14 @@ from __future__ import annotations
 import itertools
 import subprocess
 
-from components.mirror_spec import AsyncMembers, BackupPreference, MemberKind, MirrorRole, role_from_status, snapshot_need
+from irisbackup.vm.mirror_spec import (
+    AsyncMembers,
+    BackupPreference,
+    MemberKind,
+    MirrorRole,
+    role_from_status,
+    snapshot_need,
+)
 from tests.program.harness import ROOT
 
 HOOKS = ROOT / "hooks"

@@ -1,4 +1,4 @@
-"""The mirror backup-preference logic (components/mirror_spec.py), checked as properties over every
+"""The mirror backup-preference logic (irisbackup/vm/mirror_spec.py), checked as properties over every
 preference x member kind x observed role x failover readiness x async setting (the space is finite, so
 every combination is enumerated rather than sampled)."""
 
@@ -8,8 +8,8 @@ import itertools
 
 import pytest
 
-from components import hook_verdict
-from components.mirror_spec import (
+from irisbackup.hooks import hook_verdict
+from irisbackup.vm.mirror_spec import (
     AsyncMembers,
     BackupPreference,
     Consistency,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from components.drill_isolation import sandbox_resource_group_id, staging_account_id, vault_id
-from components.drill_roles import RBAC_TABLE, drill_role_grants, source_vm_ids
-from components.settings import parse_settings
+from irisbackup.drill.drill_isolation import sandbox_resource_group_id, staging_account_id, vault_id
+from irisbackup.drill.drill_roles import RBAC_TABLE, drill_role_grants, source_vm_ids
+from irisbackup.settings import parse_settings
 from tests.program.harness import ROOT, example_settings
 
 DOC = (ROOT / "docs" / "network-and-rbac.md").read_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.settings import parse_settings
+from irisbackup.settings import parse_settings
 from offline_plan.render import summary
 from tests.program.harness import of_type, only, run_with_settings
 from tests.program.test_settings import DELETE, problems_for, set_path

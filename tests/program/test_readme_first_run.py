@@ -7,7 +7,7 @@ import subprocess
 
 import yaml
 
-from components.settings import parse_settings
+from irisbackup.settings import parse_settings
 from tests.program.harness import ROOT, example_settings
 from tests.program.test_settings import set_path
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.hook_bundle import load_bundle
+from irisbackup.hooks.hook_bundle import load_bundle
 from offline_plan.render import to_json, to_text
 from tests.program.harness import TEST_PRIVATE_KEY, example_settings, run_with_settings
 

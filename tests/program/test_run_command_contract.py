@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from components.hook_bundle import HOOKS_DIR, load_bundle
-from components.run_command_script import (
+from irisbackup.hooks.hook_bundle import HOOKS_DIR, load_bundle
+from irisbackup.hooks.run_command_script import (
     BUNDLE_STORE,
     render_install_script,
     run_command_name,

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from components.hook_bundle import load_bundle
-from components.run_command_script import (
+from irisbackup.hooks.hook_bundle import load_bundle
+from irisbackup.hooks.run_command_script import (
     INLINE_SCRIPT_LIMIT,
     ScriptTooLarge,
     render_install_script,
     render_uninstall_script,
 )
-from components.settings import parse_settings
+from irisbackup.settings import parse_settings
 from offline_plan.render import summary
 from tests.policy.policyharness import checked, edited, failing, with_inputs
 from tests.program.harness import of_type, only, run_with_settings

@@ -1,4 +1,4 @@
-"""RPO and retention as Azure schedules them (components/schedule.py), edge cases included."""
+"""RPO and retention as Azure schedules them (irisbackup/schedule.py), edge cases included."""
 
 from __future__ import annotations
 
@@ -6,12 +6,7 @@ from types import MappingProxyType
 
 import pytest
 
-from components.schedule import (
-    backups_per_day,
-    rpo_hours,
-    snapshot_only_backups_per_day,
-    vault_retention_days,
-)
+from irisbackup.schedule import backups_per_day, rpo_hours, snapshot_only_backups_per_day, vault_retention_days
 
 
 def hourly(interval, window, start="2024-01-01T00:00:00Z"):

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.settings import SettingsError, parse_settings
+from irisbackup.settings import SettingsError, parse_settings
 
 VM0 = "vms[0]"
 
@@ -87,7 +87,7 @@ RULES = [
     ("policies.daily-dev.timeZone", "W. Europe Standard Time", "Europe/Berlin", "Windows time zone"),
     ("policies.daily-dev.kind", "standard", "premium", "'standard' or 'enhanced'"),
     ("networkSecurityGroups[0].firstPriority", 100, 99, "greater than or equal to 100"),
-    # Four priority slots from firstPriority (components/egress_spec.py), all within Azure's 4096.
+    # Four priority slots from firstPriority (irisbackup/network/egress_spec.py), all within Azure's 4096.
     ("networkSecurityGroups[0].firstPriority", 4092, 4093, "less than or equal to 4092"),
     ("location", "northeurope", "westeurope9", "is not in the service tag region table"),
     (f"{VM0}.identity", "systemAssigned", "SystemAssigned",

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from components.cron import parse_cron
-from components.settings import parse_settings
-from components.settings_drill import DEFAULT_ADDRESS_PREFIX
+from irisbackup.drill.cron import parse_cron
+from irisbackup.settings import parse_settings
+from irisbackup.settings.drill import DEFAULT_ADDRESS_PREFIX
 from tests.program.test_settings import problems_for, set_path
 
 PROD_VM = "vm-iris-prod-1"
@@ -118,7 +118,7 @@ def test_cron_fires_between_is_half_open():
 def test_every_drill_setting_is_in_the_configuration_reference():
     from pydantic.alias_generators import to_camel
 
-    from components.settings_drill import DrillSettings, DrillVm
+    from irisbackup.settings.drill import DrillSettings, DrillVm
     from tests.program.harness import ROOT
 
     doc = (ROOT / "docs" / "configuration.md").read_text()

@@ -1,13 +1,13 @@
-"""The `mirrors` settings (components/settings_mirror.py): member syntax, every validation error names
+"""The `mirrors` settings (irisbackup/settings/mirror.py): member syntax, every validation error names
 the setting, the value and what is allowed, and the freeze window against the mirror's QoS timeout."""
 
 from __future__ import annotations
 
 import pytest
 
-from components.mirror_spec import BackupPreference, MemberKind
-from components.settings import parse_settings
-from components.settings_mirror import mirror_warnings
+from irisbackup.settings import parse_settings
+from irisbackup.settings.mirror import mirror_warnings
+from irisbackup.vm.mirror_spec import BackupPreference, MemberKind
 from tests.program.test_settings import problems_for
 
 WHERE = "irisbackup:settings.mirrors"

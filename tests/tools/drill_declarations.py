@@ -1,5 +1,5 @@
 """Known-good declarations of the resource types the restore-drill sandbox adds, written as
-components/drill_sandbox.py declares them (tests/tools/test_arm_validate.py records and validates them)."""
+irisbackup/drill/drill_sandbox.py declares them (tests/tools/test_arm_validate.py records and validates them)."""
 
 import pulumi_azure_native as azure_native
 

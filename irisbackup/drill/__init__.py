@@ -1,0 +1,1 @@
+"""The restore drill's sandbox: names, isolation, roles and its schedule."""

@@ -1,0 +1,1 @@
+"""Health alerts: the rules, their KQL (queries/) and the mirror-set alert."""

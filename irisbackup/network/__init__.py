@@ -1,0 +1,1 @@
+"""The NSG egress each feature needs and the rules that declare it."""

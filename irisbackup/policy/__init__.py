@@ -1,0 +1,1 @@
+"""Backup policies: their properties as Azure takes them and the parity settings behind them."""

@@ -1,0 +1,1 @@
+"""The Recovery Services vault, its locks, alerts and resource guard link."""

@@ -1,0 +1,1 @@
+"""The protected VM (protected item, VMSnapshotLinux extension) and the mirror member roles."""
