@@ -153,7 +153,8 @@ def test_3_install_keeps_an_old_release_a_run_uses(vm, tmp_path):
         out["p"] = _install_during_a_run(vm, staged_copy(tmp_path, "9.9.9", "c"))
 
     worker = threading.Thread(target=two_installs)
-    res = vm.backup(snapshot_seconds=2, during_snapshot=worker.start)
+    # The snapshot lasts until both installs are done: the run uses its release all along.
+    res = vm.backup(snapshot_seconds=1, during_snapshot=worker.start, snapshot_until=lambda: "p" in out)
     worker.join(60)
     assert first.is_dir() and f"kept {first.name}: backup run" in out["p"].stdout
     assert res.outcome == "application-consistent", vm.log()
