@@ -56,3 +56,14 @@ def test_no_row_names_a_grant_the_code_does_not_make():
     known = {_shown_role(grant) for grant in _grants()}
     for row in _rows():
         assert row[1] in known, row[1]
+
+
+def test_the_key_vault_credentials_row_names_the_role_and_scope_the_code_grants():
+    from irisbackup.hooks.key_vault_credentials import secrets_user_grant
+    from irisbackup.settings.credentials import KeyVaultCredentials
+    [row] = [[cell.strip() for cell in line.strip("|").split("|")] for line in SECTION.splitlines()
+             if line.startswith("| Key Vault credentials")]
+    grant = secrets_user_grant(KeyVaultCredentials.model_validate({
+        "vaultId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv", "secretName": "iris"}))
+    assert row[1] == grant.role and grant.scope.endswith("/secrets/iris") and "the one secret" in row[2]
+    assert "learn.microsoft.com/azure/key-vault/general/rbac-guide" in row[4]
