@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from offline_plan.stack_file import stack_names
+
 from .program_scale import generate_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +82,7 @@ def run(quick: bool = False, *, vms: int = GENERATED_VMS, repetitions: int | Non
         for label, generated in (("project stacks", 0), (f"project stacks + {vms} VMs", vms)):
             tree = estate(Path(scratch) / f"tree-{generated}", generated)
             base = estate(Path(scratch) / f"base-{generated}", generated)
-            stacks[label] = len(list(tree.glob("Pulumi.*.yaml")))
+            stacks[label] = len(stack_names(tree))
             samples[label], cpu[label] = {"review": [], "diff": []}, {"review": [], "diff": []}
             for rep in range(repetitions):
                 order = ("review", "diff") if rep % 2 == 0 else ("diff", "review")

@@ -1,6 +1,7 @@
 """`python -m offline_plan --stack dev [--json FILE] [--policy-config FILE]`: the offline plan/review of one
 stack file, with the verdict of every rule of the policy pack (policy/). `--all` checks every
-Pulumi.*.yaml (verdicts only), as `make review` does.
+Pulumi.*.yaml (verdicts only), as `make review` does: the real ones beside Pulumi.yaml and the examples in
+examples/ (fake ids, labelled as examples) that no real stack of the same name shadows.
 
 Exit status: 0 no mandatory violation, 1 a mandatory policy violation, 2 the stack or config is invalid.
 """
@@ -18,7 +19,8 @@ from policy.offline import PolicyCheck, PolicyConfigError, check, stack_policy_c
 
 from .engine import PlanRun, run_program
 from .render import policy_json, policy_lines, to_json, to_text
-from .stack_file import StackFileError, load_stack_config, raw_settings, stack_file_path
+from .stack_file import (EXAMPLES_DIR, StackFileError, is_example, load_stack_config, raw_settings, stack_file_path,
+                         stack_names)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
@@ -26,7 +28,8 @@ EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml beside Pulumi.yaml, else "
+                        "examples/Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--stack-file", metavar="FILE", help="read this stack file instead (e.g. a proposed change)")
     parser.add_argument("--json", metavar="FILE", help="also write the plan, with its policy violations, as JSON to FILE")
     parser.add_argument("--policy-config", metavar="FILE",
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-policy-config", metavar="FILE",
                         help="write the assembled policy config to FILE, for `pulumi preview --policy-pack-config FILE`")
     parser.add_argument("--all", action="store_true",
-                        help="check every Pulumi.*.yaml of the project and print the verdicts only (make review)")
+                        help="check every Pulumi.*.yaml of the project and of examples/ and print the verdicts only (make review)")
     args = parser.parse_args(argv)
     extra = Path(args.policy_config) if args.policy_config else None
     if args.all:
@@ -72,13 +75,16 @@ def plan_and_check(stack: str, stack_file: Path, extra: Path | None) -> tuple[Pl
 
 def review_all(extra: Path | None, stack_dir: Path = PROJECT_DIR) -> int:
     """Every stack file's verdicts; the worst outcome decides the exit status."""
-    stacks = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in stack_dir.glob("Pulumi.*.yaml"))
+    stacks = stack_names(stack_dir)
     outcomes: dict[str, str] = {}
     status = EXIT_OK
-    for stack in stacks:
-        print(f"=== stack {stack} (Pulumi.{stack}.yaml) ===")
+    for name in stacks:
+        path = stack_file_path(stack_dir, name)
+        example = is_example(path)
+        print(f"=== stack {name} ({f'{EXAMPLES_DIR}/{path.name}, example: fake ids' if example else path.name}) ===")
+        stack = f"{name} (example)" if example else name
         try:
-            _, result, files = plan_and_check(stack, stack_file_path(stack_dir, stack), extra)
+            _, result, files = plan_and_check(name, path, extra)
         except (StackFileError, pulumi.RunError, PolicyConfigError) as error:
             print(f"error: stack {stack}: {error}", file=sys.stderr)
             outcomes[stack] = "ERROR (see above)"
@@ -96,7 +102,7 @@ def review_all(extra: Path | None, stack_dir: Path = PROJECT_DIR) -> int:
     for stack, outcome in outcomes.items():
         print(f"  {stack}: {outcome}")
     if not stacks:
-        print("  no Pulumi.*.yaml found")
+        print(f"  no Pulumi.*.yaml found (beside Pulumi.yaml or in {EXAMPLES_DIR}/)")
     return status
 
 

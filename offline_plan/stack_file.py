@@ -26,14 +26,40 @@ class StackFileError(Exception):
     pass
 
 
+# Example stacks (fake ids, never deployed) live here, under the project; real stacks beside Pulumi.yaml.
+EXAMPLES_DIR = "examples"
+
+
 def stack_file_path(project_dir: Path, stack: str) -> Path:
-    return project_dir / f"Pulumi.{stack}.yaml"
+    """Lookup order: a real Pulumi.<stack>.yaml beside Pulumi.yaml wins, else examples/Pulumi.<stack>.yaml;
+    neither: the real path (so the error names where a real stack belongs)."""
+    real = project_dir / f"Pulumi.{stack}.yaml"
+    example = project_dir / EXAMPLES_DIR / real.name
+    return example if not real.is_file() and example.is_file() else real
+
+
+def _stacks_in(directory: Path) -> list[str]:
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in directory.glob("Pulumi.*.yaml"))
+
+
+def real_stacks(project_dir: Path) -> list[str]:
+    """Stacks CI previews and deploys: the Pulumi.<stack>.yaml files beside Pulumi.yaml."""
+    return _stacks_in(project_dir)
+
+
+def stack_names(project_dir: Path) -> list[str]:
+    """Every stack the offline tools know: the real ones and the examples a real one does not shadow."""
+    return sorted(set(real_stacks(project_dir)) | set(_stacks_in(project_dir / EXAMPLES_DIR)))
+
+
+def is_example(path: Path) -> bool:
+    return path.parent.name == EXAMPLES_DIR
 
 
 def load_stack_config(path: Path) -> StackConfig:
     """The stack file through the one stack-file reader (stack_yaml.py: limits, YAML 1.2, the CLI's reading)."""
     if not path.is_file():
-        stacks = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
+        stacks = stack_names(path.parent)
         raise StackFileError(f"no stack file {path.name}; stacks here: {', '.join(stacks) or 'none'}")
     try:
         loaded = load_stack_yaml(path)

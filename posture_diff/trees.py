@@ -20,6 +20,7 @@ from typing import Any
 from offline_plan.engine import PROJECT, Registration
 from offline_plan.posture import build_posture
 from offline_plan.stack_file import StackFileError, load_stack_config, raw_settings, stack_file_path
+from offline_plan.stack_file import stack_names as all_stack_names
 from offline_plan.urns import plan_urns
 from policy.backup_rules import RULES_BY_ID, is_production
 from policy.offline import merge_configs, policy_resources, settings_config
@@ -42,7 +43,9 @@ class Rendered:
 
 
 def stack_names(tree: Path) -> list[str]:
-    return sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in tree.glob("Pulumi.*.yaml"))
+    """Real stacks and examples alike, each found where that tree keeps it (before examples/ existed: beside
+    Pulumi.yaml), so a stack that moved into examples/ is the same stack on both sides."""
+    return all_stack_names(tree)
 
 
 def export_ref(project: Path, ref: str, destination: Path) -> None:

@@ -8,6 +8,8 @@
 GitHub's `schedule:` is static YAML, so the workflow runs hourly and this picks the stacks whose own
 5-field UTC cron fired within the hour before --now (a scheduled run GitHub starts late still finds
 them). A stack whose settings do not validate is an error (exit 2), never silently skipped.
+Only real stacks (Pulumi.<stack>.yaml beside Pulumi.yaml) are drilled: the examples in examples/ hold
+fake ids and are never deployed, so never drilled.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class DueError(Exception):
 
 
 def drill_settings(root: Path) -> dict[str, DrillSettings]:
-    """Each stack's validated drill settings, by stack name."""
+    """Each real stack's validated drill settings, by stack name (examples/ is not looked at)."""
     found = {}
     for path in sorted(root.glob("Pulumi.*.yaml")):
         stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")

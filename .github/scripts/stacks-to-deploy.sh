@@ -7,6 +7,8 @@
 # - every stack when LAST is empty or not a commit here.
 # A stack whose file no longer exists is left out with a notice: its Pulumi stack stays until
 # `pulumi destroy` (docs/policy.md, "CI workflows").
+# Only real stacks deploy: a Pulumi.<stack>.yaml beside Pulumi.yaml. The examples in examples/ (fake ids)
+# never do, not even when requested by name; with no real stack this prints [].
 set -eu
 
 # What a deployment reads besides its stack file: the program (__main__.py, irisbackup/, the hook bundle
@@ -17,8 +19,9 @@ set -eu
 ALL_STACKS_INPUTS='^(__main__\.py|Pulumi\.yaml|requirements\.txt|requirements\.lock|Makefile|irisbackup/|hooks/|queries/|policy/|offline_plan/|\.github/workflows/deploy\.yml)'
 # Never read by a deployment: docs, tests, benchmarks, review-only tools (posture_diff/, tools/), the
 # import-file generator run once by hand (adopt/), the
-# restore-drill runtime (drill/, run by restore-drill.yml against what is deployed), other CI files.
-NOT_STACK_INPUTS='^(README\.md|pyproject\.toml|\.gitignore|pytest\.ini|\.ci/|docs/|tests/|bench/|drill/|posture_diff/|tools/|adopt/|\.github/scripts/|\.github/workflows/(pull-request|restore-drill)\.yml)'
+# restore-drill runtime (drill/, run by restore-drill.yml against what is deployed), the example stacks
+# (examples/: fake ids, never deployed), other CI files.
+NOT_STACK_INPUTS='^(README\.md|examples/|pyproject\.toml|\.gitignore|pytest\.ini|\.ci/|docs/|tests/|bench/|drill/|posture_diff/|tools/|adopt/|\.github/scripts/|\.github/workflows/(pull-request|restore-drill)\.yml)'
 STACK_FILE='^Pulumi\.[^/]*\.yaml$'
 
 all=$(for file in Pulumi.*.yaml; do [ -f "$file" ] && printf '%s\n' "$file"; done | sed -e 's/^Pulumi\.//' -e 's/\.yaml$//')
@@ -49,7 +52,7 @@ for stack in $stacks; do
     if [ -f "Pulumi.$stack.yaml" ]; then
         json="$json${json:+,}\"$stack\""
     else
-        echo "::notice::Pulumi.$stack.yaml does not exist: stack $stack is not deployed" >&2
+        echo "::notice::Pulumi.$stack.yaml does not exist beside Pulumi.yaml: stack $stack is not deployed (examples/ never is)" >&2
     fi
 done
 printf '[%s]\n' "$json"

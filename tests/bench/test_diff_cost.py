@@ -7,14 +7,14 @@ from pathlib import Path
 from bench import PARTS
 from bench import diff_cost as dc
 from bench.report import part_json, table_text
-from offline_plan.stack_file import load_stack_config, raw_settings
+from offline_plan.stack_file import load_stack_config, raw_settings, stack_names
 from tests.bench.test_cli import unreported_figures
 
 
 def test_the_estate_holds_the_program_every_stack_file_and_a_generated_stack(tmp_path: Path):
     tree = dc.estate(tmp_path / "t", 3)
     assert (tree / "__main__.py").is_file() and (tree / "posture_diff" / "__main__.py").is_file()
-    assert {p.name for p in tree.glob("Pulumi.*.yaml")} == {p.name for p in dc.ROOT.glob("Pulumi.*.yaml")} | {"Pulumi.bench3.yaml"}
+    assert set(stack_names(tree)) == set(stack_names(dc.ROOT)) | {"bench3"} and (tree / "examples").is_dir()
     assert not (tree / "tests").exists() and not (tree / "venv").exists()
     config = load_stack_config(tree / "Pulumi.bench3.yaml")
     assert len(raw_settings(config)["vms"]) == 3 and "irisbackup:sshPrivateKey" in config.secret_keys
@@ -26,7 +26,7 @@ def test_both_commands_alternate_on_the_same_trees_and_the_ratio_is_judged(tmp_p
 
     def fake(name: str, tree: Path, base: Path) -> tuple[float, float]:
         calls.append((name, tree, base))
-        assert tree != base and (base / "Pulumi.prod.yaml").read_bytes() == (tree / "Pulumi.prod.yaml").read_bytes()
+        assert tree != base and (base / "examples/Pulumi.prod.yaml").read_bytes() == (tree / "examples/Pulumi.prod.yaml").read_bytes()
         wall = seconds[name] * (1 if tree.name.endswith("-0") else 2.5)
         return wall, wall * 1.5
 

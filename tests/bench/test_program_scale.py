@@ -64,7 +64,7 @@ def _signature(run: PlanRun) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def _example(stack: str) -> dict[str, Any]:
-    document = yaml.safe_load((ps.ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    document = yaml.safe_load((ps.ROOT / f"examples/Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     return copy.deepcopy(document["config"]["irisbackup:settings"])
 
 

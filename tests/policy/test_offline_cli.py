@@ -23,7 +23,7 @@ def plan_here(capsys, *args: str) -> subprocess.CompletedProcess:
 
 
 def weakened_dev(tmp_path, name: str = "weak"):
-    stack = (ROOT / "Pulumi.dev.yaml").read_text()
+    stack = (ROOT / "examples/Pulumi.dev.yaml").read_text()
     weakened = stack.replace("    vault:\n      name: rsv-iris-dev\n",
                              "    vault:\n      name: rsv-iris-dev\n      publicNetworkAccess: Enabled\n")
     assert weakened != stack
@@ -94,7 +94,7 @@ def test_the_assembled_config_is_written_for_pulumi_preview(tmp_path, capsys):
 
 
 def test_review_checks_every_stack_file_and_fails_on_any_mandatory_violation(tmp_path, capsys):
-    (tmp_path / "Pulumi.dev.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text())
+    (tmp_path / "Pulumi.dev.yaml").write_text((ROOT / "examples/Pulumi.dev.yaml").read_text())
     weakened_dev(tmp_path)
     assert review_all(None, tmp_path) == 1
     out = capsys.readouterr().out

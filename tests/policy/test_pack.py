@@ -18,6 +18,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from irisbackup import settings as program_settings
 from irisbackup.network.egress_spec import SERVICE_TAG_REGIONS, rules_for
+from offline_plan.stack_file import stack_file_path
 from policy import backup_rules, rule_kit
 from policy.backup_rules import PACK_NAME, RULES
 from policy.offline import PolicyConfigError, config_problems, enforcement_level, load_config_file
@@ -182,6 +183,6 @@ def test_enforcement_levels_resolve_as_the_cli_resolves_them():
 
 def test_checked_in_stack_configs_are_valid_and_only_for_existing_stacks():
     for path in sorted((PACK_DIR / "config").glob("*.json")):
-        assert (ROOT / f"Pulumi.{path.stem}.yaml").is_file(), f"{path.name} configures no stack"
+        assert stack_file_path(ROOT, path.stem).is_file(), f"{path.name} configures no stack"
         load_config_file(path)
     assert not (PACK_DIR / "config" / "prod.json").exists(), "prod must meet the pack's defaults, without exceptions"

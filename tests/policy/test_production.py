@@ -15,6 +15,7 @@ from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidation
 
 from irisbackup.settings import SettingsError, parse_settings
 from offline_plan.__main__ import main as plan_main
+from offline_plan.stack_file import stack_file_path, stack_names
 from policy.backup_rules import RULES, RULES_BY_ID, VAULT, is_production
 from policy.offline import PRODUCTION_KEY, PolicyConfigError, settings_config, stack_policy_config
 from tests.policy.policyharness import checked, failing, mandatory_failing
@@ -107,8 +108,9 @@ def test_production_rules_follow_the_setting_not_the_tag(settings_of):
 
 
 def test_every_stack_file_that_looks_like_production_says_production_true():
-    for path in sorted(ROOT.glob("Pulumi.*.yaml")):
-        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    assert stack_names(ROOT)
+    for stack in stack_names(ROOT):
+        path = stack_file_path(ROOT, stack)
         settings = yaml.safe_load(path.read_text())["config"]["irisbackup:settings"]
         assert isinstance(settings.get("production"), bool), f"{path.name}: production must be explicit"
         if stack in ("prod", "production") or settings.get("tags", {}).get("environment") in ("prod", "production"):
@@ -117,7 +119,7 @@ def test_every_stack_file_that_looks_like_production_says_production_true():
 
 def test_the_plan_shows_the_production_setting(tmp_path):
     for value, shown in (("true", "true"), ("false", "false"), (None, "NOT SET")):
-        text = (ROOT / "Pulumi.prod.yaml").read_text()
+        text = (ROOT / "examples/Pulumi.prod.yaml").read_text()
         text = text.replace("    production: true\n", f"    production: {value}\n" if value else "")
         path = tmp_path / "Pulumi.prod.yaml"
         path.write_text(text)

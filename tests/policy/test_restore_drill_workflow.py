@@ -93,7 +93,7 @@ def test_drill_cli_accepts_what_the_workflow_passes(workflow):
 def project(tmp_path, schedule: str | None = "0 3 * * 0", enabled: bool = True):
     """A copy of the example stacks with prod's drill schedule (None: drill section removed)."""
     for stack in ("dev", "prod"):
-        shutil.copy(ROOT / f"Pulumi.{stack}.yaml", tmp_path)
+        shutil.copy(ROOT / f"examples/Pulumi.{stack}.yaml", tmp_path)
     path = tmp_path / "Pulumi.prod.yaml"
     document = yaml.safe_load(path.read_text())
     drill = document["config"]["irisbackup:settings"]["drill"]
@@ -145,7 +145,11 @@ def test_a_stack_with_bad_settings_stops_the_workflow_naming_the_problem(tmp_pat
     assert "Pulumi.prod.yaml: irisbackup:settings.drill.schedule: 'every sunday' expected a 5-field cron" in result.stderr
 
 
-def test_the_repository_stacks_resolve():
+def test_the_repository_stacks_resolve_and_an_example_is_never_drilled(tmp_path):
     result = subprocess.run([sys.executable, str(DUE), "--all"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == ["prod"]
+    assert json.loads(result.stdout) == [], "examples/ holds fake ids: only real stacks are drilled"
+    (tmp_path / "examples").mkdir()
+    project(tmp_path / "examples")
+    assert json.loads(due(tmp_path, "--all").stdout) == []
+    assert json.loads(due(project(tmp_path), "--all").stdout) == ["prod"]

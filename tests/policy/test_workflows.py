@@ -110,7 +110,7 @@ def run_step(step: dict, cwd: Path, **env: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in output.read_text().splitlines())
 
 
-def test_pull_requests_preview_every_stack_file_so_a_new_stack_needs_nothing_else(tmp_path):
+def test_pull_requests_preview_every_real_stack_file_so_a_new_stack_needs_nothing_else_and_never_an_example(tmp_path):
     document = load("pull-request.yml")
     assert "pull_request" in document["on"]
     assert "make test" in commands(document) and "make review" in commands(document)
@@ -118,12 +118,13 @@ def test_pull_requests_preview_every_stack_file_so_a_new_stack_needs_nothing_els
     assert set(preview["needs"]) == {"stacks", "test-and-review"}
     assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
     assert preview["environment"] == "preview-${{ matrix.stack }}"
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "requirements.txt"):
+    for name in ("Pulumi.yaml", "requirements.txt"):
         shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "Pulumi.staging.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text())
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
     [step] = document["jobs"]["stacks"]["steps"][1:]
-    outputs = run_step(step, tmp_path)
-    assert json.loads(outputs["stacks"]) == ["dev", "prod", "staging"]
+    assert json.loads(run_step(step, tmp_path)["stacks"]) == [], "examples (fake ids) are never previewed"
+    (tmp_path / "Pulumi.staging.yaml").write_text((ROOT / "examples/Pulumi.dev.yaml").read_text())
+    assert json.loads(run_step(step, tmp_path)["stacks"]) == ["staging"]
 
 
 @pytest.mark.parametrize("name, job, outputs_job", [("pull-request.yml", "preview", "stacks"), ("deploy.yml", "up", "changed-stacks")])
@@ -135,8 +136,7 @@ def test_the_pulumi_cli_is_pinned_to_the_sdk_version_of_requirements(tmp_path, n
     step = next(step for step in document["jobs"][outputs_job]["steps"] if "pulumi-version=" in step.get("run", ""))
     pin = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)[1]
     shutil.copy(ROOT / "requirements.txt", tmp_path)
-    for name_ in ("Pulumi.dev.yaml",):
-        shutil.copy(ROOT / name_, tmp_path)
+    shutil.copy(ROOT / "examples/Pulumi.dev.yaml", tmp_path)  # a real stack here
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "gh").write_text("#!/bin/sh\necho\n")  # no earlier deployment
     (tmp_path / "bin" / "gh").chmod(0o755)
@@ -227,6 +227,24 @@ def test_deploy_takes_every_stack_when_the_program_changed_and_refuses_a_bad_nam
     assert stacks_to_deploy(repo, REQUESTED='x","y').returncode == 2
 
 
+def test_an_example_stack_is_never_deployed_and_without_a_real_stack_nothing_is(tmp_path):
+    git(tmp_path, "init", "-q")
+    (tmp_path / "examples").mkdir()
+    for path in ("Pulumi.yaml", "examples/Pulumi.dev.yaml", "examples/Pulumi.prod.yaml", "__main__.py"):
+        (tmp_path / path).write_text("config: {}\n")
+    commit(tmp_path, "deployed")
+    deployed = git(tmp_path, "rev-parse", "HEAD")
+    for path in ("examples/Pulumi.dev.yaml", "__main__.py"):
+        (tmp_path / path).write_text("config: {changed: true}\n")
+    commit(tmp_path, "an example and the program changed")
+    for env in ({"LAST": ""}, {"LAST": deployed}, {"REQUESTED": "dev"}):
+        result = stacks_to_deploy(tmp_path, **env)
+        assert result.returncode == 0 and json.loads(result.stdout) == [], (env, result.stderr)
+    (tmp_path / "Pulumi.prod.yaml").write_text("config: {}\n")  # a real stack beside the example of that name
+    commit(tmp_path, "a real prod")
+    assert json.loads(stacks_to_deploy(tmp_path, LAST=deployed).stdout) == ["prod"]
+
+
 def test_main_deploys_one_stack_at_a_time_with_the_script_and_the_last_successful_push_run():
     document = load("deploy.yml")
     assert document["on"]["push"]["branches"] == ["main"]
@@ -290,7 +308,8 @@ def deployment_inputs(tmp_path_factory) -> set[str]:
         out = scratch / f"{stack}.json"
         subprocess.run([sys.executable, "-c", _RECORD_OPENED, str(ROOT), stack, str(scratch / "config.json"), str(out)],
                        cwd=ROOT, check=True, capture_output=True, text=True)
-        found |= {_source_of(path) for path in json.loads(out.read_text())}
+        # The example stands in for the real Pulumi.<stack>.yaml a deployment reads (examples/ itself never deploys).
+        found |= {_source_of(path).removeprefix("examples/") for path in json.loads(out.read_text())}
     return found
 
 

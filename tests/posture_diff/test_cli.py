@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from posture_diff.__main__ import main
+from offline_plan.stack_file import stack_file_path
 from posture_diff.trees import render_plans
 from tests.program.harness import ROOT
 
@@ -24,7 +25,7 @@ def project_copy(destination: Path) -> Path:
 
 
 def edit_stack(tree: Path, stack: str, edit) -> None:
-    path = tree / f"Pulumi.{stack}.yaml"
+    path = stack_file_path(tree, stack)
     document = yaml.safe_load(path.read_text())
     edit(document["config"]["irisbackup:settings"])
     path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -45,7 +46,7 @@ def trees(tmp_path_factory):
     root = tmp_path_factory.mktemp("trees")
     base, head = project_copy(root / "base"), project_copy(root / "head")
     edit_stack(head, "prod", weaken)
-    (head / "Pulumi.dev.yaml").rename(head / "Pulumi.staging.yaml")
+    (head / "examples" / "Pulumi.dev.yaml").rename(head / "examples" / "Pulumi.staging.yaml")
     return base, head
 
 
@@ -78,6 +79,20 @@ def test_every_stack_of_either_tree_is_compared_and_blocking_changes_fail(trees,
     assert lost == {"vm-cache-prod-1-protected-item", "vm-iris-prod-old-protected-item"}
     assert re.search(r"regression +\[IRREVERSIBLE\] vault.crossRegionRestore: Enabled -> Disabled", out)
     assert '"acknowledge": [' in out
+
+
+def test_a_stack_that_moved_into_examples_is_the_same_stack_with_no_posture_change(tmp_path, capsys):
+    """A base from before examples/ kept its stacks beside Pulumi.yaml; the head keeps them in examples/."""
+    base, head = project_copy(tmp_path / "base"), project_copy(tmp_path / "head")
+    for path in sorted((base / "examples").glob("Pulumi.*.yaml")):
+        path.rename(base / path.name)
+    (base / "examples").rmdir()
+    assert stack_file_path(base, "prod") == base / "Pulumi.prod.yaml"
+    assert stack_file_path(head, "prod") == head / "examples" / "Pulumi.prod.yaml"
+    status, out, _ = run(capsys, "--base-dir", str(base), "--project", str(head))
+    assert status == 0, out
+    for stack in ("dev", "prod"):
+        assert re.search(rf"^=+ stack {stack}\b.*\n\s*no posture change", out, re.M), out
 
 
 def test_a_stack_acknowledging_each_blocking_change_passes(trees, tmp_path, capsys):

@@ -22,7 +22,7 @@ TEST_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-that-
 
 
 def example_settings(stack: str) -> dict[str, Any]:
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    document = yaml.safe_load((ROOT / f"examples/Pulumi.{stack}.yaml").read_text())
     return copy.deepcopy(document["config"]["irisbackup:settings"])
 
 

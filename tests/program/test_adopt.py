@@ -127,7 +127,7 @@ def test_cli_writes_the_file_for_a_stack_and_refuses_bad_input_clearly(tmp_path)
     missing = _adopt("--stack", "nosuchstack")
     assert missing.returncode == 2 and "no stack file Pulumi.nosuchstack.yaml" in missing.stderr and not missing.stdout
     bad = tmp_path / "Pulumi.bad.yaml"
-    bad.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("resourceGroupId: /subscriptions/", "resourceGroupId: /subscription/", 1))
+    bad.write_text((ROOT / "examples/Pulumi.dev.yaml").read_text().replace("resourceGroupId: /subscriptions/", "resourceGroupId: /subscription/", 1))
     invalid = _adopt("--stack", "bad", "--stack-file", str(bad))
     assert invalid.returncode == 2 and "resourceGroupId" in invalid.stderr and "Traceback" not in invalid.stderr
 

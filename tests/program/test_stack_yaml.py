@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from offline_plan.stack_file import StackFileError, load_stack_config
+from offline_plan.stack_file import StackFileError, load_stack_config, stack_file_path, stack_names
 from offline_plan.stack_yaml import MAX_ALIAS_NODES, MAX_BYTES, MAX_DEPTH
 from posture_diff.__main__ import main as diff_main
 from tests.program.harness import ROOT
@@ -149,7 +149,7 @@ def test_a_value_other_yaml_1_1_readers_read_differently_is_reported(tmp_path, t
 
 
 def test_the_plan_reads_22_00_as_a_string_and_says_so(tmp_path):
-    text = (ROOT / "Pulumi.dev.yaml").read_text()
+    text = (ROOT / "examples/Pulumi.dev.yaml").read_text()
     assert 'time: "22:00"' in text
     unquoted = text.replace('time: "22:00"', "time: 22:00")
     line = unquoted.splitlines().index("          time: 22:00") + 1
@@ -171,8 +171,9 @@ def test_quoted_tagged_and_top_level_values_are_text_as_written(tmp_path):
 
 
 def test_the_example_stack_files_need_no_note():
-    for path in sorted(ROOT.glob("Pulumi.*.yaml")):
-        assert load_stack_config(path).notes == (), path.name
+    assert stack_names(ROOT)
+    for stack in stack_names(ROOT):
+        assert load_stack_config(stack_file_path(ROOT, stack)).notes == (), stack
 
 
 def test_only_the_stack_file_reader_parses_yaml_in_what_ships():

@@ -21,7 +21,7 @@ STACKS = ["dev", "prod"]
 
 
 def run_stack_file(stack: str):
-    return run_program(stack, load_stack_config(ROOT / f"Pulumi.{stack}.yaml"), ROOT / "__main__.py")
+    return run_program(stack, load_stack_config(ROOT / f"examples/Pulumi.{stack}.yaml"), ROOT / "__main__.py")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -62,7 +62,7 @@ def test_prod_runs_two_instances_on_one_vm_and_cache_on_another():
 
 
 def test_secure_values_in_a_stack_file_become_masked_secrets():
-    config = load_stack_config(ROOT / "Pulumi.prod.yaml")
+    config = load_stack_config(ROOT / "examples/Pulumi.prod.yaml")
     assert config.values["irisbackup:sshPrivateKey"] == SECRET_PLACEHOLDER
     assert set(config.secret_keys) == {"irisbackup:sshPrivateKey", "irisbackup:bastionPrivateKey"}
 
@@ -158,7 +158,7 @@ def test_the_review_warns_what_the_program_cannot_check(dev_settings):
 
 
 def test_plan_cli_rejects_invalid_settings_with_every_problem_and_no_traceback(tmp_path):
-    stack = (ROOT / "Pulumi.dev.yaml").read_text()
+    stack = (ROOT / "examples/Pulumi.dev.yaml").read_text()
     stack = stack.replace("dailyDays: 7", "dailyDays: 3").replace("firstPriority: 300", "firstPriority: 50")
     stack_file = tmp_path / "Pulumi.broken.yaml"
     stack_file.write_text(stack)
@@ -177,7 +177,7 @@ def test_plan_cli_names_the_stacks_when_the_stack_file_is_missing():
 
 
 def test_a_missing_ssh_key_secret_is_named_with_the_command_to_set_it(tmp_path):
-    stack = (ROOT / "Pulumi.dev.yaml").read_text()
+    stack = (ROOT / "examples/Pulumi.dev.yaml").read_text()
     stack_file = tmp_path / "Pulumi.nokey.yaml"
     stack_file.write_text(stack.replace("irisbackup:sshPrivateKey:", "irisbackup:otherKey:"))
     result = make_plan("--stack", "nokey", "--stack-file", str(stack_file))
