@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -103,6 +104,20 @@ def test_review_checks_every_stack_file_and_fails_on_any_mandatory_violation(tmp
     # weak has no reviewed exceptions file: production thresholds apply on top of the public network access
     # (storage, retention, instant restore, soft delete, immutability).
     assert "  weak: FAILED (6 mandatory, 3 advisory violations)" in out
+
+
+def test_review_covers_the_examples_labelled_as_such_and_a_real_stack_of_the_same_name_wins(tmp_path, capsys):
+    (tmp_path / "examples").mkdir()
+    for stack in ("dev", "prod"):
+        shutil.copy(ROOT / f"examples/Pulumi.{stack}.yaml", tmp_path / "examples")
+    assert review_all(None, tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "=== stack prod (examples/Pulumi.prod.yaml, example: fake ids) ===" in out
+    assert "  dev (example): passed" in out and "  prod (example): passed" in out
+    (tmp_path / "Pulumi.dev.yaml").write_text((ROOT / "examples/Pulumi.dev.yaml").read_text())
+    assert review_all(None, tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "=== stack dev (Pulumi.dev.yaml) ===" in out and "  dev: passed" in out and "dev (example)" not in out
 
 
 MINIMAL_STACK = """\
