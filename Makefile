@@ -63,11 +63,11 @@ lock:
 	$(LOCK_COMPILE) requirements.txt -o requirements.lock
 	$(LOCK_COMPILE) policy/requirements.in -c requirements.lock -o policy/requirements.txt
 
-## plan: offline plan/review of Pulumi.$(STACK).yaml under the mock engine (JSON=file for a copy)
+## plan: offline plan/review of Pulumi.$(STACK).yaml (beside Pulumi.yaml, else examples/) under the mock engine (JSON=file for a copy)
 plan: $(STAMP)
 	$(PY) -m offline_plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
-## review: policy verdicts of every Pulumi.*.yaml; fails on any mandatory violation (CI runs it on every PR; BASE=ref adds make diff)
+## review: policy verdicts of every stack, real and examples/; fails on any mandatory violation (CI runs it on every PR; BASE=ref adds make diff)
 review: $(STAMP)
 	$(PY) -m offline_plan --all $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 	$(if $(BASE),$(PY) -m posture_diff --base $(BASE) $(if $(JSON),--json $(JSON)))

@@ -26,7 +26,7 @@ EXIT_OK, EXIT_ERROR = 0, 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make adopt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml beside Pulumi.yaml, else examples/ (default: dev)")
     parser.add_argument("--stack-file", metavar="FILE", help="read this stack file instead")
     parser.add_argument("--out", metavar="FILE", help="write the import file to FILE instead of standard output")
     parser.add_argument("--new", metavar="NAME", action="append", default=[],

@@ -1,7 +1,7 @@
 """`python -m posture_diff --base REF [--json FILE] [--stack S]`: what a change does to the backup posture.
 
-Renders every Pulumi.*.yaml offline at REF (its own code, unpacked with `git archive`) and in the
-working tree, and prints per stack each posture change with its kind (regression, improvement,
+Renders every stack (real, and examples/; each where its tree keeps it) offline at REF (its own code,
+unpacked with `git archive`) and in the working tree, and prints per stack each posture change with its kind (regression, improvement,
 neutral) and flags (irreversible, create-time only, data loss, protection removed, leaves production),
 and each vault, policy or protected item that Pulumi would delete or replace (data loss), found by
 comparing the two plans resource by resource (URNs, aliases, replace-on-change inputs).

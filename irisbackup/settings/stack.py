@@ -162,7 +162,7 @@ def missing_settings_message(config_keys: list[str]) -> str:
         return (f"{_SHOWN_KEY} is missing; the stack file has {near[0]!r}: did you mean {_SHOWN_KEY}? "
                 "(the whole configuration is one object under that key; see docs/configuration.md)")
     return (f"{_SHOWN_KEY} is missing from the stack file: the whole configuration is one object under that key "
-            "(start from Pulumi.dev.yaml; see docs/configuration.md)")
+            "(start from examples/Pulumi.dev.yaml; see docs/configuration.md)")
 
 
 def _describe(error: dict[str, Any]) -> str:
