@@ -10,19 +10,14 @@ docs/restore-drill.md list each with its reason.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from irisbackup.azure_ids import ResourceId
+from irisbackup.role_grants import RoleGrant, stable_guid
 
 RBAC_TABLE = ("https://learn.microsoft.com/azure/backup/backup-rbac-rs-vault"
               "#minimum-role-requirements-for-azure-vm-backup")
-BUILT_IN_ROLES = "https://learn.microsoft.com/azure/role-based-access-control/built-in-roles"
-# Fixed namespace: role definition and assignment names are GUIDs derived from what they stand for,
-# so every `pulumi up` of a stack names them the same (a random name would be a new resource).
-_NAMESPACE = uuid.UUID("5b7e2c1a-3f4d-4e8b-9a61-0d2c7f9e4b13")
-
-# Built-in role IDs (BUILT_IN_ROLES).
+# Built-in role IDs (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 BACKUP_OPERATOR = "00c29273-979b-4161-815c-10b084fb9324"
 VIRTUAL_MACHINE_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
 STORAGE_ACCOUNT_CONTRIBUTOR = "17d1049b-9a84-46fb-8f53-869881c3d3ab"
@@ -65,27 +60,6 @@ class CustomRole:
         return f"irisbackup restore drill: {self.title}. Actions from {RBAC_TABLE}"[:1024]
 
 
-@dataclass(frozen=True)
-class RoleGrant:
-    key: str  # logical name suffix of the role assignment
-    role: str
-    role_definition_guid: str
-    scope: str
-    why: str
-    custom: CustomRole | None = None
-
-    def role_definition_id(self, subscription_id: str) -> str:
-        return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{self.role_definition_guid}"
-
-    def assignment_name(self, identity: ResourceId) -> str:
-        """Deterministic GUID name: one assignment per identity, role and scope (Azure allows no second)."""
-        return _guid(f"{str(identity).lower()}|{self.role_definition_guid}|{self.scope.lower()}")
-
-
-def _guid(text: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, text))
-
-
 # "Virtual Machine Contributor on the source VM that got backed up ... Alternatively ... a custom role
 # which has the following permissions: Microsoft.Compute/virtualMachines/write,
 # Microsoft.Compute/virtualMachines/read" (RBAC_TABLE). Microsoft does not say why RestoreDisks
@@ -124,12 +98,12 @@ def drill_role_grants(vault: ResourceId, sandbox: ResourceId, staging: ResourceI
     definition before it deletes an assignment, so the scopes must not shrink when drill.vms does."""
     source_role = CustomRole(
         "source-vm-restore", "read and write the drilled source VM, as RestoreDisks requires", SOURCE_VM_ACTIONS,
-        _guid(f"{str(sandbox).lower()}|source-vm-restore"),
+        stable_guid(f"{str(sandbox).lower()}|source-vm-restore"),
         _unique((str(sandbox), *(str(ResourceId(vm.subscription_id, vm.resource_group)) for vm in stack_vms))),
     )
     target_role = CustomRole(
         "restore-target", "write the resource group RestoreDisks restores into", RESTORE_TARGET_ACTIONS,
-        _guid(f"{str(sandbox).lower()}|restore-target"), (str(sandbox),),
+        stable_guid(f"{str(sandbox).lower()}|restore-target"), (str(sandbox),),
     )
     return (
         RoleGrant("vault-backup-operator", ROLE_NAMES[BACKUP_OPERATOR], BACKUP_OPERATOR, str(vault),

@@ -14,7 +14,8 @@ from pulumi_azure_native import authorization, managedidentity, network, resourc
 from irisbackup.azure_ids import ResourceId
 from irisbackup.drill import drill_naming as naming
 from irisbackup.drill.drill_isolation import sandbox_nsg_rules, sandbox_resource_group_id, staging_account_id, vault_id
-from irisbackup.drill.drill_roles import RoleGrant, custom_roles, drill_role_grants
+from irisbackup.drill.drill_roles import custom_roles, drill_role_grants
+from irisbackup.role_grants import RoleGrant
 from irisbackup.settings.drill import DrillSettings
 from irisbackup.settings.identity import IDENTITY_TYPE
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, compute, keyvault, managedidentity
 
-from irisbackup.drill.drill_roles import RoleGrant
+from irisbackup.role_grants import RoleGrant
 from irisbackup.settings.base import SYSTEM_ASSIGNED
 from irisbackup.settings.credentials import KeyVaultCredentials
 from irisbackup.settings.stack import StackSettings

@@ -117,17 +117,10 @@ class IrisDouble:
         return sorted((d.name, d.parent.name) for d in (self.dir / "instances").glob("*/*")
                       if (d / "product").exists())
 
-    def instances(self) -> dict[str, str]:
-        """name -> product (for VMs without two instances of one name; see targets())."""
-        return {name: product for name, product in self.targets()}
-
     def running_targets(self) -> list[tuple[str, str]]:
         """Instances that are up (a snapshot must find them frozen): running or sign-on inhibited."""
         return [(n, p) for n, p in self.targets()
                 if (self._idir(n, p) / "status").read_text().strip().startswith(("running", "sign-on inhibited"))]
-
-    def running_instances(self) -> list[str]:
-        return [n for n, _ in self.running_targets()]
 
     def is_frozen(self, name: str, product: str | None = None) -> bool:
         """Frozen now, with the WDSuspendLimit auto-thaw applied (read-only)."""
